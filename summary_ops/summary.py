@@ -1,0 +1,105 @@
+"""tf.summary-style writers for per-timestep tensors.
+
+Each function writes one float32 tensor with plugin metadata saying what it
+is (tb_rnn_plugin.metadata). They follow tf.summary's conventions: the
+default writer and step come from tf.summary's context, they return True if
+a summary was written and False if no default writer is set, and they work
+eagerly and inside tf.function. NaN and Inf are written as they are: seeing
+them is part of the point.
+"""
+
+import tensorflow as tf
+
+from tb_rnn_plugin import metadata
+
+
+def timestep_tensor(
+    name,
+    data,
+    kind,
+    step=None,
+    description=None,
+    *,
+    layer=None,
+    cell=None,
+    direction=None,
+    mask_tag=None,
+):
+    """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
+
+    Args:
+      name: the tag (TensorBoard prefixes enclosing name scopes).
+      data: numeric tensor shaped as metadata.AXES[kind] says:
+        [samples, timesteps, channels], or [samples, timesteps] for a mask.
+      kind: what the tensor is, one of metadata.KINDS.
+      step: int64 step; defaults to tf.summary.experimental.get_step().
+      description: optional long description (markdown).
+      layer, cell, direction, mask_tag: see metadata.create_summary_metadata.
+
+    Raises:
+      ValueError: `data` has the wrong rank, a non-numeric dtype or no
+        elements; `kind` or `direction` is unknown; no step is given or set.
+    """
+    summary_metadata = metadata.create_summary_metadata(
+        kind,
+        layer=layer,
+        cell=cell,
+        direction=direction,
+        mask_tag=mask_tag,
+        description=description,
+    )
+    data = _validated_float32(data, len(metadata.AXES[kind]))
+    with tf.summary.experimental.summary_scope(
+        name, "rnn_timestep_summary", values=[data, step]
+    ) as (tag, _):
+        return tf.summary.write(
+            tag=tag, tensor=data, step=step, metadata=summary_metadata
+        )
+
+
+def activation(name, data, step=None, description=None, **info):
+    """Writes a layer's outputs y_t, [samples, timesteps, channels]."""
+    return timestep_tensor(
+        name, data, metadata.ACTIVATION, step, description, **info
+    )
+
+
+def output_gradient(name, data, step=None, description=None, **info):
+    """Writes dL/dy_t through downstream layers, [samples, timesteps, channels]."""
+    return timestep_tensor(
+        name, data, metadata.OUTPUT_GRADIENT, step, description, **info
+    )
+
+
+def state_gradient(name, data, step=None, description=None, **info):
+    """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels]."""
+    return timestep_tensor(
+        name, data, metadata.STATE_GRADIENT, step, description, **info
+    )
+
+
+def timestep_mask(name, mask, step=None, description=None, *, layer=None):
+    """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps]."""
+    return timestep_tensor(
+        name, mask, metadata.MASK, step, description, layer=layer
+    )
+
+
+def _validated_float32(data, rank):
+    """Checks what can be checked before running and casts to float32."""
+    try:
+        tensor = tf.convert_to_tensor(data)
+    except (TypeError, ValueError) as e:
+        raise ValueError("data must be a numeric tensor: %s" % e) from None
+    if not (tensor.dtype.is_floating or tensor.dtype.is_integer or tensor.dtype.is_bool):
+        raise ValueError(
+            "data must be numeric (float, int or bool), got dtype %s" % tensor.dtype.name
+        )
+    shape = tensor.shape
+    if shape.rank != rank:
+        raise ValueError(
+            "data must have rank %d, got shape %s" % (rank, shape)
+        )
+    if any(dim == 0 for dim in shape.as_list()):
+        raise ValueError("data must not be empty, got shape %s" % shape)
+    return tf.cast(tensor, tf.float32)
