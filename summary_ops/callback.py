@@ -1,0 +1,309 @@
+"""The Keras callback that feeds the RNN tab."""
+
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tb_rnn_plugin import metadata
+from tb_rnn_plugin.summary_ops import probe as probe_lib
+from tb_rnn_plugin.summary_ops import summary
+
+_QUANTITIES = (
+    ("activation", summary.activation),
+    ("output_gradient", summary.output_gradient),
+    ("state_gradient", summary.state_gradient),
+)
+
+
+class RNNTensorBoard(keras.callbacks.Callback):
+    """Logs per-timestep activations and gradients of recurrent layers.
+
+    Every `update_freq` training steps (and at the first and last step of
+    each `fit`), for each selected layer, on a fixed probe batch, it writes
+    to `log_dir`:
+      - `<layer>/activation`: the outputs y_t = h_t at every timestep (also
+        for return_sequences=False),
+      - `<layer>/output_gradient`: dL/dy_t through downstream layers only,
+      - `<layer>/state_gradient`: the total dL/dh_t through the recurrence,
+      - `<layer>/mask`: which timesteps are real, when the layer is masked.
+    Bidirectional layers write each direction separately, in input-time
+    order: `<layer>/forward/...` and `<layer>/backward/...`.
+
+    The loss is the model's compiled loss on the probe batch, in inference
+    mode (no dropout), without loss scaling. The probe batch is fixed, so
+    logged steps are comparable over training. Logging problems are warned
+    about once and never stop training; steps that do not log cost nothing.
+
+    Args:
+      log_dir: directory of this run's event files.
+      layers: None for every recurrent layer (keras.layers.RNN subclasses and
+        Bidirectional), or a list of layer names, indices into model.layers,
+        or layer objects.
+      update_freq: log every this many training steps (int > 0).
+      probe_data: `(x, y)` or `(x, y, sample_weight)` to compute on, or a
+        tf.data.Dataset whose first batch is used. None: the first training
+        batch, kept for the rest of training.
+      max_samples: how many samples of the probe batch to write (int > 0).
+        The loss and its gradients are computed on the whole probe batch.
+    """
+
+    def __init__(
+        self,
+        log_dir="logs",
+        layers=None,
+        update_freq=100,
+        probe_data=None,
+        max_samples=4,
+    ):
+        super().__init__()
+        _require_positive_int("update_freq", update_freq)
+        _require_positive_int("max_samples", max_samples)
+        self.log_dir = str(log_dir)
+        self.layers = layers
+        self.update_freq = update_freq
+        self.max_samples = max_samples
+        self._probe_batch = _unpack_probe_data(probe_data)
+        self._layer_probes = None
+        self._writer = None
+        self._step = 0
+        self._next_log_step = 0
+        self._last_logged_step = None
+        self._warned = set()
+
+    # -- Keras hooks -------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if self._layer_probes is None:
+            self._layer_probes = self._build_probes(self._selected_layers())
+        if self._probe_batch is None:
+            self._capture_first_training_batch()
+        else:
+            self._check_probe_batch()
+        self._step = int(self.model.optimizer.iterations)
+        self._next_log_step = self._step + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self._step >= self._next_log_step:
+            self._log_now()
+
+    def on_train_end(self, logs=None):
+        if self._last_logged_step != int(self.model.optimizer.iterations):
+            self._log_now()
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- choosing layers ---------------------------------------------------
+
+    def _selected_layers(self):
+        recurrent = probe_lib.recurrent_layers(self.model)
+        if self.layers is None:
+            if not recurrent:
+                self._warn_once(
+                    "model", "RNNTensorBoard: the model has no recurrent layer "
+                    "(keras.layers.RNN or Bidirectional) at its top level; nothing to log"
+                )
+            return recurrent
+        requested = self.layers
+        if isinstance(requested, (str, int, keras.layers.Layer)):
+            requested = [requested]
+        return [self._resolve_layer(spec, recurrent) for spec in requested]
+
+    def _resolve_layer(self, spec, recurrent):
+        choices = "recurrent layers of this model: %s" % (
+            [layer.name for layer in recurrent] or "none"
+        )
+        layers = self.model.layers
+        if isinstance(spec, keras.layers.Layer):
+            layer = spec if any(spec is l for l in layers) else None
+        elif isinstance(spec, str):
+            layer = next((l for l in layers if l.name == spec), None)
+        elif isinstance(spec, int) and not isinstance(spec, bool):
+            layer = layers[spec] if -len(layers) <= spec < len(layers) else None
+        else:
+            raise ValueError(
+                "layers: each entry must be a layer name, index or layer, got %r" % (spec,)
+            )
+        if layer is None:
+            raise ValueError("layers: no layer %r in the model; %s" % (spec, choices))
+        if not probe_lib.is_recurrent(layer):
+            raise ValueError(
+                "layers: %r is a %s, not a recurrent layer; %s"
+                % (spec, type(layer).__name__, choices)
+            )
+        return layer
+
+    def _build_probes(self, layers):
+        probes = []
+        for layer in layers:
+            try:
+                probes.append(probe_lib.LayerProbe(self.model, layer))
+            except probe_lib.UnsupportedLayerError as e:
+                self._warn_once(
+                    layer.name,
+                    "RNNTensorBoard: skipping layer %r (%s): %s"
+                    % (layer.name, type(layer).__name__, e),
+                )
+        return probes
+
+    # -- the probe batch ---------------------------------------------------
+
+    def _check_probe_batch(self):
+        """Fails early, naming probe_data, if it does not fit the model."""
+        x, y, sample_weight = self._probe_batch
+        try:
+            with _metrics_kept(self.model):
+                y_pred = self.model(x, training=False)
+                self.model.compute_loss(
+                    x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
+                )
+        except Exception as e:  # Keras raises many types for a misfit batch.
+            raise ValueError(
+                "probe_data does not fit the model (it must be (x, y) or "
+                "(x, y, sample_weight) as passed to model.fit): %s: %s"
+                % (type(e).__name__, e)
+            ) from None
+
+    def _capture_first_training_batch(self):
+        """Keeps a copy of the first batch fit() trains on, without losing it.
+
+        Keras gives callbacks no access to batch data. fit() calls
+        model.train_function(iterator) once per step and also accepts a
+        plain iterable of batches, so for one call we take the batch from
+        the iterator, keep a numpy copy, and train on exactly that batch;
+        then the original function is back in place.
+        """
+        model = self.model
+        train_function = model.train_function
+        if train_function is None or not self._layer_probes:
+            return
+
+        def train_function_keeping_first_batch(iterator):
+            model.train_function = train_function
+            if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+                self._warn_once(
+                    "probe", "RNNTensorBoard: cannot read the training batch here; "
+                    "pass probe_data=(x, y) to log"
+                )
+                return train_function(iterator)
+            data = iterator.get_next()
+            self._probe_batch = _to_numpy_batch(data, model.distribute_strategy)
+            return train_function([data])
+
+        model.train_function = train_function_keeping_first_batch
+
+    # -- writing -----------------------------------------------------------
+
+    def _log_now(self):
+        step = int(self.model.optimizer.iterations)
+        self._step = step
+        self._next_log_step = (step // self.update_freq + 1) * self.update_freq
+        if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
+            return
+        self._last_logged_step = step
+        x, y, sample_weight = self._probe_batch
+        with _metrics_kept(self.model):
+            for layer_probe in self._layer_probes:
+                try:
+                    result = layer_probe(x, y, sample_weight)
+                    self._write_layer(layer_probe.layer, result, step)
+                except Exception as e:  # Logging must never stop training.
+                    self._warn_once(
+                        layer_probe.layer.name,
+                        "RNNTensorBoard: could not log layer %r at step %d: %s: %s"
+                        % (layer_probe.layer.name, step, type(e).__name__, e),
+                    )
+
+    def _write_layer(self, layer, result, step):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        keep = slice(0, self.max_samples)
+        mask_tag = None
+        with self._writer.as_default(step=step):
+            if result["mask"] is not None:
+                mask_tag = "%s/mask" % layer.name
+                summary.timestep_mask(mask_tag, result["mask"][keep], layer=layer.name)
+            for direction in result["directions"]:
+                prefix = layer.name
+                if direction["direction"] is not None:
+                    prefix += "/" + direction["direction"]
+                for kind, write in _QUANTITIES:
+                    write(
+                        "%s/%s" % (prefix, kind),
+                        direction[kind][keep],
+                        layer=layer.name,
+                        cell=direction["cell"],
+                        direction=direction["direction"],
+                        mask_tag=mask_tag,
+                    )
+
+    def _warn_once(self, key, message):
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, stacklevel=3)
+
+
+def _require_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError("%s must be a positive integer, got %r" % (name, value))
+
+
+def _unpack_probe_data(probe_data):
+    """(x, y, sample_weight) from what the user gave, or None."""
+    if probe_data is None:
+        return None
+    if isinstance(probe_data, tf.data.Dataset):
+        probe_data = next(iter(probe_data.take(1)))
+        return _to_numpy_batch(probe_data, None)
+    if not isinstance(probe_data, (tuple, list)) or len(probe_data) not in (2, 3):
+        raise ValueError(
+            "probe_data must be (x, y), (x, y, sample_weight) or a "
+            "tf.data.Dataset, got %s" % type(probe_data).__name__
+        )
+    x, y, sample_weight = (list(probe_data) + [None])[:3]
+    return x, y, sample_weight
+
+
+def _to_numpy_batch(data, strategy):
+    """A batch from a (possibly distributed) iterator as numpy (x, y, sw)."""
+
+    def local(t):
+        if strategy is not None and not isinstance(t, (tf.Tensor, np.ndarray)):
+            t = strategy.experimental_local_results(t)[0]
+        return np.asarray(t)
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    return tuple(
+        None if part is None else tf.nest.map_structure(local, part)
+        for part in (x, y, sample_weight)
+    )
+
+
+class _metrics_kept:
+    """Restores the model's metric variables after probing.
+
+    model.compute_loss updates per-output loss trackers of multi-output
+    models; the probe must not leak into the metrics fit() reports.
+    """
+
+    def __init__(self, model):
+        self.variables = list(model.metrics_variables)
+
+    def __enter__(self):
+        self.values = [v.numpy() for v in self.variables]
+
+    def __exit__(self, *exc):
+        for variable, value in zip(self.variables, self.values):
+            variable.assign(value)
+        return False
+
+
+def _is_chief(model):
+    """Under multi-worker tf.distribute only the chief writes."""
+    resolver = getattr(model.distribute_strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if task_type is None:
+        return True
+    return task_type == "chief" or (task_type == "worker" and resolver.task_id == 0)
