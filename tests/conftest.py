@@ -1,0 +1,4 @@
+import os
+
+# TensorFlow's C++ start-up chatter hides test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
