@@ -1,0 +1,208 @@
+"""RNNTensorBoard in real fit() runs, read back through TensorBoard's data provider."""
+
+import keras
+import numpy as np
+import pytest
+from tensorboard import context
+from tensorboard.backend.event_processing import data_provider as tb_data_provider
+from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+from tb_rnn_plugin import RNNTensorBoard, metadata
+from tb_rnn_plugin.summary_ops.probe import LayerProbe
+
+T, VOCAB, BATCH = 7, 6, 8
+
+
+def read_back(logdir):
+    """{run: {tag: (parsed metadata, [steps], [arrays])}} via the data provider."""
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={metadata.PLUGIN_NAME: 0}
+    )
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = tb_data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    ctx = context.RequestContext()
+    listing = provider.list_tensors(ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME)
+    data = provider.read_tensors(
+        ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME, downsample=1000
+    )
+    return {
+        run: {
+            tag: (
+                metadata.parse_plugin_metadata(series.plugin_content),
+                [d.step for d in data[run][tag]],
+                [d.numpy for d in data[run][tag]],
+            )
+            for tag, series in tags.items()
+        }
+        for run, tags in listing.items()
+    }
+
+
+def masked_model():
+    """Embedding(mask_zero) -> Bidirectional LSTM -> GRU -> Dense."""
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((T,), dtype="int32")
+    x = keras.layers.Embedding(VOCAB, 4, mask_zero=True, name="embedding")(inp)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True), name="bi")(x)
+    x = keras.layers.GRU(3, name="gru")(x)
+    model = keras.Model(inp, keras.layers.Dense(1)(x))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def masked_data(n=4 * BATCH):
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, VOCAB, size=(n, T))
+    x[::2, 4:] = 0  # every other sequence is padded after 4 tokens
+    y = rng.normal(size=(n, 1)).astype("float32")
+    return x, y
+
+
+def test_callback_logs_what_the_probe_computes(tmp_path):
+    model = masked_model()
+    x, y = masked_data()
+    callback = RNNTensorBoard(tmp_path / "run", update_freq=3, max_samples=2)
+    model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, callbacks=[callback], verbose=0)
+
+    logged = read_back(tmp_path)["run"]
+    expected_tags = {"bi/mask", "gru/mask"} | {
+        "%s/%s" % (prefix, kind)
+        for prefix in ("bi/forward", "bi/backward", "gru")
+        for kind in ("activation", "output_gradient", "state_gradient")
+    }
+    assert set(logged) == expected_tags
+    # The first step, every third, and the last (8 steps in all).
+    assert all(steps == [1, 3, 6, 8] for _, steps, _ in logged.values())
+
+    info, _, _ = logged["bi/backward/state_gradient"]
+    assert info["kind"] == "state_gradient"
+    assert (info["layer"], info["cell"], info["direction"]) == ("bi", "LSTM", "backward")
+    assert info["mask_tag"] == "bi/mask"
+    assert logged["gru/activation"][0]["cell"] == "GRU"
+    assert logged["gru/activation"][0]["direction"] is None
+
+    # The probe batch is the first training batch (shuffle=False); the last
+    # logged values are the probe's at the final weights.
+    probe_x, probe_y = x[:BATCH], y[:BATCH]
+    _, _, masks = logged["bi/mask"]
+    np.testing.assert_array_equal(masks[-1], (probe_x[:2] != 0).astype(np.float32))
+    for layer_name, prefix, index in (("bi", "bi/forward", 0), ("bi", "bi/backward", 1), ("gru", "gru", 0)):
+        expected = LayerProbe(model, model.get_layer(layer_name))(probe_x, probe_y)
+        direction = expected["directions"][index]
+        for kind in ("activation", "output_gradient", "state_gradient"):
+            _, _, values = logged["%s/%s" % (prefix, kind)]
+            assert values[-1].shape == (2, T, direction[kind].shape[-1])
+            assert values[-1].dtype == np.float32
+            np.testing.assert_allclose(values[-1], direction[kind][:2], rtol=1e-4, atol=1e-7)
+    # Training changed the weights, so the steps differ.
+    _, _, first_to_last = logged["gru/state_gradient"]
+    assert not np.allclose(first_to_last[0], first_to_last[-1])
+
+
+def test_keeping_the_first_batch_loses_no_training_data(tmp_path):
+    x, y = masked_data()
+    with_callback, without = masked_model(), masked_model()
+    with_callback.fit(
+        x, y, batch_size=BATCH, shuffle=False, verbose=0,
+        callbacks=[RNNTensorBoard(tmp_path, update_freq=100)],
+    )
+    without.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0)
+    assert int(with_callback.optimizer.iterations) == int(without.optimizer.iterations) == 4
+    for a, b in zip(with_callback.weights, without.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_given_probe_data_sequential_model_and_layer_by_index(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.SimpleRNN(4, name="srnn"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 5, 2)), rng.normal(size=(16, 1))
+    probe = (x[:3] * 0 + 1.0, y[:3])
+    callback = RNNTensorBoard(tmp_path, layers=[0], update_freq=1, probe_data=probe)
+    model.fit(x, y, batch_size=8, epochs=1, callbacks=[callback], verbose=0)
+    logged = read_back(tmp_path)["."]
+    _, steps, activations = logged["srnn/activation"]
+    assert steps == [1, 2]
+    # All three probe samples are identical, so are their activations.
+    assert activations[0].shape == (3, 5, 4)
+    np.testing.assert_allclose(activations[0][0], activations[0][2])
+    assert "srnn/mask" not in logged
+
+
+class CountingCell(keras.layers.Layer):
+    """A custom cell: its hidden state is not known to the probe."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
+
+    def call(self, inputs, states):
+        h = inputs @ self.kernel + states[0]
+        return h, [h]
+
+
+def test_unsupported_layer_warns_once_and_training_goes_on(tmp_path):
+    inp = keras.Input((4, 2))
+    x = keras.layers.RNN(CountingCell(3), return_sequences=True, name="custom")(inp)
+    x = keras.layers.LSTM(3, name="lstm")(x)
+    model = keras.Model(inp, keras.layers.Dense(1)(x))
+    model.compile(optimizer="sgd", loss="mse")
+    data = np.ones((16, 4, 2)), np.ones((16, 1))
+    with pytest.warns(UserWarning, match=r"'custom'.*CountingCell") as caught:
+        history = model.fit(
+            *data, batch_size=4, epochs=2, verbose=0,
+            callbacks=[RNNTensorBoard(tmp_path, update_freq=2)],
+        )
+    assert len(history.history["loss"]) == 2
+    assert sum("'custom'" in str(w.message) for w in caught) == 1
+    assert {tag.split("/")[0] for tag in read_back(tmp_path)["."]} == {"lstm"}
+
+
+def test_logging_failure_warns_and_never_stops_training(tmp_path):
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("a file where the log directory should be")
+    model = masked_model()
+    with pytest.warns(UserWarning, match="could not log layer 'bi'"):
+        history = model.fit(
+            *masked_data(), batch_size=BATCH, epochs=2, verbose=0,
+            callbacks=[RNNTensorBoard(blocker / "run", update_freq=1)],
+        )
+    assert len(history.history["loss"]) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"update_freq": 0}, "update_freq must be a positive integer"),
+        ({"update_freq": "epoch"}, "update_freq must be a positive integer"),
+        ({"max_samples": 0}, "max_samples must be a positive integer"),
+        ({"probe_data": np.zeros((2, T))}, r"probe_data must be \(x, y\)"),
+    ],
+)
+def test_bad_arguments_fail_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RNNTensorBoard("unused", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"layers": ["nope"]}, r"no layer 'nope' in the model; recurrent layers of this model: \['bi', 'gru'\]"),
+        ({"layers": [99]}, "no layer 99"),
+        ({"layers": ["embedding"]}, "'embedding' is a Embedding, not a recurrent layer"),
+        ({"probe_data": (np.zeros((2, T + 3, 1)), np.zeros((2, 1)))}, "probe_data does not fit the model"),
+    ],
+)
+def test_bad_arguments_fail_at_the_start_of_fit(tmp_path, kwargs, match):
+    model = masked_model()
+    with pytest.raises(ValueError, match=match):
+        model.fit(*masked_data(), batch_size=BATCH, verbose=0,
+                  callbacks=[RNNTensorBoard(tmp_path, **kwargs)])
