@@ -94,8 +94,9 @@ def parse_plugin_metadata(content):
         raise ValueError("plugin metadata is not JSON: %s" % e)
     if not isinstance(parsed, dict):
         raise ValueError("plugin metadata is not a JSON object")
-    if parsed.get("kind") not in AXES:
-        raise ValueError("unknown kind in plugin metadata: %r" % parsed.get("kind"))
+    kind = parsed.get("kind")
+    if not isinstance(kind, str) or kind not in AXES:
+        raise ValueError("unknown kind in plugin metadata: %r" % (kind,))
     result = {
         "version": 0,
         "layer": None,

@@ -1,0 +1,133 @@
+"""Tests for tb_rnn_plugin.metadata: the format every series carries."""
+
+import json
+
+import pytest
+from tensorboard.compat.proto import summary_pb2
+
+from tb_rnn_plugin import metadata
+
+
+def _content(md):
+    return md.plugin_data.content
+
+
+def test_create_sets_plugin_name_and_data_class():
+    md = metadata.create_summary_metadata(metadata.ACTIVATION)
+    assert md.plugin_data.plugin_name == "rnn"
+    assert md.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert md.display_name == ""
+    assert md.summary_description == ""
+
+
+def test_round_trip_all_fields():
+    md = metadata.create_summary_metadata(
+        metadata.STATE_GRADIENT,
+        layer="bi",
+        cell="LSTM",
+        direction="backward",
+        mask_tag="bi/mask",
+        display_name="shown",
+        description="some *markdown*",
+    )
+    assert md.display_name == "shown"
+    assert md.summary_description == "some *markdown*"
+    parsed = metadata.parse_plugin_metadata(_content(md))
+    assert parsed == {
+        "version": metadata.PROTO_VERSION,
+        "kind": "state_gradient",
+        "axes": ["sample", "timestep", "channel"],
+        "layer": "bi",
+        "cell": "LSTM",
+        "direction": "backward",
+        "mask_tag": "bi/mask",
+    }
+
+
+@pytest.mark.parametrize("kind", metadata.KINDS)
+def test_round_trip_each_kind_has_its_axes(kind):
+    parsed = metadata.parse_plugin_metadata(
+        _content(metadata.create_summary_metadata(kind))
+    )
+    assert parsed["kind"] == kind
+    assert parsed["axes"] == list(metadata.AXES[kind])
+    assert parsed["direction"] is None
+    assert parsed["mask_tag"] is None
+
+
+def test_mask_axes_are_two_dimensional():
+    assert metadata.AXES[metadata.MASK] == ("sample", "timestep")
+
+
+def test_parse_accepts_str_and_bytes():
+    raw = json.dumps({"kind": "mask"})
+    assert metadata.parse_plugin_metadata(raw)["kind"] == "mask"
+    assert metadata.parse_plugin_metadata(raw.encode("utf-8"))["kind"] == "mask"
+
+
+def test_parse_older_content_missing_fields_read_as_none():
+    parsed = metadata.parse_plugin_metadata(b'{"kind": "activation"}')
+    assert parsed["kind"] == "activation"
+    for field in ("layer", "cell", "direction", "mask_tag"):
+        assert parsed[field] is None, field
+    # No version field means "before versioning", not the current version.
+    assert parsed["version"] == 0
+    assert parsed["axes"] == ["sample", "timestep", "channel"]
+
+
+def test_parse_newer_content_keeps_extra_fields():
+    content = json.dumps(
+        {
+            "version": metadata.PROTO_VERSION + 1,
+            "kind": "output_gradient",
+            "layer": "lstm",
+            "units": 32,
+            "extra": {"nested": [1, 2]},
+        }
+    )
+    parsed = metadata.parse_plugin_metadata(content)
+    assert parsed["version"] == metadata.PROTO_VERSION + 1
+    assert parsed["units"] == 32
+    assert parsed["extra"] == {"nested": [1, 2]}
+    assert parsed["layer"] == "lstm"
+    assert parsed["cell"] is None
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "not JSON"),
+        (b"not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'"activation"', "not a JSON object"),
+        (b"{}", "unknown kind"),
+        (b'{"kind": "histogram"}', "unknown kind"),
+        (b'{"kind": null}', "unknown kind"),
+    ],
+)
+def test_parse_bad_content_raises_value_error(content, words):
+    with pytest.raises(ValueError, match=words):
+        metadata.parse_plugin_metadata(content)
+
+
+def test_create_bad_kind_raises_value_error():
+    with pytest.raises(ValueError, match="kind"):
+        metadata.create_summary_metadata("histogram")
+
+
+@pytest.mark.parametrize("direction", ["left", "Forward", ""])
+def test_create_bad_direction_raises_value_error(direction):
+    with pytest.raises(ValueError, match="direction"):
+        metadata.create_summary_metadata(metadata.ACTIVATION, direction=direction)
+
+
+@pytest.mark.parametrize("direction", [None, "forward", "backward"])
+def test_create_good_directions(direction):
+    md = metadata.create_summary_metadata(metadata.ACTIVATION, direction=direction)
+    assert metadata.parse_plugin_metadata(_content(md))["direction"] == direction
+
+
+def test_parse_unhashable_kind_raises_value_error():
+    with pytest.raises(ValueError, match="unknown kind"):
+        metadata.parse_plugin_metadata(b'{"kind": ["activation"]}')

@@ -1,0 +1,307 @@
+"""Tests for the summary ops: write with TensorFlow, read with TensorBoard.
+
+Everything written is read back through TensorBoard's own data provider
+(the path the plugin uses), not through the event files directly.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import data_provider
+from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard import context
+from tensorboard.compat.proto import summary_pb2
+
+import tb_rnn_plugin
+from tb_rnn_plugin import metadata
+
+
+def _provider(logdir):
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={metadata.PLUGIN_NAME: 0}  # keep every step
+    )
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
+
+
+def _read(logdir, run="."):
+    """({tag: [(step, ndarray)]}, {tag: TensorTimeSeries}) for one run."""
+    dp = _provider(logdir)
+    ctx = context.RequestContext()
+    listing = dp.list_tensors(
+        ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME
+    ).get(run, {})
+    data = dp.read_tensors(
+        ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME, downsample=10**6
+    ).get(run, {})
+    values = {
+        tag: [(d.step, d.numpy) for d in series] for tag, series in data.items()
+    }
+    return values, listing
+
+
+def _parsed(listing, tag):
+    return metadata.parse_plugin_metadata(listing[tag].plugin_content)
+
+
+@pytest.fixture
+def logdir(tmp_path):
+    return str(tmp_path)
+
+
+@pytest.fixture
+def writer(logdir):
+    w = tf.summary.create_file_writer(logdir)
+    yield w
+    w.close()
+
+
+def _values(shape):
+    return np.arange(np.prod(shape), dtype=np.float64).reshape(shape) / 4.0
+
+
+def test_activation_eager_round_trip(logdir, writer):
+    data = _values((2, 3, 4))
+    with writer.as_default():
+        assert tb_rnn_plugin.activation(
+            "lstm/activation", data, step=7, layer="lstm", cell="LSTM",
+            description="outputs y_t",
+        )
+    writer.flush()
+    values, listing = _read(logdir)
+    assert list(values) == ["lstm/activation"]
+    ((step, array),) = values["lstm/activation"]
+    assert step == 7
+    assert array.dtype == np.float32
+    assert array.shape == (2, 3, 4)
+    np.testing.assert_array_equal(array, data.astype(np.float32))
+    series = listing["lstm/activation"]
+    assert series.description == "outputs y_t"
+    assert series.max_step == 7
+    parsed = _parsed(listing, "lstm/activation")
+    assert parsed["kind"] == "activation"
+    assert parsed["axes"] == ["sample", "timestep", "channel"]
+    assert parsed["layer"] == "lstm"
+    assert parsed["cell"] == "LSTM"
+    assert parsed["direction"] is None
+    assert parsed["mask_tag"] is None
+    assert parsed["version"] == metadata.PROTO_VERSION
+
+
+def test_summary_metadata_data_class_is_tensor(logdir, writer):
+    with writer.as_default():
+        tb_rnn_plugin.activation("a", np.ones((1, 2, 3)), step=0)
+    writer.flush()
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    md = multiplexer.SummaryMetadata(".", "a")
+    assert md.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert md.plugin_data.plugin_name == "rnn"
+
+
+def test_nan_and_inf_are_written_as_they_are(logdir, writer):
+    data = _values((1, 4, 2)).astype(np.float32)
+    data[0, 1, 0] = np.nan
+    data[0, 2, 1] = np.inf
+    data[0, 3, 0] = -np.inf
+    with writer.as_default():
+        assert tb_rnn_plugin.state_gradient("g", data, step=1)
+    writer.flush()
+    values, _ = _read(logdir)
+    ((_, array),) = values["g"]
+    assert np.isnan(array[0, 1, 0])
+    assert array[0, 2, 1] == np.inf
+    assert array[0, 3, 0] == -np.inf
+    np.testing.assert_array_equal(array, data)  # NaN == NaN here
+
+
+def test_gradients_and_mask_with_direction_and_mask_tag(logdir, writer):
+    grad = _values((2, 5, 3))
+    mask = np.array([[True, True, True, False, False], [True] * 5])
+    with writer.as_default():
+        assert tb_rnn_plugin.output_gradient(
+            "bi/forward/output_gradient", grad, step=3, layer="bi",
+            cell="GRU", direction="forward", mask_tag="bi/mask",
+        )
+        assert tb_rnn_plugin.state_gradient(
+            "bi/backward/state_gradient", -grad, step=3, layer="bi",
+            cell="GRU", direction="backward", mask_tag="bi/mask",
+        )
+        assert tb_rnn_plugin.timestep_mask("bi/mask", mask, step=3, layer="bi")
+    writer.flush()
+    values, listing = _read(logdir)
+    assert set(values) == {
+        "bi/forward/output_gradient",
+        "bi/backward/state_gradient",
+        "bi/mask",
+    }
+    np.testing.assert_array_equal(
+        values["bi/forward/output_gradient"][0][1], grad.astype(np.float32)
+    )
+    np.testing.assert_array_equal(
+        values["bi/backward/state_gradient"][0][1], -grad.astype(np.float32)
+    )
+    mask_array = values["bi/mask"][0][1]
+    assert mask_array.dtype == np.float32
+    assert mask_array.shape == (2, 5)
+    np.testing.assert_array_equal(mask_array, mask.astype(np.float32))
+
+    fwd = _parsed(listing, "bi/forward/output_gradient")
+    assert (fwd["kind"], fwd["direction"], fwd["mask_tag"], fwd["cell"]) == (
+        "output_gradient", "forward", "bi/mask", "GRU",
+    )
+    bwd = _parsed(listing, "bi/backward/state_gradient")
+    assert (bwd["kind"], bwd["direction"]) == ("state_gradient", "backward")
+    msk = _parsed(listing, "bi/mask")
+    assert msk["kind"] == "mask"
+    assert msk["axes"] == ["sample", "timestep"]
+    assert msk["layer"] == "bi"
+    assert msk["mask_tag"] is None
+
+
+def test_timestep_tensor_with_kind_and_integer_input(logdir, writer):
+    data = np.arange(12, dtype=np.int32).reshape(1, 3, 4)
+    with writer.as_default():
+        assert tb_rnn_plugin.timestep_tensor("t", data, "activation", step=2)
+    writer.flush()
+    values, listing = _read(logdir)
+    ((step, array),) = values["t"]
+    assert step == 2
+    assert array.dtype == np.float32
+    np.testing.assert_array_equal(array, data.astype(np.float32))
+    assert _parsed(listing, "t")["kind"] == "activation"
+
+
+def test_several_steps_and_default_step(logdir, writer):
+    with writer.as_default():
+        for step in (0, 5, 10):
+            tf.summary.experimental.set_step(step)
+            assert tb_rnn_plugin.activation("a", np.full((1, 2, 2), step))
+    tf.summary.experimental.set_step(None)
+    writer.flush()
+    values, listing = _read(logdir)
+    assert [s for s, _ in values["a"]] == [0, 5, 10]
+    for step, array in values["a"]:
+        np.testing.assert_array_equal(array, np.full((1, 2, 2), step, np.float32))
+    assert listing["a"].max_step == 10
+
+
+def test_name_scope_prefixes_tag(logdir, writer):
+    with writer.as_default(), tf.name_scope("outer"):
+        assert tb_rnn_plugin.activation("inner", np.ones((1, 1, 1)), step=0)
+    writer.flush()
+    values, _ = _read(logdir)
+    assert list(values) == ["outer/inner"]
+
+
+def test_inside_tf_function(logdir, writer):
+    @tf.function
+    def write(x, mask, step):
+        with writer.as_default():
+            a = tb_rnn_plugin.activation("f/act", x, step=step, cell="LSTM")
+            m = tb_rnn_plugin.timestep_mask("f/mask", mask, step=step)
+            return tf.logical_and(a, m)
+
+    base = _values((2, 3, 4)).astype(np.float32)
+    mask = np.array([[1, 1, 0], [1, 1, 1]], dtype=np.float32)
+    for step in range(3):
+        x = base + step
+        if step == 1:
+            x = x.copy()
+            x[1, 2, 3] = np.nan
+        assert bool(write(tf.constant(x), tf.constant(mask), tf.constant(step, tf.int64)))
+    writer.flush()
+    values, listing = _read(logdir)
+    assert [s for s, _ in values["f/act"]] == [0, 1, 2]
+    assert [s for s, _ in values["f/mask"]] == [0, 1, 2]
+    for step, array in values["f/act"]:
+        expected = base + step
+        if step == 1:
+            expected[1, 2, 3] = np.nan
+        np.testing.assert_array_equal(array, expected)
+    np.testing.assert_array_equal(values["f/mask"][2][1], mask)
+    assert _parsed(listing, "f/act")["cell"] == "LSTM"
+    assert _parsed(listing, "f/mask")["kind"] == "mask"
+
+
+def test_returns_false_without_default_writer(logdir):
+    # Like tf.summary ops: a boolean tensor, False when nothing was written.
+    result = tb_rnn_plugin.activation("a", np.ones((1, 2, 3)), step=0)
+    assert result.dtype == tf.bool
+    assert not bool(result)
+    assert not bool(tb_rnn_plugin.timestep_mask("m", np.ones((1, 2)), step=0))
+    values, _ = _read(logdir)
+    assert values == {}
+
+
+def test_returns_false_without_default_writer_in_tf_function():
+    @tf.function
+    def write(x):
+        return tb_rnn_plugin.activation("a", x, step=0)
+
+    assert not bool(write(tf.ones((1, 2, 3))))
+
+
+@pytest.mark.parametrize(
+    "op, data, words",
+    [
+        (tb_rnn_plugin.activation, np.ones((2, 3)), "rank 3"),
+        (tb_rnn_plugin.activation, np.ones((1, 2, 3, 4)), "rank 3"),
+        (tb_rnn_plugin.output_gradient, np.float32(1.0), "rank 3"),
+        (tb_rnn_plugin.state_gradient, np.ones((2,)), "rank 3"),
+        (tb_rnn_plugin.timestep_mask, np.ones((1, 2, 3)), "rank 2"),
+        (tb_rnn_plugin.activation, np.array([[["a", "b"]]]), "numeric"),
+        (tb_rnn_plugin.activation, "hello", "numeric"),
+        (tb_rnn_plugin.activation, np.zeros((0, 3, 4)), "empty"),
+        (tb_rnn_plugin.activation, np.zeros((2, 0, 4)), "empty"),
+        (tb_rnn_plugin.timestep_mask, np.zeros((2, 0)), "empty"),
+        (tb_rnn_plugin.activation, [[[1.0, 2.0]], [[1.0]]], "numeric tensor"),
+    ],
+)
+def test_bad_input_raises_value_error(writer, op, data, words):
+    with writer.as_default():
+        with pytest.raises(ValueError, match=words):
+            op("bad", data, step=0)
+
+
+def test_bad_input_raises_without_writer_too():
+    with pytest.raises(ValueError, match="rank 3"):
+        tb_rnn_plugin.activation("bad", np.ones((2, 3)), step=0)
+
+
+def test_bad_input_inside_tf_function_raises_value_error(writer):
+    @tf.function
+    def write(x):
+        with writer.as_default():
+            return tb_rnn_plugin.activation("bad", x, step=0)
+
+    with pytest.raises(ValueError, match="rank 3"):
+        write(tf.ones((2, 3)))
+
+
+def test_unknown_kind_raises_value_error(writer):
+    with writer.as_default(), pytest.raises(ValueError, match="kind"):
+        tb_rnn_plugin.timestep_tensor("bad", np.ones((1, 2, 3)), "histogram", step=0)
+
+
+def test_bad_direction_raises_value_error(writer):
+    with writer.as_default(), pytest.raises(ValueError, match="direction"):
+        tb_rnn_plugin.activation(
+            "bad", np.ones((1, 2, 3)), step=0, direction="sideways"
+        )
+
+
+def test_nothing_written_for_bad_input(logdir, writer):
+    with writer.as_default():
+        with pytest.raises(ValueError):
+            tb_rnn_plugin.activation("bad", np.ones((2, 3)), step=0)
+        assert tb_rnn_plugin.activation("good", np.ones((1, 1, 1)), step=0)
+    writer.flush()
+    values, _ = _read(logdir)
+    assert list(values) == ["good"]
