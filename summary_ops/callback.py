@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tb_rnn_plugin import metadata
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
 

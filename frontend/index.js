@@ -1,0 +1,568 @@
+// The RNN tab. TensorBoard loads this module in a same-origin iframe on an
+// empty document (with <base href> at the plugin's routes) and calls render().
+
+import { Api } from "./api.js";
+import { el, fmt } from "./dom.js";
+import {
+  directionLabel, indexTags, kindsOf, layersOf, maskSeriesOf,
+  nearestIndex, pickStep, quantityLabel, seriesFor, unionSteps,
+} from "./series.js";
+import {
+  colorBar, drawHeatmap, drawLines, heatmapCellAt, heatmapLayout, linesLayout,
+  linesLegend, linesPointAt, sliceView, summarize,
+} from "./plots.js";
+
+const EMPTY_MESSAGE =
+  "No RNN data found. Log some with tb_rnn_plugin.RNNTensorBoard (a Keras " +
+  "callback: model.fit(..., callbacks=[tb_rnn_plugin.RNNTensorBoard(log_dir)])) " +
+  "or with the summary ops tb_rnn_plugin.activation / output_gradient / " +
+  "state_gradient, then press Reload.";
+const HOVER_HINT = "Hover over a plot to read values.";
+
+/** Entry point called by TensorBoard. */
+export async function render() {
+  const stylesheet = loadStylesheet();
+  const app = new App(document.body, new Api());
+  await stylesheet;
+  await app.start();
+}
+
+function loadStylesheet() {
+  const link = el("link", { rel: "stylesheet", href: new URL("./style.css", import.meta.url).href });
+  document.head.append(link);
+  return new Promise((resolve) => {
+    link.addEventListener("load", resolve, { once: true });
+    link.addEventListener("error", resolve, { once: true });
+    setTimeout(resolve, 2000);
+  });
+}
+
+function settle(promise) {
+  return promise.then((value) => ({ value }), (error) => ({ error }));
+}
+
+function errorText(error) {
+  if (error && error.name === "HttpError") {
+    return `${error.message} (${error.url})`;
+  }
+  return String((error && error.message) || error);
+}
+
+class App {
+  constructor(root, api) {
+    this.api = api;
+    this.index = { runs: [], series: [] };
+    this.steps = [];
+    this.generation = 0;
+    this.state = {
+      runs: [],
+      layer: null,
+      kind: null,
+      step: null,
+      sample: 0,
+      rangeMode: "auto",
+      rangeValue: "",
+      shared: true,
+      view: "heatmap",
+    };
+    this.buildDom(root);
+  }
+
+  // ---- DOM ---------------------------------------------------------------
+
+  buildDom(root) {
+    const labelled = (text, control, extra = null) =>
+      el("label", { class: "rnn-field" }, [el("span", { class: "rnn-field-label", text }), control, extra]);
+
+    this.runsBox = el("div", { id: "rnn-runs", class: "rnn-runs", attrs: { role: "group", "aria-label": "Runs" } });
+    this.layerSelect = el("select", { id: "rnn-layer" });
+    this.kindSelect = el("select", { id: "rnn-quantity" });
+    this.stepSlider = el("input", { id: "rnn-step", type: "range", min: "0", max: "0", step: "1", value: "0" });
+    this.stepValue = el("span", { id: "rnn-step-value", class: "rnn-step-value", text: "\u2013" });
+    this.sampleInput = el("input", { id: "rnn-sample", type: "number", min: "0", max: "0", step: "1", value: "0" });
+    this.sampleCount = el("span", { class: "rnn-muted", text: "" });
+    this.rangeMode = el("select", { id: "rnn-range-mode" }, [
+      el("option", { value: "auto", text: "auto, symmetric (max |v| shown)" }),
+      el("option", { value: "fixed", text: "fixed \u00b1" }),
+    ]);
+    this.rangeValue = el("input", {
+      id: "rnn-range-value", type: "number", min: "0", step: "any", placeholder: "e.g. 0.5",
+      disabled: true, attrs: { "aria-label": "fixed colour range (max |v|)" },
+    });
+    this.sharedToggle = el("input", { id: "rnn-shared", type: "checkbox", checked: true });
+    this.viewSelect = el("select", { id: "rnn-view" }, [
+      el("option", { value: "heatmap", text: "heatmap" }),
+      el("option", { value: "lines", text: "lines (one per channel)" }),
+    ]);
+    this.reloadButton = el("button", { id: "rnn-reload", type: "button", text: "Reload" });
+
+    this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
+      el("fieldset", { class: "rnn-runs-box" }, [el("legend", { text: "Runs" }), this.runsBox]),
+      el("div", { class: "rnn-control-column" }, [
+        labelled("Layer", this.layerSelect),
+        labelled("Quantity", this.kindSelect),
+        labelled("Step", this.stepSlider, this.stepValue),
+        labelled("Sample", this.sampleInput, this.sampleCount),
+      ]),
+      el("div", { class: "rnn-control-column" }, [
+        labelled("Colour range", this.rangeMode, this.rangeValue),
+        el("label", { class: "rnn-field" }, [
+          el("span", { class: "rnn-field-label", text: "Scale" }),
+          this.sharedToggle,
+          el("span", { text: "shared across runs (off: each panel its own)" }),
+        ]),
+        labelled("View", this.viewSelect),
+        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
+      ]),
+    ]);
+    this.status = el("div", { id: "rnn-status", class: "rnn-status", attrs: { role: "status", "aria-live": "polite" } });
+    this.message = el("div", { id: "rnn-message", class: "rnn-message", hidden: true });
+    this.readout = el("div", { id: "rnn-readout", class: "rnn-readout", text: HOVER_HINT });
+    this.panels = el("div", { id: "rnn-panels", class: "rnn-panels" });
+    this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading" } }, [
+      this.controls, this.status, this.message, this.readout, this.panels,
+    ]);
+    root.replaceChildren(this.app);
+
+    this.layerSelect.addEventListener("change", () => {
+      this.state.layer = this.layerSelect.value;
+      this.fillKinds();
+      this.update();
+    });
+    this.kindSelect.addEventListener("change", () => {
+      this.state.kind = this.kindSelect.value;
+      this.update();
+    });
+    this.stepSlider.addEventListener("input", () => {
+      const step = this.steps[Number(this.stepSlider.value)];
+      if (step === undefined) return;
+      this.state.step = step;
+      this.stepValue.textContent = String(step);
+      this.update();
+    });
+    this.sampleInput.addEventListener("input", () => {
+      const sample = Number.parseInt(this.sampleInput.value, 10);
+      if (!Number.isInteger(sample) || sample < 0) return;
+      this.state.sample = sample;
+      this.update();
+    });
+    this.rangeMode.addEventListener("change", () => {
+      this.state.rangeMode = this.rangeMode.value;
+      this.rangeValue.disabled = this.state.rangeMode !== "fixed";
+      // A fixed range is the same for every panel: sharing is moot.
+      this.sharedToggle.disabled = this.state.rangeMode === "fixed";
+      if (this.state.rangeMode === "fixed" && !this.rangeValue.value && this.lastVmax) {
+        this.rangeValue.value = String(Number(this.lastVmax.toPrecision(3)));
+      }
+      this.state.rangeValue = this.rangeValue.value;
+      this.update();
+    });
+    this.rangeValue.addEventListener("input", () => {
+      this.state.rangeValue = this.rangeValue.value;
+      this.update();
+    });
+    this.sharedToggle.addEventListener("change", () => {
+      this.state.shared = this.sharedToggle.checked;
+      this.update();
+    });
+    this.viewSelect.addEventListener("change", () => {
+      this.state.view = this.viewSelect.value;
+      this.update();
+    });
+    this.reloadButton.addEventListener("click", () => this.reload());
+    // Panels are sized to the frame's width: redraw (from cache) on resize.
+    let resizeTimer = null;
+    let lastWidth = window.innerWidth;
+    window.addEventListener("resize", () => {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(() => {
+        if (window.innerWidth === lastWidth || this.app.dataset.state === "empty") return;
+        lastWidth = window.innerWidth;
+        if (this.index.runs.length) this.update();
+      }, 200);
+    });
+  }
+
+  setAppState(state) {
+    this.app.dataset.state = state;
+  }
+
+  showStatus(text, kind = "") {
+    this.status.textContent = text;
+    this.status.className = `rnn-status ${kind ? `rnn-status-${kind}` : ""}`;
+  }
+
+  /** A message instead of the plots (empty logdir, failed index), with Reload. */
+  showMessage(text, kind) {
+    this.message.hidden = !text;
+    this.message.className = `rnn-message ${kind ? `rnn-message-${kind}` : ""}`;
+    if (!text) {
+      this.message.replaceChildren();
+      return;
+    }
+    const button = el("button", { type: "button", class: "rnn-message-reload", text: "Reload" });
+    button.addEventListener("click", () => this.reload());
+    this.message.replaceChildren(el("p", { text }), button);
+  }
+
+  // ---- index and controls --------------------------------------------------
+
+  async start() {
+    await this.loadIndex();
+  }
+
+  async reload() {
+    this.api.forget();
+    await this.loadIndex();
+  }
+
+  async loadIndex() {
+    const gen = ++this.generation;
+    this.setAppState("loading");
+    this.showStatus("Loading list of runs\u2026", "loading");
+    let json;
+    try {
+      json = await this.api.tags();
+    } catch (error) {
+      if (gen !== this.generation) return;
+      this.controls.hidden = true;
+      this.readout.hidden = true;
+      this.panels.replaceChildren();
+      this.showStatus("");
+      this.showMessage(`Could not load the list of RNN series: ${errorText(error)}`, "error");
+      this.setAppState("error");
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.index = indexTags(json);
+    if (!this.index.runs.length) {
+      this.controls.hidden = true;
+      this.readout.hidden = true;
+      this.panels.replaceChildren();
+      this.showStatus("");
+      this.showMessage(EMPTY_MESSAGE, "empty");
+      this.setAppState("empty");
+      return;
+    }
+    this.controls.hidden = false;
+    this.readout.hidden = false;
+    this.showMessage("");
+    this.fillRuns();
+    this.fillLayers();
+    await this.update();
+  }
+
+  fillRuns() {
+    const runs = this.index.runs;
+    const kept = this.state.runs.filter((r) => runs.includes(r));
+    this.state.runs = kept.length ? kept : runs.slice(0, 2);
+    const items = runs.map((run) => {
+      const box = el("input", { type: "checkbox", checked: this.state.runs.includes(run), dataset: { run } });
+      box.addEventListener("change", () => {
+        this.state.runs = this.index.runs.filter((r) =>
+          this.runsBox.querySelector(`input[data-run="${CSS.escape(r)}"]`).checked);
+        this.fillLayers();
+        this.update();
+      });
+      return el("label", { class: "rnn-run", title: run }, [box, el("span", { class: "rnn-run-name", text: run })]);
+    });
+    this.runsBox.replaceChildren(...items);
+  }
+
+  fillLayers() {
+    const runs = this.state.runs.length ? this.state.runs : null;
+    let layers = layersOf(this.index, runs);
+    if (!layers.length) layers = layersOf(this.index);
+    if (!layers.includes(this.state.layer)) this.state.layer = layers[0] || null;
+    this.layerSelect.replaceChildren(...layers.map((layer) => {
+      const cells = [...new Set(this.index.series.filter((s) => s.layer === layer && s.cell).map((s) => s.cell))];
+      const bidi = this.index.series.some((s) => s.layer === layer && s.direction);
+      const info = [cells.join("/"), bidi ? "forward + backward" : ""].filter(Boolean).join(", ");
+      return el("option", { value: layer, text: info ? `${layer} \u2014 ${info}` : layer });
+    }));
+    this.layerSelect.value = this.state.layer;
+    this.fillKinds();
+  }
+
+  fillKinds() {
+    const runs = this.state.runs.length ? this.state.runs : null;
+    let kinds = kindsOf(this.index, this.state.layer, runs);
+    if (!kinds.length) kinds = kindsOf(this.index, this.state.layer);
+    if (!kinds.includes(this.state.kind)) this.state.kind = kinds[0] || null;
+    this.kindSelect.replaceChildren(...kinds.map((kind) => el("option", { value: kind, text: quantityLabel(kind) })));
+    this.kindSelect.value = this.state.kind;
+  }
+
+  setSteps(steps) {
+    this.steps = steps;
+    if (!steps.length) {
+      this.state.step = null;
+      this.stepSlider.max = "0";
+      this.stepSlider.value = "0";
+      this.stepSlider.disabled = true;
+      this.stepValue.textContent = "\u2013";
+      return;
+    }
+    if (this.state.step === null || !steps.includes(this.state.step)) {
+      this.state.step = this.state.step === null
+        ? steps[steps.length - 1]
+        : steps[nearestIndex(steps, this.state.step)];
+    }
+    this.stepSlider.disabled = steps.length < 2;
+    this.stepSlider.max = String(steps.length - 1);
+    this.stepSlider.value = String(steps.indexOf(this.state.step));
+    this.stepValue.textContent = String(this.state.step);
+    this.stepSlider.title = `logged steps: ${steps[0]} \u2026 ${steps[steps.length - 1]} (${steps.length})`;
+  }
+
+  // ---- data and drawing ----------------------------------------------------
+
+  /** Fetches what the controls ask for and redraws. Stale results are dropped. */
+  async update() {
+    const gen = ++this.generation;
+    const st = this.state;
+    if (!st.runs.length || st.layer === null || st.kind === null) {
+      this.panels.replaceChildren(el("div", { class: "rnn-message", text: "Select at least one run." }));
+      this.setSteps([]);
+      this.showStatus("");
+      this.setAppState("ready");
+      return;
+    }
+    this.setAppState("loading");
+    const loadingTimer = setTimeout(() => {
+      if (gen === this.generation) this.showStatus("Loading\u2026", "loading");
+    }, 120);
+    try {
+      const groups = st.runs.map((run) => ({
+        run,
+        panels: seriesFor(this.index, run, st.layer, st.kind).map((series) => ({ series })),
+      }));
+      const panels = groups.flatMap((g) => g.panels);
+
+      await Promise.all(panels.map(async (p) => {
+        p.stepsResult = await settle(this.api.steps(p.series.run, p.series.tag));
+      }));
+      if (gen !== this.generation) return;
+      this.setSteps(unionSteps(panels.filter((p) => p.stepsResult.value).map((p) => p.stepsResult.value.steps)));
+
+      await Promise.all(panels.map(async (p) => {
+        if (p.stepsResult.error) return;
+        p.step = pickStep(p.stepsResult.value.steps, st.step);
+        if (p.step === null) return;
+        const maskSeries = maskSeriesOf(this.index, p.series);
+        const [tensor, mask] = await Promise.all([
+          settle(this.api.tensor(p.series.run, p.series.tag, p.step)),
+          maskSeries ? settle(this.api.tensor(maskSeries.run, maskSeries.tag, p.step)) : null,
+        ]);
+        p.tensorResult = tensor;
+        p.maskResult = mask;
+      }));
+      if (gen !== this.generation) return;
+      this.draw(groups, panels);
+      const errors = panels.filter((p) => p.error).length;
+      if (errors) {
+        this.showStatus(`${errors} panel(s) could not be drawn; see the messages below.`, "error");
+      } else {
+        this.showStatus("");
+      }
+      this.setAppState(errors ? "error" : "ready");
+    } catch (error) {
+      if (gen !== this.generation) return;
+      this.showStatus(`Something went wrong: ${errorText(error)}`, "error");
+      this.setAppState("error");
+      console.error(error);
+    } finally {
+      clearTimeout(loadingTimer);
+    }
+  }
+
+  /** Turns fetched tensors into views, picks colour ranges, builds panels. */
+  draw(groups, panels) {
+    const st = this.state;
+    let maxSamples = 0;
+    for (const p of panels) {
+      const tensor = p.tensorResult && p.tensorResult.value;
+      if (tensor && tensor.shape.length === 3) maxSamples = Math.max(maxSamples, tensor.shape[0]);
+    }
+    if (maxSamples && st.sample > maxSamples - 1) {
+      st.sample = maxSamples - 1;
+      this.sampleInput.value = String(st.sample);
+    }
+    for (const p of panels) {
+      p.notes = [];
+      if (p.stepsResult.error) {
+        p.error = `Could not load steps: ${errorText(p.stepsResult.error)}`;
+        continue;
+      }
+      if (p.step === null) {
+        p.error = "No steps logged for this series.";
+        continue;
+      }
+      if (p.tensorResult.error) {
+        p.error = `Could not load tensor: ${errorText(p.tensorResult.error)}`;
+        continue;
+      }
+      const tensor = p.tensorResult.value;
+      if (tensor.shape.length !== 3) {
+        p.error = `Expected a [samples, timesteps, channels] tensor, got shape [${tensor.shape.join(", ")}].`;
+        continue;
+      }
+      if (st.sample >= tensor.shape[0]) {
+        p.error = `This run has ${tensor.shape[0]} sample(s); sample ${st.sample} is not logged.`;
+        continue;
+      }
+      p.view = sliceView(tensor, st.sample, this.maskFor(p, tensor));
+      p.stats = summarize(p.view);
+    }
+
+    this.sampleInput.max = String(Math.max(0, maxSamples - 1));
+    this.sampleCount.textContent = maxSamples ? `of 0\u2013${maxSamples - 1}` : "";
+
+    // Colour range (heatmap) / y range (lines).
+    const drawn = panels.filter((p) => p.view);
+    const fixed = st.rangeMode === "fixed" ? Number.parseFloat(st.rangeValue) : NaN;
+    const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
+    const sharedMax = Math.max(0, ...drawn.map((p) => p.stats.maxAbs));
+    for (const p of drawn) {
+      let vmax = useFixed ? fixed : st.shared ? sharedMax : p.stats.maxAbs;
+      if (!(vmax > 0)) vmax = 1;
+      p.vmax = vmax;
+    }
+    this.lastVmax = sharedMax || null;
+    if (st.rangeMode === "fixed" && !useFixed) {
+      this.rangeValue.classList.add("rnn-invalid");
+    } else {
+      this.rangeValue.classList.remove("rnn-invalid");
+    }
+
+    const available = Math.max(320, (this.panels.clientWidth || window.innerWidth) - 8);
+    const gap = 16;
+    const columnWidth = Math.max(300, Math.floor((available - gap * (groups.length - 1)) / groups.length));
+    const maxPlotW = Math.min(720, columnWidth - 24 - 74);
+
+    const columns = groups.map((g) => this.groupElement(g, maxPlotW, useFixed));
+    this.panels.replaceChildren(...columns);
+    this.readout.textContent = HOVER_HINT;
+  }
+
+  maskFor(panel, tensor) {
+    const result = panel.maskResult;
+    if (!result) return null;
+    const [samples, T] = tensor.shape;
+    if (result.error) {
+      panel.notes.push({ text: `Mask not loaded (${errorText(result.error)}); padding not shown.`, kind: "warn" });
+      return null;
+    }
+    const m = result.value;
+    if (m.shape.length !== 2 || m.shape[0] !== samples || m.shape[1] !== T) {
+      panel.notes.push({ text: `Mask shape [${m.shape.join(", ")}] does not match; padding not shown.`, kind: "warn" });
+      return null;
+    }
+    const mask = new Uint8Array(T);
+    const offset = this.state.sample * T;
+    for (let t = 0; t < T; t++) mask[t] = m.data[offset + t] > 0.5 ? 1 : 0;
+    return mask;
+  }
+
+  groupElement(group, maxPlotW, fixed) {
+    const st = this.state;
+    const children = [el("h3", { class: "rnn-run-title", text: group.run, title: group.run })];
+    if (!group.panels.length) {
+      children.push(el("div", {
+        class: "rnn-note rnn-note-warn",
+        text: `No ${quantityLabel(st.kind)} logged for layer ${st.layer} in this run.`,
+      }));
+    }
+    for (const p of group.panels) children.push(this.panelElement(p, maxPlotW, fixed));
+    return el("section", { class: "rnn-run-column", dataset: { run: group.run } }, children);
+  }
+
+  panelElement(p, maxPlotW, fixed) {
+    const st = this.state;
+    const s = p.series;
+    const direction = s.direction || "none";
+    const heading = [];
+    if (s.direction) heading.push(el("span", { class: "rnn-direction", text: directionLabel(s.direction) }));
+    if (p.step !== undefined && p.step !== null) {
+      heading.push(el("span", { class: "rnn-drawn-step", text: `step ${p.step}` }));
+      if (p.step !== st.step) {
+        const why = p.step < st.step ? `nearest logged \u2264 ${st.step}` : `none logged \u2264 ${st.step}; nearest`;
+        heading.push(el("span", { class: "rnn-muted", text: `(${why})` }));
+      }
+    }
+    const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), `sample ${st.sample}`].filter(Boolean).join(" \u00b7 ");
+    const panel = el("div", {
+      class: "rnn-panel",
+      dataset: { run: s.run, direction, tag: s.tag, step: p.step, vmax: p.vmax },
+      title: s.description || null,
+    }, [
+      el("div", { class: "rnn-panel-heading" }, heading),
+      el("div", { class: "rnn-panel-info", text: info }),
+    ]);
+    if (p.error) {
+      panel.append(el("div", { class: "rnn-note rnn-note-error", text: p.error }));
+      return panel;
+    }
+    const canvas = el("canvas", {
+      class: "rnn-plot",
+      dataset: { run: s.run, direction, view: st.view, step: p.step, sample: st.sample, vmax: p.vmax },
+    });
+    const view = p.view;
+    const wrap = el("div", { class: "rnn-canvas-wrap" }, [canvas]);
+    panel.append(wrap);
+    if (st.view === "lines") {
+      const layout = drawLines(canvas, view, p.vmax, linesLayout(view.T, maxPlotW));
+      canvas.addEventListener("mousemove", (event) => {
+        const hit = linesPointAt(canvas, layout, view, p.vmax, event);
+        this.showReadout(s, view, hit);
+      });
+      panel.append(linesLegend(view.C, layout.plotW));
+      panel.append(el("div", {
+        class: "rnn-note",
+        text: `${view.C} channel(s), one line each; y axis \u00b1${fmt(p.vmax)}` +
+          `${fixed ? " (fixed; lines beyond it are clipped)" : ""}. Hover for values.`,
+      }));
+    } else {
+      const layout = drawHeatmap(canvas, view, p.vmax, heatmapLayout(view.T, view.C, maxPlotW));
+      canvas.addEventListener("mousemove", (event) => {
+        this.showReadout(s, view, heatmapCellAt(canvas, layout, event));
+      });
+      panel.append(colorBar(p.vmax, layout.plotW, { showMasked: p.stats.maskedSteps > 0, fixed }));
+    }
+    canvas.addEventListener("mouseleave", () => {
+      this.readout.textContent = HOVER_HINT;
+    });
+
+    const { nan, inf, maskedSteps } = p.stats;
+    if (nan || inf) {
+      const parts = [];
+      if (nan) parts.push(`${nan} NaN (magenta)`);
+      if (inf) parts.push(`${inf} \u00b1Inf (black)`);
+      p.notes.push({ text: `Non-finite values: ${parts.join(", ")}.`, kind: "warn" });
+    }
+    if (maskedSteps) {
+      p.notes.push({ text: `${maskedSteps} of ${view.T} timesteps masked (padding, grey hatch).` });
+    }
+    for (const note of p.notes) {
+      panel.append(el("div", { class: `rnn-note ${note.kind ? `rnn-note-${note.kind}` : ""}`, text: note.text }));
+    }
+    return panel;
+  }
+
+  showReadout(series, view, hit) {
+    if (!hit) {
+      this.readout.textContent = HOVER_HINT;
+      return;
+    }
+    const parts = [series.run];
+    if (series.direction) parts.push(series.direction);
+    parts.push(`timestep ${hit.t}`);
+    if (view.mask && view.mask[hit.t] === 0) {
+      parts.push("masked (padding)");
+    } else if (hit.c !== null && hit.c !== undefined) {
+      parts.push(`channel ${hit.c}`);
+      parts.push(`value ${fmt(view.data[view.offset + hit.t * view.C + hit.c], 4)}`);
+    }
+    this.readout.textContent = parts.join(" \u00b7 ");
+  }
+}

@@ -1,0 +1,152 @@
+// Organises the /tags index by what the metadata says (layer, kind,
+// direction). Nothing here reads meaning from tag strings.
+
+export const MASK = "mask";
+
+/** The quantities a user can pick, in menu order. */
+export const QUANTITIES = [
+  { kind: "activation", label: "activation y_t" },
+  { kind: "output_gradient", label: "output gradient dL/dy_t" },
+  { kind: "state_gradient", label: "state gradient dL/dh_t" },
+];
+
+export function quantityLabel(kind) {
+  const q = QUANTITIES.find((x) => x.kind === kind);
+  return q ? q.label : kind;
+}
+
+/** Panel heading for a direction (null for a unidirectional layer). */
+export function directionLabel(direction) {
+  if (direction === "forward") return "forward";
+  if (direction === "backward") return "backward (input-time order)";
+  return "";
+}
+
+const DIRECTION_ORDER = { forward: 0, backward: 1 };
+
+function compareStrings(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Flattens {"runs": {run: {tag: {metadata, description, max_step}}}}.
+ * Entries without usable metadata are skipped.
+ * @returns {{runs: string[], series: Array<Object>}}
+ */
+export function indexTags(json) {
+  const runsJson = (json && json.runs) || {};
+  const series = [];
+  const runs = Object.keys(runsJson).sort(compareStrings);
+  for (const run of runs) {
+    const tags = runsJson[run] || {};
+    for (const tag of Object.keys(tags).sort(compareStrings)) {
+      const entry = tags[tag] || {};
+      const meta = entry.metadata;
+      if (!meta || typeof meta.kind !== "string") continue;
+      series.push({
+        run,
+        tag,
+        kind: meta.kind,
+        layer: meta.layer === null || meta.layer === undefined ? "(unnamed layer)" : String(meta.layer),
+        cell: meta.cell || null,
+        direction: meta.direction || null,
+        maskTag: meta.mask_tag || null,
+        axes: Array.isArray(meta.axes) ? meta.axes.map(String) : null,
+        description: entry.description || "",
+        maxStep: entry.max_step,
+      });
+    }
+  }
+  const runsWithData = runs.filter((run) => series.some((s) => s.run === run && drawable(s)));
+  return { runs: runsWithData, series };
+}
+
+const TIMESTEP_AXES = ["sample", "timestep", "channel"];
+
+/**
+ * Whether this tab draws a series: [sample, timestep, channel] tensors (the
+ * known quantities, and kinds added later with those axes); not masks.
+ */
+export function drawable(series) {
+  if (series.kind === MASK) return false;
+  if (series.axes) {
+    return series.axes.length === TIMESTEP_AXES.length &&
+      series.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
+  }
+  return QUANTITIES.some((q) => q.kind === series.kind);
+}
+
+/** Layer names that have a drawable (non-mask) series in any of `runs`. */
+export function layersOf(index, runs = null) {
+  const names = new Set();
+  for (const s of index.series) {
+    if (!drawable(s)) continue;
+    if (runs && !runs.includes(s.run)) continue;
+    names.add(s.layer);
+  }
+  return [...names].sort(compareStrings);
+}
+
+/** Kinds (in QUANTITIES order) that `layer` has in any of `runs`. */
+export function kindsOf(index, layer, runs = null) {
+  const kinds = new Set();
+  for (const s of index.series) {
+    if (s.layer !== layer || !drawable(s)) continue;
+    if (runs && !runs.includes(s.run)) continue;
+    kinds.add(s.kind);
+  }
+  const known = QUANTITIES.map((q) => q.kind).filter((k) => kinds.has(k));
+  const unknown = [...kinds].filter((k) => !known.includes(k)).sort(compareStrings);
+  return known.concat(unknown);
+}
+
+/**
+ * The series drawn for one run: one for a unidirectional layer, forward and
+ * backward for a Bidirectional one.
+ */
+export function seriesFor(index, run, layer, kind) {
+  return index.series
+    .filter((s) => s.run === run && s.layer === layer && s.kind === kind)
+    .sort((a, b) => {
+      const da = a.direction in DIRECTION_ORDER ? DIRECTION_ORDER[a.direction] : -1;
+      const db = b.direction in DIRECTION_ORDER ? DIRECTION_ORDER[b.direction] : -1;
+      return da - db || compareStrings(a.tag, b.tag);
+    });
+}
+
+/** The mask series a series points to, if the run has it. */
+export function maskSeriesOf(index, series) {
+  if (!series.maskTag) return null;
+  return index.series.find((s) => s.run === series.run && s.tag === series.maskTag) || null;
+}
+
+/** Sorted union of step lists. */
+export function unionSteps(lists) {
+  const all = new Set();
+  for (const list of lists) for (const step of list) all.add(step);
+  return [...all].sort((a, b) => a - b);
+}
+
+/**
+ * The logged step drawn for a chosen step: the nearest one not above it,
+ * else (all logged steps are above) the nearest one. Null if none logged.
+ * @param {number[]} steps sorted ascending
+ */
+export function pickStep(steps, chosen) {
+  if (!steps.length) return null;
+  let best = null;
+  for (const step of steps) {
+    if (step <= chosen) best = step;
+    else break;
+  }
+  return best === null ? steps[0] : best;
+}
+
+/** Index into sorted `steps` of the entry nearest to `value`. */
+export function nearestIndex(steps, value) {
+  let best = 0;
+  for (let i = 1; i < steps.length; i++) {
+    if (Math.abs(steps[i] - value) < Math.abs(steps[best] - value)) best = i;
+  }
+  return best;
+}

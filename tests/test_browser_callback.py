@@ -1,0 +1,101 @@
+"""End to end from training to pixels: RNNTensorBoard -> tensorboard -> Chromium.
+
+Two small models (an LSTM and a GRU, both layers named "rnn") train with the
+callback; a real TensorBoard serves the logdir; the tab shows both runs side
+by side at the last logged step. The sign of what is drawn must match the
+logged data, read back independently through TensorBoard's data provider.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from tb_reading import read_back
+from tb_rnn_plugin import RNNTensorBoard
+
+try:
+    import browser_util
+except ImportError:  # tests/ imported as a package
+    from tests import browser_util
+
+RUNS = ("gru", "lstm")
+TIMESTEPS, UNITS = 10, 6
+
+
+def train_run(logdir, cell):
+    keras.utils.set_random_seed(11)
+    inputs = keras.Input((TIMESTEPS, 3))
+    x = getattr(keras.layers, cell.upper())(UNITS, return_sequences=True, name="rnn")(inputs)
+    x = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, x)
+    model.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(64, TIMESTEPS, 3)).astype("float32")
+    target = data[:, 0, :1] - data[:, -1, 1:2]
+    model.fit(data, target, batch_size=16, epochs=2, verbose=0,
+              callbacks=[RNNTensorBoard(logdir / cell, update_freq=3)])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    browser_util.chromium_path()  # skip (or fail under CI) before any work
+    logdir = tmp_path_factory.mktemp("callback_logdir")
+    for cell in RUNS:
+        train_run(logdir, cell)
+    server = browser_util.TensorBoardServer(logdir)
+    try:
+        server.wait_until_serving()
+        server.wait_for_runs(RUNS)
+        yield server, read_back(logdir)
+    finally:
+        server.stop()
+
+
+def extreme_cells(values):
+    """(t, c) of the largest and of the smallest value of sample 0."""
+    sample = values[0]
+    high = tuple(int(i) for i in np.unravel_index(np.argmax(sample), sample.shape))
+    low = tuple(int(i) for i in np.unravel_index(np.argmin(sample), sample.shape))
+    assert sample[high] > 0 > sample[low], "test data needs both signs"
+    return high, low
+
+
+def test_two_runs_written_by_the_callback_drawn_with_the_data_sign(served):
+    server, logged = served
+    _, steps, values = logged["lstm"]["rnn/state_gradient"]
+    last_step = steps[-1]
+    with browser_util.sync_playwright()() as playwright:
+        browser = browser_util.launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            errors = browser_util.ConsoleErrors(page)
+            page.goto(server.url + "/#rnn")
+            frame = browser_util.plugin_frame(page)
+            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+            for run in RUNS:
+                frame.check('#rnn-runs input[data-run="%s"]' % run)
+            frame.select_option("#rnn-quantity", "state_gradient")
+            frame.uncheck("#rnn-shared")  # each run's extremes at full colour
+            frame.fill("#rnn-step", str(len(steps) - 1))
+            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+            assert frame.text_content("#rnn-step-value").strip() == str(last_step)
+
+            for run in RUNS:
+                _, run_steps, run_values = logged[run]["rnn/state_gradient"]
+                assert run_steps[-1] == last_step
+                panel = '.rnn-panel[data-run="%s"]' % run
+                assert frame.get_attribute(panel, "data-step") == str(last_step)
+                (t_high, c_high), (t_low, c_low) = extreme_cells(run_values[-1])
+                selector = browser_util.canvas_selector(run)
+                assert browser_util.is_positive_colour(
+                    browser_util.pixel(frame, selector, t_high, c_high)
+                ), (run, t_high, c_high)
+                assert browser_util.is_negative_colour(
+                    browser_util.pixel(frame, selector, t_low, c_low)
+                ), (run, t_low, c_low)
+                vmax = float(frame.get_attribute(panel, "data-vmax"))
+                assert vmax == pytest.approx(np.abs(run_values[-1][0]).max(), rel=1e-4)
+            page.screenshot(path=str(server.logdir) + "/tab.png")
+            assert not errors.take()
+        finally:
+            browser.close()
