@@ -7,12 +7,13 @@ Prints, for one LSTM model trained for --steps steps:
     (ratio; goal < 1.05), and vs. keras.callbacks.TensorBoard(histogram_freq=1);
   - the time of one logging step vs. one training step (warm);
   - the bytes written per logging step.
-Every configuration trains a fresh model from the same seed, in alternating
+Every configuration trains a fresh model from the same seed, in rotating
 order, --repeats times; the median counts. The first fit() of each
 configuration includes its one-off tracing, as a user's run would.
 """
 
 import argparse
+import gc
 import os
 import statistics
 import tempfile
@@ -44,6 +45,10 @@ def make_data(steps):
 
 
 def timed_fit(callbacks_for, data):
+    # Each run starts from a clean Keras/TF state so earlier models do not
+    # slow later ones (seen: the first configuration of a round ran slower).
+    keras.backend.clear_session()
+    gc.collect()
     model = make_model()
     log_dir = tempfile.mkdtemp(prefix="bench_rnn_")
     callbacks = callbacks_for(log_dir)
@@ -107,8 +112,11 @@ def main():
     timed_fit(CONFIGS["no callback"], make_data(5))  # pay TensorFlow's start-up once
 
     seconds = {name: [] for name in CONFIGS}
-    for _ in range(args.repeats):
-        for name, callbacks_for in CONFIGS.items():
+    names = list(CONFIGS)
+    for repeat in range(args.repeats):
+        # Rotate the order so no configuration always runs first.
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            callbacks_for = CONFIGS[name]
             elapsed, model, _, _ = timed_fit(callbacks_for, data)
             seconds[name].append(elapsed)
     median = {name: statistics.median(values) for name, values in seconds.items()}
