@@ -161,21 +161,14 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def steps_route(self, request):
-        ctx = plugin_util.context(request.environ)
-        experiment = plugin_util.experiment_id(request.environ)
-        run = reading.required_arg(request.args, "run")
-        tag = reading.required_arg(request.args, "tag")
-        body = self.steps_impl(ctx, experiment, run, tag)
+        body = self.steps_impl(*_series_query(request))
         return http_util.Respond(request, body, "application/json")
 
     @wrappers.Request.application
     def tensor_route(self, request):
-        ctx = plugin_util.context(request.environ)
-        experiment = plugin_util.experiment_id(request.environ)
-        run = reading.required_arg(request.args, "run")
-        tag = reading.required_arg(request.args, "tag")
+        series = _series_query(request)
         step = reading.parse_step(reading.required_arg(request.args, "step"))
-        body, headers = self.tensor_impl(ctx, experiment, run, tag, step)
+        body, headers = self.tensor_impl(*series, step)
         return http_util.Respond(
             request, body, "application/octet-stream", headers=headers
         )
@@ -186,3 +179,13 @@ class RnnPlugin(base_plugin.TBPlugin):
         name = path[len(_STATIC_PREFIX):] if path.startswith(_STATIC_PREFIX) else ""
         body, content_type = self.static_impl(name)
         return http_util.Respond(request, body, content_type)
+
+
+def _series_query(request):
+    """(ctx, experiment, run, tag) of a request about one series; 400 if incomplete."""
+    return (
+        plugin_util.context(request.environ),
+        plugin_util.experiment_id(request.environ),
+        reading.required_arg(request.args, "run"),
+        reading.required_arg(request.args, "tag"),
+    )

@@ -5,6 +5,8 @@ knows which cells must be drawn in the positive (red) and negative (blue)
 colours, which timesteps are masked and where NaN/Inf are.
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -344,40 +346,36 @@ def test_lines_view_draws_one_line_per_channel(frame):
         assert frame.get_attribute(selector, "data-channels") == str(CHANNELS)
 
 
-def test_failed_tensor_fetch_shows_status_and_server_text(tab):
-    pattern = "**/data/plugin/rnn/tensor?*"
+@contextlib.contextmanager
+def failing_route(tab, pattern, status, body):
+    """Answers requests matching `pattern` with an error; yields the reloaded frame."""
     tab.route(
         pattern,
-        lambda route: route.fulfill(status=500, body="simulated failure", content_type="text/plain"),
+        lambda route: route.fulfill(status=status, body=body, content_type="text/plain"),
     )
     try:
         frame = browser_util.plugin_frame(tab)
         frame.goto(frame.url)
         frame.wait_for_selector("#rnn-app[data-state=error]", timeout=20000)
+        yield frame
+    finally:
+        tab.unroute(pattern)
+
+
+def test_failed_tensor_fetch_shows_status_and_server_text(tab):
+    with failing_route(tab, "**/data/plugin/rnn/tensor?*", 500, "simulated failure") as frame:
         note = frame.text_content(".rnn-panel .rnn-note-error")
         assert "500" in note and "simulated failure" in note
         assert "could not be drawn" in frame.text_content("#rnn-status")
-    finally:
-        tab.unroute(pattern)
     # Chromium logs the failed loads themselves; nothing else may be logged.
     others = [m for m in tab.console_errors.take() if "status of 500" not in m]
     assert not others, others
 
 
 def test_failed_index_fetch_shows_message(tab):
-    pattern = "**/data/plugin/rnn/tags"
-    tab.route(
-        pattern,
-        lambda route: route.fulfill(status=503, body="index unavailable", content_type="text/plain"),
-    )
-    try:
-        frame = browser_util.plugin_frame(tab)
-        frame.goto(frame.url)
-        frame.wait_for_selector("#rnn-app[data-state=error]", timeout=20000)
+    with failing_route(tab, "**/data/plugin/rnn/tags", 503, "index unavailable") as frame:
         message = frame.text_content("#rnn-message")
         assert "503" in message and "index unavailable" in message
-    finally:
-        tab.unroute(pattern)
     others = [m for m in tab.console_errors.take() if "status of 503" not in m]
     assert not others, others
     # Reload, with the server answering again, draws the tab.

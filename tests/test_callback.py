@@ -138,6 +138,21 @@ def test_unsupported_layer_warns_once_and_training_goes_on(tmp_path):
     assert {tag.split("/")[0] for tag in read_back(tmp_path)["."]} == {"lstm"}
 
 
+def test_layer_bypassed_by_a_skip_connection_warns_and_training_goes_on(tmp_path):
+    inp = keras.Input((4, 2))
+    sequence = keras.layers.GRU(2, return_sequences=True, name="bypassed")(inp)
+    # The input also reaches the output around the GRU: no split at it.
+    out = keras.layers.Dense(1)(keras.layers.Flatten()(keras.layers.Add()([sequence, inp])))
+    model = keras.Model(inp, out)
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match=r"skipping layer 'bypassed'.*cannot be split"):
+        history = model.fit(
+            np.ones((8, 4, 2)), np.ones((8, 1)), batch_size=4, epochs=2, verbose=0,
+            callbacks=[RNNTensorBoard(tmp_path, update_freq=1)],
+        )
+    assert len(history.history["loss"]) == 2
+
+
 def test_logging_failure_warns_and_never_stops_training(tmp_path):
     blocker = tmp_path / "not_a_directory"
     blocker.write_text("a file where the log directory should be")

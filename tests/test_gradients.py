@@ -20,10 +20,14 @@ FD_EPS = 1e-6
 
 @pytest.fixture(autouse=True)
 def float64():
+    # Keras fixes its global dtype policy from floatx on first use, so an
+    # earlier test would leave it at float32: set both.
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     keras.utils.set_random_seed(1)
     yield
     keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
 
 
 def recurrent(kind, **kwargs):
@@ -42,6 +46,7 @@ class Case:
         inp = keras.Input((T, D))
         self.model = keras.Model(inp, self.head(layer(inp)))
         self.model.compile(loss="mse")
+        assert layer.compute_dtype == "float64"  # finite differences need it
         rng = np.random.default_rng(0)
         self.x = rng.normal(size=(B, T, D))
         self.y = rng.normal(size=(B, 2))
