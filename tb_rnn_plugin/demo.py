@@ -35,7 +35,8 @@ def build_model(cell, timesteps, units):
 
     inputs = keras.Input((timesteps,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(VOCAB, 8, mask_zero=True, name="embedding")(inputs)
-    x = getattr(keras.layers, cell)(units, name=cell.lower())(x)
+    # The same layer name in every run, so the tab compares them side by side.
+    x = getattr(keras.layers, cell)(units, name="rnn")(x)
     outputs = keras.layers.Dense(VOCAB, activation="softmax", name="classifier")(x)
     model = keras.Model(inputs, outputs, name="recall_" + cell.lower())
     model.compile(

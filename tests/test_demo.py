@@ -24,8 +24,8 @@ def test_demo_writes_one_run_per_cell(tmp_path):
     logged = read_back(tmp_path)
     assert set(logged) == {"lstm", "gru", "simplernn"}
     for run, tags in logged.items():
-        info, steps, values = tags[run + "/state_gradient"]
+        info, steps, values = tags["rnn/state_gradient"]
         assert info["cell"] == {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[run]
-        assert info["mask_tag"] == run + "/mask"
+        assert info["mask_tag"] == "rnn/mask"
         assert steps == [1, 2]
         assert values[0].shape == (8, 6, 4)
