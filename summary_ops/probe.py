@@ -221,19 +221,25 @@ class LayerProbe:
                 d.perturbed(tf.concat([u, e], axis=-1), mask=mask, training=False)
                 for d, e in zip(self.directions, eps)
             ]
-            y_pred = self._post(self._post_inputs(sequences, mask), training=False)
+            # What each direction hands on: its sequence, or its last output.
+            outputs = [
+                seq if self.layer.return_sequences else seq[:, -1] for seq in sequences
+            ]
+            y_pred = self._post(self._post_inputs(outputs, mask), training=False)
             loss = self.model.compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
             )
         output_grads, state_grads = tape.gradient(
             loss,
-            (sequences, eps),
+            (outputs, eps),
             unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
         per_direction = [
             {
                 "activation": d.to_input_time(seq),
-                "output_gradient": d.to_input_time(out_grad),
+                "output_gradient": d.to_input_time(
+                    self._output_gradient_sequence(d, out_grad, seq, mask)
+                ),
                 # eps is fed in input-time order, so its gradient already is.
                 "state_gradient": state_grad,
             }
@@ -243,18 +249,35 @@ class LayerProbe:
         ]
         return mask, per_direction
 
-    def _post_inputs(self, sequences, mask):
-        """Turns the rebuilt per-direction sequences into the layer's output."""
+    def _output_gradient_sequence(self, direction, output_grad, sequence, mask):
+        """dL/dy_t over all timesteps, in processing order.
+
+        With return_sequences=False only the last output reaches the loss.
+        Under a mask that output is h at the last real timestep (Keras carries
+        it over the padding), so that is where its gradient belongs; every
+        other timestep's output gradient is exactly 0.
+        """
         if self.layer.return_sequences:
-            outputs = list(sequences)
+            return output_grad
+        timesteps = tf.shape(sequence)[1]
+        if mask is None or direction.layer.zero_output_for_mask:
+            last = tf.fill(tf.shape(sequence)[:1], timesteps - 1)
         else:
-            outputs = [seq[:, -1] for seq in sequences]
+            real = tf.cast(direction.to_input_time(mask), tf.int32)  # processing order
+            last = timesteps - 1 - tf.argmax(tf.reverse(real, axis=[1]), axis=1, output_type=tf.int32)
+        at_last = tf.one_hot(last, timesteps, dtype=output_grad.dtype)
+        return at_last[:, :, None] * output_grad[:, None, :]
+
+    def _post_inputs(self, outputs, mask):
+        """Turns the per-direction outputs into the layer's output."""
         if self.bidirectional:
             forward, backward = outputs
             if self.layer.return_sequences:
                 backward = tf.reverse(backward, axis=[1])
             merged = _MERGES[self.layer.merge_mode](forward, backward)
             outputs = merged if isinstance(merged, list) else [merged]
+        else:
+            outputs = list(outputs)
         if self._post_takes_mask:
             outputs = outputs + [mask]
         return outputs if len(outputs) > 1 else outputs[0]

@@ -299,3 +299,30 @@ def test_masked_timesteps_are_reported_and_get_no_gradient():
     np.testing.assert_allclose(
         direction["activation"][x != 0], before(x).numpy()[x != 0], atol=1e-12
     )
+
+
+def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
+    """Under a mask, the last output is h at the last real step, not padding."""
+    inp = keras.Input((T,), dtype="int32")
+    embedded = keras.layers.Embedding(5, D, mask_zero=True)(inp)
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(U), merge_mode="concat")
+    dense = keras.layers.Dense(1)
+    model = keras.Model(inp, dense(layer(embedded)))
+    model.compile(loss="mse")
+    x = np.array([[1, 2, 3, 0], [3, 4, 1, 2]])
+    y = np.array([[0.5], [-1.0]])
+    result = LayerProbe(model, layer)(x, y)
+
+    output = keras.Model(inp, layer.output)(x).numpy()
+    with tf.GradientTape() as tape:
+        held = tf.constant(output)
+        tape.watch(held)
+        loss = tf.reduce_mean((dense(held) - y) ** 2)
+    dl_dy = tape.gradient(loss, held).numpy()
+    forward, backward = (d["output_gradient"] for d in result["directions"])
+    # Forward: sample 0's last real step is t=2; backward ends at t=0.
+    np.testing.assert_allclose(forward[0, 2], dl_dy[0, :U], atol=1e-12)
+    np.testing.assert_allclose(forward[1, 3], dl_dy[1, :U], atol=1e-12)
+    np.testing.assert_allclose(backward[:, 0], dl_dy[:, U:], atol=1e-12)
+    assert np.count_nonzero(np.abs(forward).sum(-1)) == 2
+    assert np.count_nonzero(np.abs(backward).sum(-1)) == 2
