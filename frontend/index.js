@@ -8,8 +8,9 @@ import {
   nearestIndex, pickStep, quantityLabel, seriesFor, unionSteps,
 } from "./series.js";
 import {
-  colorBar, drawHeatmap, drawLines, heatmapCellAt, heatmapLayout, linesLayout,
-  linesLegend, linesPointAt, sliceView, summarize,
+  colorBar, concatValues, countAbove, drawHeatmap, drawLines, finiteAbsValues,
+  heatmapCellAt, heatmapLayout, linesLayout, linesLegend, linesPointAt, percentile,
+  ROBUST_PERCENTILE, sliceView, summarize,
 } from "./plots.js";
 
 const EMPTY_MESSAGE =
@@ -18,6 +19,11 @@ const EMPTY_MESSAGE =
   "or with the summary ops tb_rnn_plugin.activation / output_gradient / " +
   "state_gradient, then press Reload.";
 const HOVER_HINT = "Hover over a plot to read values.";
+// Said after the y range of a line plot, by colour-range mode.
+const CLIP_NOTES = {
+  fixed: " (fixed; lines beyond it are clipped)",
+  robust: ` (robust, ${ROBUST_PERCENTILE}th percentile of |v|; lines beyond it are clipped)`,
+};
 
 /** Entry point called by TensorBoard. */
 export async function render() {
@@ -35,6 +41,19 @@ function loadStylesheet() {
     link.addEventListener("error", resolve, { once: true });
     setTimeout(resolve, 2000);
   });
+}
+
+/**
+ * For the robust colour range: sets each drawn panel's absValues (finite,
+ * unmasked |v|) and robustMax (their ROBUST_PERCENTILE-th percentile), and
+ * returns the percentile over all panels' values together (shared scale).
+ */
+function robustRanges(drawn) {
+  for (const p of drawn) {
+    p.absValues = finiteAbsValues(p.view);
+    p.robustMax = percentile(p.absValues, ROBUST_PERCENTILE);
+  }
+  return percentile(concatValues(drawn.map((p) => p.absValues)), ROBUST_PERCENTILE);
 }
 
 function settle(promise) {
@@ -84,6 +103,7 @@ class App {
     this.rangeMode = el("select", { id: "rnn-range-mode" }, [
       el("option", { value: "auto", text: "auto, symmetric (max |v| shown)" }),
       el("option", { value: "fixed", text: "fixed \u00b1" }),
+      el("option", { value: "robust", text: `auto, robust (${ROBUST_PERCENTILE}th percentile of |v|)` }),
     ]);
     this.rangeValue = el("input", {
       id: "rnn-range-value", type: "number", min: "0", step: "any", placeholder: "e.g. 0.5",
@@ -423,12 +443,20 @@ class App {
     const fixed = st.rangeMode === "fixed" ? Number.parseFloat(st.rangeValue) : NaN;
     const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
     const sharedMax = Math.max(0, ...drawn.map((p) => p.stats.maxAbs));
+    const range = useFixed ? "fixed" : st.rangeMode === "robust" ? "robust" : "auto";
+    const sharedRobust = range === "robust" ? robustRanges(drawn) : 0;
     for (const p of drawn) {
-      let vmax = useFixed ? fixed : st.shared ? sharedMax : p.stats.maxAbs;
+      let vmax;
+      if (range === "fixed") vmax = fixed;
+      else if (range === "robust") vmax = st.shared ? sharedRobust : p.robustMax;
+      else vmax = st.shared ? sharedMax : p.stats.maxAbs;
+      // A robust range of 0 (over 99% zeros) falls back to max |v|.
+      if (range === "robust" && !(vmax > 0)) vmax = st.shared ? sharedMax : p.stats.maxAbs;
       if (!(vmax > 0)) vmax = 1;
       p.vmax = vmax;
+      p.clipped = range === "robust" ? countAbove(p.absValues, vmax) : null;
     }
-    this.lastVmax = sharedMax || null;
+    this.lastVmax = (range === "robust" ? sharedRobust : sharedMax) || null;
     if (st.rangeMode === "fixed" && !useFixed) {
       this.rangeValue.classList.add("rnn-invalid");
     } else {
@@ -440,7 +468,7 @@ class App {
     const columnWidth = Math.max(300, Math.floor((available - gap * (groups.length - 1)) / groups.length));
     const maxPlotW = Math.min(720, columnWidth - 24 - 74);
 
-    const columns = groups.map((g) => this.groupElement(g, maxPlotW, useFixed));
+    const columns = groups.map((g) => this.groupElement(g, maxPlotW, range));
     this.panels.replaceChildren(...columns);
     this.readout.textContent = HOVER_HINT;
   }
@@ -464,7 +492,7 @@ class App {
     return mask;
   }
 
-  groupElement(group, maxPlotW, fixed) {
+  groupElement(group, maxPlotW, range) {
     const st = this.state;
     const children = [el("h3", { class: "rnn-run-title", text: group.run, title: group.run })];
     if (!group.panels.length) {
@@ -473,11 +501,11 @@ class App {
         text: `No ${quantityLabel(st.kind)} logged for layer ${st.layer} in this run.`,
       }));
     }
-    for (const p of group.panels) children.push(this.panelElement(p, maxPlotW, fixed));
+    for (const p of group.panels) children.push(this.panelElement(p, maxPlotW, range));
     return el("section", { class: "rnn-run-column", dataset: { run: group.run } }, children);
   }
 
-  panelElement(p, maxPlotW, fixed) {
+  panelElement(p, maxPlotW, range) {
     const st = this.state;
     const s = p.series;
     const direction = s.direction || "none";
@@ -493,7 +521,7 @@ class App {
     const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), `sample ${st.sample}`].filter(Boolean).join(" \u00b7 ");
     const panel = el("div", {
       class: "rnn-panel",
-      dataset: { run: s.run, direction, tag: s.tag, step: p.step, vmax: p.vmax },
+      dataset: { run: s.run, direction, tag: s.tag, step: p.step, vmax: p.vmax, range: p.vmax ? range : null },
       title: s.description || null,
     }, [
       el("div", { class: "rnn-panel-heading" }, heading),
@@ -520,14 +548,16 @@ class App {
       panel.append(el("div", {
         class: "rnn-note",
         text: `${view.C} channel(s), one line each; y axis \u00b1${fmt(p.vmax)}` +
-          `${fixed ? " (fixed; lines beyond it are clipped)" : ""}. Hover for values.`,
+          `${CLIP_NOTES[range] || ""}. Hover for values.`,
       }));
     } else {
       const layout = drawHeatmap(canvas, view, p.vmax, heatmapLayout(view.T, view.C, maxPlotW));
       canvas.addEventListener("mousemove", (event) => {
         this.showReadout(s, view, heatmapCellAt(canvas, layout, event));
       });
-      panel.append(colorBar(p.vmax, layout.plotW, { showMasked: p.stats.maskedSteps > 0, fixed }));
+      panel.append(colorBar(p.vmax, layout.plotW, {
+        showMasked: p.stats.maskedSteps > 0, range, clipped: p.clipped,
+      }));
     }
     canvas.addEventListener("mouseleave", () => {
       this.readout.textContent = HOVER_HINT;

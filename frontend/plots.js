@@ -46,6 +46,64 @@ export function summarize(view) {
   return { maxAbs, nan, inf, maskedSteps };
 }
 
+/** The percentile the "robust" colour range is taken at. */
+export const ROBUST_PERCENTILE = 99;
+
+/**
+ * |v| of every finite, unmasked value of a view (the values summarize's
+ * maxAbs is taken over), as a Float64Array.
+ */
+export function finiteAbsValues(view) {
+  const { data, offset, T, C, mask } = view;
+  const out = new Float64Array(T * C);
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    if (mask && mask[t] === 0) continue;
+    const row = offset + t * C;
+    for (let c = 0; c < C; c++) {
+      const v = data[row + c];
+      if (Number.isFinite(v)) out[n++] = Math.abs(v);
+    }
+  }
+  return out.subarray(0, n);
+}
+
+/** The arrays one after another, in one Float64Array. */
+export function concatValues(arrays) {
+  const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
+
+/**
+ * The q-th percentile (0..100) of `values`, interpolated linearly between
+ * the two nearest ranks exactly as numpy.percentile's default ("linear")
+ * method does. NaN for no values. `values` is not modified.
+ */
+export function percentile(values, q) {
+  const n = values.length;
+  if (!n) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = (n - 1) * (Math.min(100, Math.max(0, q)) / 100);
+  const lo = Math.floor(rank);
+  const hi = Math.min(lo + 1, n - 1);
+  const t = rank - lo;
+  const a = sorted[lo];
+  const diff = sorted[hi] - a;
+  return t >= 0.5 ? sorted[hi] - diff * (1 - t) : a + diff * t;
+}
+
+/** How many of `values` are above `limit`. */
+export function countAbove(values, limit) {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > limit) n++;
+  return n;
+}
+
 /** Integer tick positions 0, k, 2k, ... spaced at least minPx apart. */
 export function integerTicks(n, pxPerItem, minPx) {
   const steps = [1, 2, 5];
@@ -355,11 +413,19 @@ export function linesPointAt(canvas, layout, view, vmax, event) {
   return { t, c: best };
 }
 
+const RANGE_CAPTIONS = {
+  auto: "auto range",
+  fixed: "fixed range",
+  robust: `robust range (${ROBUST_PERCENTILE}th pct)`,
+};
+
 /**
  * Colour bar: the gradient from -vmax (blue) through 0 (white) to +vmax
- * (red), its numbers, and swatches for masked / NaN / Inf.
+ * (red), its numbers, and swatches for masked / NaN / Inf. `range` is
+ * "auto", "fixed" or "robust"; the last two say that values beyond +-vmax
+ * are clipped (`clipped`: how many cells are, when known).
  */
-export function colorBar(vmax, width, { showMasked = false, fixed = false } = {}) {
+export function colorBar(vmax, width, { showMasked = false, range = "auto", clipped = null } = {}) {
   const barWidth = Math.max(200, Math.min(width, 480));
   const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
   const height = 10;
@@ -384,22 +450,31 @@ export function colorBar(vmax, width, { showMasked = false, fixed = false } = {}
   ]);
   const caption = el("div", { class: "rnn-colorbar-caption", style: { width: `${barWidth}px` } }, [
     el("span", { text: `${NEGATIVE_NAME} = negative` }),
-    el("span", { text: fixed ? "fixed range" : "auto range" }),
+    el("span", { class: "rnn-colorbar-range", text: RANGE_CAPTIONS[range] || RANGE_CAPTIONS.auto }),
     el("span", { text: `${POSITIVE_NAME} = positive` }),
   ]);
   const swatch = (rgb, text, cls) => el("span", { class: "rnn-swatch-item" }, [
     el("span", { class: `rnn-swatch ${cls || ""}`, style: { background: `rgb(${rgb.join(",")})` } }),
     text,
   ]);
-  const legend = el("div", { class: "rnn-colorbar-legend" }, [
+  let clipNote = null;
+  if (range === "fixed") clipNote = `beyond \u00b1${fmt(vmax)}: clipped`;
+  if (range === "robust") {
+    const cells = clipped === null ? "" : ` (${clipped} cell${clipped === 1 ? "" : "s"})`;
+    clipNote = `beyond \u00b1${fmt(vmax)}: clipped to the end colours${cells}`;
+  }
+  const legend = el("div", { class: "rnn-colorbar-legend", style: { maxWidth: `${barWidth}px` } }, [
     showMasked ? swatch(MASK_RGB, "masked (padding)", "rnn-swatch-masked") : null,
     swatch(NAN_RGB, "NaN"),
     swatch(INF_RGB, "\u00b1Inf"),
-    fixed ? el("span", { class: "rnn-swatch-item", text: `beyond \u00b1${fmt(vmax)}: clipped` }) : null,
+    clipNote ? el("span", { class: "rnn-swatch-item rnn-clip-note", text: clipNote }) : null,
   ]);
   return el("div", {
     class: "rnn-colorbar",
-    dataset: { vmax: String(vmax), negativeColor: divergingCss(-vmax, vmax), positiveColor: divergingCss(vmax, vmax) },
+    dataset: {
+      vmax: String(vmax), range, clipped: clipped === null ? null : String(clipped),
+      negativeColor: divergingCss(-vmax, vmax), positiveColor: divergingCss(vmax, vmax),
+    },
   }, [canvas, numbers, caption, legend]);
 }
 

@@ -293,6 +293,74 @@ def test_fixed_colour_range(frame):
         assert r > 230 and g > 220 and b > 220 and r >= b
 
 
+def shown_abs_values(step, kind, sample):
+    """|v| of what a panel shows and the auto range is taken over: the
+    finite values of one sample, masked timesteps left out."""
+    values = lstm_pattern(step, kind)[sample].astype(np.float64)
+    shown = values[lstm_mask()[sample] > 0]
+    return np.abs(shown[np.isfinite(shown)])
+
+
+def test_robust_colour_range(frame):
+    choose(frame, layer="lstm", kind="activation", step=20)
+    frame.uncheck("#rnn-shared")
+    settle(frame)
+    frame.select_option("#rnn-range-mode", "robust")
+    settle(frame)
+    assert frame.is_enabled("#rnn-shared") and frame.is_disabled("#rnn-range-value")
+    panel = '.rnn-panel[data-run="%s"]' % RUN_A
+    selector = browser_util.canvas_selector(RUN_A)
+    colorbar = panel + " .rnn-colorbar"
+
+    # Sample 0: masked timesteps are left out, as the auto range does.
+    values = lstm_pattern(20, "activation")[0]
+    expected = np.percentile(shown_abs_values(20, "activation", 0), 99)
+    vmax = float(frame.get_attribute(panel, "data-vmax"))
+    assert vmax == pytest.approx(expected, rel=1e-9)
+    assert float(frame.get_attribute(selector, "data-vmax")) == vmax
+    assert vmax < 0.999 * np.abs(values).max()  # below max |v| shown
+    # The largest cell, (5, 2), is beyond vmax: drawn in the saturated
+    # positive end colour, as the colour bar's end says.
+    assert values[5, 2] > vmax
+    saturated = frame.get_attribute(colorbar, "data-positive-color")
+    rgb = browser_util.pixel(frame, selector, 5, 2)
+    assert rgb == (103, 0, 31) and saturated == "rgb(103, 0, 31)", rgb
+    # A cell inside the range is red but not saturated.
+    assert 0 < values[5, 1] < vmax
+    inside = browser_util.pixel(frame, selector, 5, 1)
+    assert browser_util.is_positive_colour(inside) and inside != rgb, inside
+    # The colour bar says so and shows the numbers at its ends.
+    bar_text = frame.text_content(colorbar)
+    assert "robust range (99th pct)" in bar_text and "clipped" in bar_text
+    assert "(1 cell)" in bar_text
+    numbers = frame.locator(colorbar + " .rnn-colorbar-numbers span").all_text_contents()
+    assert numbers == ["-%.3g" % vmax, "0", "%.3g" % vmax]
+
+    # Sample 1 (negated pattern, nothing masked): two cells at |v| = 3 tie
+    # for the largest, so the 99th percentile reaches them; the negative one
+    # is drawn in the saturated negative end colour.
+    choose(frame, sample=1)
+    values = lstm_pattern(20, "activation")[1]
+    expected = np.percentile(shown_abs_values(20, "activation", 1), 99)
+    vmax = float(frame.get_attribute(panel, "data-vmax"))
+    assert vmax == pytest.approx(expected, rel=1e-9)
+    assert values[5, 2] <= -vmax * (1 - 1e-6)
+    assert frame.get_attribute(colorbar, "data-negative-color") == "rgb(5, 48, 97)"
+    assert browser_util.pixel(frame, selector, 5, 2) == (5, 48, 97)
+
+    # Shared across runs: the percentile of both panels' values together
+    # (run_b draws its step 15).
+    choose(frame, sample=0)
+    frame.check("#rnn-shared")
+    settle(frame)
+    pooled = np.concatenate([
+        shown_abs_values(20, "activation", 0), shown_abs_values(15, "activation", 0),
+    ])
+    for run in (RUN_A, RUN_B):
+        vmax = float(frame.get_attribute('.rnn-panel[data-run="%s"]' % run, "data-vmax"))
+        assert vmax == pytest.approx(np.percentile(pooled, 99), rel=1e-9), run
+
+
 def test_masked_timesteps_are_grey_not_zero(frame):
     choose(frame, layer="lstm", kind="output_gradient", step=20, sample=0)
     selector = browser_util.canvas_selector(RUN_A)
