@@ -5,13 +5,15 @@ but install inside the tb_rnn_plugin package, so users import everything from
 tb_rnn_plugin and the plugin finds its static files as package data.
 """
 
+import pathlib
+
 from setuptools import setup
 
 setup(
     name="tb-rnn-plugin",
     version="0.1.0",
     description="TensorBoard plugin: per-timestep gradients and activations of recurrent networks",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=["tb_rnn_plugin", "tb_rnn_plugin.summary_ops", "tb_rnn_plugin.frontend"],
@@ -20,7 +22,7 @@ setup(
         "tb_rnn_plugin.summary_ops": "summary_ops",
         "tb_rnn_plugin.frontend": "frontend",
     },
-    package_data={"tb_rnn_plugin.frontend": ["*.js", "*.css", "*.html"]},
+    package_data={"tb_rnn_plugin.frontend": ["*.js", "*.css"]},
     install_requires=[
         "tensorboard>=2.21",
         "numpy",

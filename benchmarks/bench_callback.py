@@ -1,6 +1,6 @@
 """What RNNTensorBoard costs a training run, measured side by side in one process.
 
-    python benchmarks/bench_callback.py [--steps 1000] [--repeats 2]
+    python benchmarks/bench_callback.py [--steps 1000] [--repeats 3]
 
 Prints, for one LSTM model trained for --steps steps:
   - fit() time with RNNTensorBoard at its default update_freq vs. without
@@ -104,7 +104,7 @@ def per_logging_step(model, data, log_dir, repeats=10):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     data = make_data(args.steps)
     print("LSTM(%d) on [%d, %d, %d] batches, %d steps, %d repeats"

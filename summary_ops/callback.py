@@ -1,5 +1,7 @@
 """The Keras callback that feeds the RNN tab."""
 
+import contextlib
+import itertools
 import warnings
 
 import keras
@@ -65,8 +67,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.max_samples = max_samples
         self._probe_batch = _unpack_probe_data(probe_data)
         self._layer_probes = None
+        self._probed_setup = None
+        self._restore_train_function = None
         self._writer = None
-        self._step = 0
+        self._epoch_start_step = 0
         self._next_log_step = 0
         self._last_logged_step = None
         self._warned = set()
@@ -74,25 +78,41 @@ class RNNTensorBoard(keras.callbacks.Callback):
     # -- Keras hooks -------------------------------------------------------
 
     def on_train_begin(self, logs=None):
-        if self._layer_probes is None:
+        # The probes trace the compiled loss: rebuild them after compile().
+        setup = (id(self.model), id(self.model.optimizer), id(self.model.loss))
+        if self._probed_setup != setup:
             self._layer_probes = self._build_probes(self._selected_layers())
+            self._probed_setup = setup
         if self._probe_batch is None:
             self._capture_first_training_batch()
         else:
             self._check_probe_batch()
-        self._step = int(self.model.optimizer.iterations)
-        self._next_log_step = self._step + 1
+        self._next_log_step = self._iterations() + 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start_step = self._iterations()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step >= self._next_log_step:
+        # `batch` is the index in this epoch of the last step just run (one
+        # call may cover several steps with steps_per_execution > 1).
+        if self._epoch_start_step + batch + 1 >= self._next_log_step:
             self._log_now()
 
     def on_train_end(self, logs=None):
-        if self._last_logged_step != int(self.model.optimizer.iterations):
+        if self._restore_train_function is not None:
+            self._restore_train_function()  # fit() ended before any step
+        if self._last_logged_step != self._iterations():
             self._log_now()
         if self._writer is not None:
-            self._writer.flush()
+            try:
+                self._writer.close()
+            except Exception as e:  # Never fail the end of training.
+                self._warn_once("writer", "RNNTensorBoard: could not close the event file: %s" % e)
+            self._writer = None
+
+    def _iterations(self):
+        """Training steps done so far (optimizer.iterations, also when mirrored)."""
+        return int(self.model.optimizer.iterations.numpy())
 
     # -- choosing layers ---------------------------------------------------
 
@@ -139,11 +159,14 @@ class RNNTensorBoard(keras.callbacks.Callback):
         for layer in layers:
             try:
                 probes.append(probe_lib.LayerProbe(self.model, layer))
-            except probe_lib.UnsupportedLayerError as e:
+            except Exception as e:  # Keras raises many types for unusual models.
+                reason = str(e) if isinstance(e, probe_lib.UnsupportedLayerError) else (
+                    "%s: %s" % (type(e).__name__, e)
+                )
                 self._warn_once(
                     layer.name,
                     "RNNTensorBoard: skipping layer %r (%s): %s"
-                    % (layer.name, type(layer).__name__, e),
+                    % (layer.name, type(layer).__name__, reason),
                 )
         return probes
 
@@ -169,51 +192,63 @@ class RNNTensorBoard(keras.callbacks.Callback):
         """Keeps a copy of the first batch fit() trains on, without losing it.
 
         Keras gives callbacks no access to batch data. fit() calls
-        model.train_function(iterator) once per step and also accepts a
-        plain iterable of batches, so for one call we take the batch from
-        the iterator, keep a numpy copy, and train on exactly that batch;
-        then the original function is back in place.
+        model.train_function(iterator) once per execution and the function
+        also accepts a plain iterable of batches, so for one call we take the
+        batches of that execution from the iterator, keep a numpy copy of
+        the first, and train on exactly those batches; then the original
+        function is back in place.
         """
         model = self.model
         train_function = model.train_function
         if train_function is None or not self._layer_probes:
             return
 
-        def train_function_keeping_first_batch(iterator):
+        def restore():
             model.train_function = train_function
-            if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+            self._restore_train_function = None
+
+        def train_function_keeping_first_batch(iterator):
+            restore()
+            batches = _batches_of_one_execution(iterator, model.steps_per_execution or 1)
+            first = next(batches)
+            try:
+                self._probe_batch = _to_numpy_batch(first, model.distribute_strategy)
+            except Exception as e:  # e.g. ragged or sparse inputs
                 self._warn_once(
-                    "probe", "RNNTensorBoard: cannot read the training batch here; "
-                    "pass probe_data=(x, y) to log"
+                    "probe", "RNNTensorBoard: cannot keep the first training batch "
+                    "(%s: %s); pass probe_data=(x, y) to log" % (type(e).__name__, e)
                 )
-                return train_function(iterator)
-            data = iterator.get_next()
-            self._probe_batch = _to_numpy_batch(data, model.distribute_strategy)
-            return train_function([data])
+            return train_function(itertools.chain([first], batches))
 
         model.train_function = train_function_keeping_first_batch
+        self._restore_train_function = restore
 
     # -- writing -----------------------------------------------------------
 
     def _log_now(self):
-        step = int(self.model.optimizer.iterations)
-        self._step = step
-        self._next_log_step = (step // self.update_freq + 1) * self.update_freq
-        if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
-            return
-        self._last_logged_step = step
+        try:
+            step = self._iterations()
+            self._next_log_step = (step // self.update_freq + 1) * self.update_freq
+            if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
+                return
+            self._last_logged_step = step
+            with _metrics_kept(self.model):
+                for layer_probe in self._layer_probes:
+                    self._log_layer(layer_probe, step)
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
+
+    def _log_layer(self, layer_probe, step):
         x, y, sample_weight = self._probe_batch
-        with _metrics_kept(self.model):
-            for layer_probe in self._layer_probes:
-                try:
-                    result = layer_probe(x, y, sample_weight)
-                    self._write_layer(layer_probe.layer, result, step)
-                except Exception as e:  # Logging must never stop training.
-                    self._warn_once(
-                        layer_probe.layer.name,
-                        "RNNTensorBoard: could not log layer %r at step %d: %s: %s"
-                        % (layer_probe.layer.name, step, type(e).__name__, e),
-                    )
+        try:
+            result = layer_probe(x, y, sample_weight)
+            self._write_layer(layer_probe.layer, result, step)
+        except Exception as e:  # One layer's failure must not stop the others.
+            self._warn_once(
+                layer_probe.layer.name,
+                "RNNTensorBoard: could not log layer %r at step %d: %s: %s"
+                % (layer_probe.layer.name, step, type(e).__name__, e),
+            )
 
     def _write_layer(self, layer, result, step):
         if self._writer is None:
@@ -265,12 +300,27 @@ def _unpack_probe_data(probe_data):
     return x, y, sample_weight
 
 
+def _batches_of_one_execution(iterator, steps_per_execution):
+    """Yields the batches one train_function call would take from `iterator`."""
+    if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+        # A plain iterable (train_on_batch, or another callback's wrapper).
+        yield from iter(iterator)
+        return
+    yield iterator.get_next()  # OutOfRangeError ends the epoch, as in Keras
+    for _ in range(steps_per_execution - 1):
+        optional = iterator.get_next_as_optional()
+        if not optional.has_value():
+            return
+        yield optional.get_value()
+
+
 def _to_numpy_batch(data, strategy):
     """A batch from a (possibly distributed) iterator as numpy (x, y, sw)."""
 
     def local(t):
         if strategy is not None and not isinstance(t, (tf.Tensor, np.ndarray)):
-            t = strategy.experimental_local_results(t)[0]
+            # Per-replica parts of a distributed batch, put back together.
+            return np.concatenate([np.asarray(p) for p in strategy.experimental_local_results(t)])
         return np.asarray(t)
 
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -280,23 +330,20 @@ def _to_numpy_batch(data, strategy):
     )
 
 
-class _metrics_kept:
+@contextlib.contextmanager
+def _metrics_kept(model):
     """Restores the model's metric variables after probing.
 
     model.compute_loss updates per-output loss trackers of multi-output
     models; the probe must not leak into the metrics fit() reports.
     """
-
-    def __init__(self, model):
-        self.variables = list(model.metrics_variables)
-
-    def __enter__(self):
-        self.values = [v.numpy() for v in self.variables]
-
-    def __exit__(self, *exc):
-        for variable, value in zip(self.variables, self.values):
+    variables = list(model.metrics_variables)
+    values = [v.numpy() for v in variables]
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, values):
             variable.assign(value)
-        return False
 
 
 def _is_chief(model):

@@ -128,7 +128,14 @@ def _check_layer(layer):
 
 def _split_inputs(layer):
     """(sequence, mask) KerasTensors the layer was called with in the model."""
-    flat = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+    try:
+        flat = layer.input
+    except (AttributeError, ValueError) as e:
+        raise UnsupportedLayerError(
+            "the model has no graph to split at it (start a Sequential model "
+            "with keras.Input(shape), or build a functional model): %s" % e
+        ) from None
+    flat = flat if isinstance(flat, (list, tuple)) else [flat]
     sequence, rest = flat[0], list(flat[1:])
     masks = [t for t in rest if t.dtype == "bool" and len(t.shape) == 2]
     if len(masks) != len(rest):
@@ -213,8 +220,10 @@ class LayerProbe:
         pre_out = pre_out if isinstance(pre_out, (list, tuple)) else [pre_out]
         u = pre_out[0]
         mask = pre_out[1] if self._mask_input is not None else None
-        shape = tf.concat([tf.shape(u)[:2], [self.directions[0].units]], axis=0)
-        eps = [tf.zeros(shape, dtype=u.dtype) for _ in self.directions]
+        eps = [
+            tf.zeros(tf.concat([tf.shape(u)[:2], [d.units]], axis=0), dtype=u.dtype)
+            for d in self.directions
+        ]
         with tf.GradientTape() as tape:
             tape.watch(eps)
             sequences = [

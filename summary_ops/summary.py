@@ -24,6 +24,7 @@ def timestep_tensor(
     cell=None,
     direction=None,
     mask_tag=None,
+    argument_name="data",
 ):
     """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
 
@@ -35,6 +36,7 @@ def timestep_tensor(
       step: int64 step; defaults to tf.summary.experimental.get_step().
       description: optional long description (markdown).
       layer, cell, direction, mask_tag: see metadata.create_summary_metadata.
+      argument_name: what error messages call `data`.
 
     Raises:
       ValueError: `data` has the wrong rank, a non-numeric dtype or no
@@ -48,7 +50,7 @@ def timestep_tensor(
         mask_tag=mask_tag,
         description=description,
     )
-    data = _validated_float32(data, len(metadata.AXES[kind]))
+    data = _validated_float32(data, len(metadata.AXES[kind]), argument_name)
     with tf.summary.experimental.summary_scope(
         name, "rnn_timestep_summary", values=[data, step]
     ) as (tag, _):
@@ -57,49 +59,57 @@ def timestep_tensor(
         )
 
 
-def activation(name, data, step=None, description=None, **info):
+def activation(
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+):
     """Writes a layer's outputs y_t, [samples, timesteps, channels]."""
     return timestep_tensor(
-        name, data, metadata.ACTIVATION, step, description, **info
+        name, data, metadata.ACTIVATION, step, description,
+        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
     )
 
 
-def output_gradient(name, data, step=None, description=None, **info):
+def output_gradient(
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+):
     """Writes dL/dy_t through downstream layers, [samples, timesteps, channels]."""
     return timestep_tensor(
-        name, data, metadata.OUTPUT_GRADIENT, step, description, **info
+        name, data, metadata.OUTPUT_GRADIENT, step, description,
+        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
     )
 
 
-def state_gradient(name, data, step=None, description=None, **info):
+def state_gradient(
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+):
     """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels]."""
     return timestep_tensor(
-        name, data, metadata.STATE_GRADIENT, step, description, **info
+        name, data, metadata.STATE_GRADIENT, step, description,
+        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
     )
 
 
 def timestep_mask(name, mask, step=None, description=None, *, layer=None):
     """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps]."""
     return timestep_tensor(
-        name, mask, metadata.MASK, step, description, layer=layer
+        name, mask, metadata.MASK, step, description, layer=layer, argument_name="mask"
     )
 
 
-def _validated_float32(data, rank):
+def _validated_float32(data, rank, argument_name):
     """Checks what can be checked before running and casts to float32."""
     try:
         tensor = tf.convert_to_tensor(data)
     except (TypeError, ValueError) as e:
-        raise ValueError("data must be a numeric tensor: %s" % e) from None
+        raise ValueError("%s must be a numeric tensor: %s" % (argument_name, e)) from None
     if not (tensor.dtype.is_floating or tensor.dtype.is_integer or tensor.dtype.is_bool):
         raise ValueError(
-            "data must be numeric (float, int or bool), got dtype %s" % tensor.dtype.name
+            "%s must be numeric (float, int or bool), got dtype %s"
+            % (argument_name, tensor.dtype.name)
         )
     shape = tensor.shape
     if shape.rank != rank:
-        raise ValueError(
-            "data must have rank %d, got shape %s" % (rank, shape)
-        )
+        raise ValueError("%s must have rank %d, got shape %s" % (argument_name, rank, shape))
     if any(dim == 0 for dim in shape.as_list()):
-        raise ValueError("data must not be empty, got shape %s" % shape)
+        raise ValueError("%s must not be empty, got shape %s" % (argument_name, shape))
     return tf.cast(tensor, tf.float32)

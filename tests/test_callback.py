@@ -193,3 +193,99 @@ def test_bad_arguments_fail_at_the_start_of_fit(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         model.fit(*masked_data(), batch_size=BATCH, verbose=0,
                   callbacks=[RNNTensorBoard(tmp_path, **kwargs)])
+
+
+def test_steps_per_execution_keeps_schedule_and_trains_every_batch(tmp_path):
+    x, y = masked_data(16 * BATCH)
+    with_callback, without = masked_model(), masked_model()
+    with_callback.compile(optimizer="adam", loss="mse", steps_per_execution=3)
+    without.compile(optimizer="adam", loss="mse", steps_per_execution=3)
+    with_callback.fit(
+        x, y, batch_size=BATCH, shuffle=False, verbose=0,
+        callbacks=[RNNTensorBoard(tmp_path, layers=["gru"], update_freq=4)],
+    )
+    without.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0)
+    assert int(with_callback.optimizer.iterations) == int(without.optimizer.iterations) == 16
+    for a, b in zip(with_callback.weights, without.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+    # Executions end at steps 3, 6, 9, 12, 15, 16: each logs the first time
+    # it reaches or passes a multiple of 4, at the step it ended on.
+    _, steps, _ = read_back(tmp_path)["."]["gru/state_gradient"]
+    assert steps == [3, 6, 9, 12, 16]
+
+
+def test_recompiling_rebuilds_the_probe_for_the_new_loss(tmp_path):
+    model = masked_model()
+    x, y = masked_data()
+    callback = RNNTensorBoard(tmp_path, layers=["gru"], update_freq=100, probe_data=(x[:4], y[:4]))
+    model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=[callback])
+    model.compile(optimizer="adam", loss=lambda t, p: 1000.0 * keras.ops.mean(keras.ops.abs(t - p)))
+    model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=[callback])
+    _, steps, values = read_back(tmp_path)["."]["gru/state_gradient"]
+    expected = LayerProbe(model, model.get_layer("gru"))(x[:4], y[:4])
+    np.testing.assert_allclose(
+        values[-1], expected["directions"][0]["state_gradient"], rtol=1e-4, atol=1e-6
+    )
+    assert np.abs(values[-1]).max() > 100 * np.abs(values[0]).max()
+
+
+def test_sequential_without_input_warns_and_training_goes_on(tmp_path):
+    model = keras.Sequential([keras.layers.LSTM(3, name="no_input"), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match=r"skipping layer 'no_input'.*keras.Input"):
+        history = model.fit(
+            np.ones((8, 4, 2)), np.ones((8, 1)), batch_size=4, epochs=2, verbose=0,
+            callbacks=[RNNTensorBoard(tmp_path)],
+        )
+    assert len(history.history["loss"]) == 2
+
+
+def test_two_callbacks_on_one_model_both_keep_the_first_batch(tmp_path):
+    model = masked_model()
+    x, y = masked_data()
+    first = RNNTensorBoard(tmp_path / "a", layers=["gru"], update_freq=100)
+    second = RNNTensorBoard(tmp_path / "b", layers=["bi"], update_freq=100)
+    model.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0, callbacks=[first, second])
+    assert int(model.optimizer.iterations) == 4
+    logged = read_back(tmp_path)
+    assert {tag.split("/")[0] for tag in logged["a"]} == {"gru"}
+    assert {tag.split("/")[0] for tag in logged["b"]} == {"bi"}
+
+
+DISTRIBUTED_SCRIPT = """
+import sys, numpy as np, tensorflow as tf, keras
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tb_rnn_plugin import RNNTensorBoard
+from tb_rnn_plugin.summary_ops.probe import LayerProbe
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    inp = keras.Input((5, 2))
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.GRU(3, name="gru")(inp)))
+    model.compile(optimizer="sgd", loss="mse")
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(32, 5, 2)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+callback = RNNTensorBoard(sys.argv[1], update_freq=2)
+model.fit(x, y, batch_size=8, shuffle=False, verbose=0, callbacks=[callback])
+kept_x, kept_y, _ = callback._probe_batch
+np.testing.assert_array_equal(kept_x, x[:8])
+print("steps", int(model.optimizer.iterations.numpy()))
+"""
+
+
+def test_mirrored_strategy_logs_and_keeps_the_whole_first_batch(tmp_path):
+    # Two logical CPUs must be set up before TensorFlow starts: a subprocess.
+    import subprocess
+    import sys
+
+    script = tmp_path / "distributed.py"
+    script.write_text(DISTRIBUTED_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "logs")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "steps 4" in done.stdout
+    _, steps, values = read_back(tmp_path / "logs")["."]["gru/state_gradient"]
+    assert steps == [1, 2, 4]
+    assert values[0].shape == (4, 5, 3)

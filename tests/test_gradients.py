@@ -326,3 +326,4 @@ def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
     np.testing.assert_allclose(backward[:, 0], dl_dy[:, U:], atol=1e-12)
     assert np.count_nonzero(np.abs(forward).sum(-1)) == 2
     assert np.count_nonzero(np.abs(backward).sum(-1)) == 2
+
