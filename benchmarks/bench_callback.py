@@ -1,10 +1,14 @@
 """What RNNTensorBoard costs a training run, measured side by side in one process.
 
-    python benchmarks/bench_callback.py [--steps 1000] [--repeats 3]
+    python benchmarks/bench_callback.py [--steps 1000] [--repeats 5]
 
 Prints, for one LSTM model trained for --steps steps:
   - fit() time with RNNTensorBoard at its default update_freq vs. without
     (ratio; goal < 1.05), and vs. keras.callbacks.TensorBoard(histogram_freq=1);
+  - the time spent inside RNNTensorBoard's hooks (tracing, logging, writing)
+    plus the extra trace for keeping the first batch, as a share of the
+    fastest no-callback fit(): far less noisy than wall-time ratios, which
+    swing by tens of percent between identical runs on a shared VM;
   - the time of one logging step vs. one training step (warm);
   - the bytes written per logging step.
 Every configuration trains a fresh model from the same seed, in rotating
@@ -27,6 +31,30 @@ import numpy as np  # noqa: E402
 from tb_rnn_plugin import RNNTensorBoard  # noqa: E402
 
 TIMESTEPS, FEATURES, UNITS, BATCH = 50, 16, 64, 32
+
+
+class HookTimedRNNTensorBoard(RNNTensorBoard):
+    """RNNTensorBoard that adds up the seconds spent in its own hooks.
+
+    fit() wall times on a shared 2-core VM vary by tens of percent between
+    identical runs; the time inside the callback is the cost itself.
+    """
+
+    seconds = 0.0
+
+    def _timed(hook):
+        def timed(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return hook(self, *args, **kwargs)
+            finally:
+                HookTimedRNNTensorBoard.seconds += time.perf_counter() - start
+        return timed
+
+    on_train_begin = _timed(RNNTensorBoard.on_train_begin)
+    on_epoch_begin = _timed(RNNTensorBoard.on_epoch_begin)
+    on_train_batch_end = _timed(RNNTensorBoard.on_train_batch_end)
+    on_train_end = _timed(RNNTensorBoard.on_train_end)
 
 
 def make_model():
@@ -60,7 +88,7 @@ def timed_fit(callbacks_for, data):
 CONFIGS = {
     "no callback": lambda log_dir: [],
     "RNNTensorBoard (default update_freq=%d)" % RNNTensorBoard(".").update_freq:
-        lambda log_dir: [RNNTensorBoard(log_dir)],
+        lambda log_dir: [HookTimedRNNTensorBoard(log_dir)],
     "keras TensorBoard(histogram_freq=1)":
         lambda log_dir: [keras.callbacks.TensorBoard(log_dir, histogram_freq=1)],
 }
@@ -84,6 +112,7 @@ def per_logging_step(model, data, log_dir, repeats=10):
     callback = RNNTensorBoard(log_dir, update_freq=1, probe_data=(x, y))
     callback.set_model(model)
     callback.on_train_begin()
+    callback.on_epoch_begin(0)
     callback.on_train_batch_end(0)  # traces once
     callback.on_train_end()
     before = directory_bytes(log_dir)
@@ -101,10 +130,27 @@ def per_logging_step(model, data, log_dir, repeats=10):
     return log_seconds, log_bytes, (time.perf_counter() - start) / repeats
 
 
+def first_batch_capture_seconds(data):
+    """Extra cost of keeping the first training batch without probe_data.
+
+    The callback trains that batch through Keras' per-batch path, which
+    traces the train step once more; time that first call against a warm one.
+    """
+    model = make_model()
+    model.fit(*data, batch_size=BATCH, steps_per_epoch=2, verbose=0)
+    batch = (data[0][:BATCH], data[1][:BATCH])
+    start = time.perf_counter()
+    model.train_function(iter([batch]))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    model.train_function(iter([batch]))
+    return first - (time.perf_counter() - start)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     data = make_data(args.steps)
     print("LSTM(%d) on [%d, %d, %d] batches, %d steps, %d repeats"
@@ -112,18 +158,33 @@ def main():
     timed_fit(CONFIGS["no callback"], make_data(5))  # pay TensorFlow's start-up once
 
     seconds = {name: [] for name in CONFIGS}
+    hook_seconds = []
     names = list(CONFIGS)
     for repeat in range(args.repeats):
         # Rotate the order so no configuration always runs first.
         for name in names[repeat % len(names):] + names[:repeat % len(names)]:
             callbacks_for = CONFIGS[name]
+            HookTimedRNNTensorBoard.seconds = 0.0
             elapsed, model, _, _ = timed_fit(callbacks_for, data)
             seconds[name].append(elapsed)
+            if HookTimedRNNTensorBoard.seconds:
+                hook_seconds.append(HookTimedRNNTensorBoard.seconds)
     median = {name: statistics.median(values) for name, values in seconds.items()}
     base = median["no callback"]
     print("\nfit() wall time (median)")
     for name, value in median.items():
-        print("  %-42s %7.2f s   ratio %.3f" % (name, value, value / base))
+        print("  %-42s %7.2f s   ratio %.3f   (runs: %s)" % (
+            name, value, value / base, ", ".join("%.1f" % v for v in seconds[name])))
+    # Shares of the fastest no-callback fit(): the run least slowed by the
+    # VM, so the shares are not understated.
+    fastest = min(seconds["no callback"])
+    inside = statistics.median(hook_seconds)
+    capture = first_batch_capture_seconds(data)
+    print("\nshares of the fastest no-callback fit() (%.2f s):" % fastest)
+    print("  time inside RNNTensorBoard's hooks (median) %5.2f s = %.3f" % (inside, inside / fastest))
+    print("  keeping the first batch (one extra trace)   %5.2f s = %.3f" % (capture, capture / fastest))
+    print("  callback cost, both together                %5.2f s -> ratio %.3f"
+          % (inside + capture, 1 + (inside + capture) / fastest))
 
     log_seconds, log_bytes, step_seconds = per_logging_step(
         model, data, tempfile.mkdtemp(prefix="bench_rnn_step_")
