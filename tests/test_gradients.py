@@ -294,7 +294,7 @@ def test_masked_timesteps_are_reported_and_get_no_gradient():
     (direction,) = result["directions"]
     assert np.all(direction["state_gradient"][0, 2:] == 0)
     assert np.abs(direction["state_gradient"][0, :2]).min() > 0
-    # The downstream GRU uses the same mask: predictions match the model's.
+    # Activations at real timesteps equal the layer's own outputs in the model.
     before = keras.Model(model.inputs, layer.output)
     np.testing.assert_allclose(
         direction["activation"][x != 0], before(x).numpy()[x != 0], atol=1e-12
