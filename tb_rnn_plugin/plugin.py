@@ -111,8 +111,9 @@ class RnnPlugin(base_plugin.TBPlugin):
             downsample=self._downsample,
             run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
         )
-        if data.get(run, {}).get(tag) is not None:
-            return data[run][tag]
+        series = data.get(run, {}).get(tag)
+        if series is not None:
+            return series
         # Only on a miss: find out whether the run or the tag is unknown.
         listing = self._data_provider.list_tensors(
             ctx,
@@ -120,7 +121,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             plugin_name=metadata.PLUGIN_NAME,
             run_tag_filter=provider.RunTagFilter(runs=[run]),
         )
-        return reading.series_or_404(data, run, tag, listing)
+        reading.raise_not_found(run, tag, listing)
 
     def steps_impl(self, ctx, experiment, run, tag):
         """`{"steps": [int, ascending], "wall_times": [float]}`."""

@@ -106,21 +106,14 @@ def tag_index(mapping):
     return {"runs": runs}
 
 
-def series_or_404(data, run, tag, listing_for_run=None):
-    """The list of TensorDatum for run/tag in `read_tensors` output, or a 404.
+def raise_not_found(run, tag, listing_for_run):
+    """A 404 saying whether the run or only the tag is unknown.
 
     Args:
-      data: `read_tensors` output filtered to this run and tag.
-      listing_for_run: `list_tensors` output filtered to this run, used only
-        to say whether the run or the tag is unknown.
+      listing_for_run: `list_tensors` output filtered to this run.
     """
-    series = data.get(run, {}).get(tag)
-    if series is not None:
-        return series
-    if listing_for_run is not None and listing_for_run.get(run):
-        raise errors.NotFoundError(
-            "no rnn tag %r in run %r" % (tag, run)
-        )
+    if listing_for_run.get(run):
+        raise errors.NotFoundError("no rnn tag %r in run %r" % (tag, run))
     raise errors.NotFoundError("no run %r with rnn data" % (run,))
 
 

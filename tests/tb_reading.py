@@ -7,14 +7,19 @@ from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tb_rnn_plugin import metadata
 
 
-def read_back(logdir):
-    """{run: {tag: (parsed metadata, [steps], [arrays])}} via the data provider."""
+def data_provider_over(logdir):
+    """TensorBoard's data provider over `logdir`, keeping every rnn step."""
     multiplexer = plugin_event_multiplexer.EventMultiplexer(
         tensor_size_guidance={metadata.PLUGIN_NAME: 0}
     )
     multiplexer.AddRunsFromDirectory(str(logdir))
     multiplexer.Reload()
-    provider = tb_data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    return tb_data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+
+
+def read_back(logdir):
+    """{run: {tag: (parsed metadata, [steps], [arrays])}} via the data provider."""
+    provider = data_provider_over(logdir)
     ctx = context.RequestContext()
     listing = provider.list_tensors(ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME)
     data = provider.read_tensors(

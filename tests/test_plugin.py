@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
+
+from tb_reading import data_provider_over
 
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
@@ -108,17 +108,8 @@ def logdir(tmp_path_factory):
     return str(root)
 
 
-def _provider(logdir):
-    multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        tensor_size_guidance={metadata.PLUGIN_NAME: 0}
-    )
-    multiplexer.AddRunsFromDirectory(logdir)
-    multiplexer.Reload()
-    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
-
-
 def _make(logdir, sampling_hints=None):
-    dp = _provider(logdir)
+    dp = data_provider_over(logdir)
     ctx = base_plugin.TBContext(
         data_provider=dp, sampling_hints=sampling_hints, logdir=logdir
     )

@@ -11,27 +11,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorboard.backend.event_processing import data_provider
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard import context
 from tensorboard.compat.proto import summary_pb2
+
+from tb_reading import data_provider_over
 
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 
 
-def _provider(logdir):
-    multiplexer = plugin_event_multiplexer.EventMultiplexer(
-        tensor_size_guidance={metadata.PLUGIN_NAME: 0}  # keep every step
-    )
-    multiplexer.AddRunsFromDirectory(logdir)
-    multiplexer.Reload()
-    return data_provider.MultiplexerDataProvider(multiplexer, logdir)
-
-
 def _read(logdir, run="."):
     """({tag: [(step, ndarray)]}, {tag: TensorTimeSeries}) for one run."""
-    dp = _provider(logdir)
+    dp = data_provider_over(logdir)
     ctx = context.RequestContext()
     listing = dp.list_tensors(
         ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME
