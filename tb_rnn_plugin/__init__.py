@@ -7,6 +7,19 @@ TensorBoard imports this package to load the plugin and must not pay for
 """
 
 import importlib
+import os
+
+# In a source checkout summary_ops/ and frontend/ sit beside this folder (the
+# product card's layout); setup.py installs them inside this package. Python
+# run from the checkout's root finds this folder first, whatever is installed,
+# so let its subpackages resolve to their siblings in the same checkout rather
+# than fail (or come from another copy). An installed package has them inside.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not os.path.isdir(os.path.join(os.path.dirname(__file__), "summary_ops")) and all(
+    os.path.isfile(os.path.join(_CHECKOUT, *parts))
+    for parts in (("setup.py",), ("summary_ops", "__init__.py"), ("frontend", "__init__.py"))
+):
+    __path__.append(_CHECKOUT)
 
 _LAZY = {
     "RNNTensorBoard": "tb_rnn_plugin.summary_ops.callback",
