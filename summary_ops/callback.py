@@ -73,6 +73,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._epoch_start_step = 0
         self._next_log_step = 0
         self._last_logged_step = None
+        self._first_log_of_fit = True
         self._warned = set()
 
     # -- Keras hooks -------------------------------------------------------
@@ -88,6 +89,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         else:
             self._check_probe_batch()
         self._next_log_step = self._iterations() + 1
+        self._first_log_of_fit = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start_step = self._iterations()
@@ -176,7 +178,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         """Fails early, naming probe_data, if it does not fit the model."""
         x, y, sample_weight = self._probe_batch
         try:
-            with _metrics_kept(self.model):
+            with _model_state_kept(self.model):
                 y_pred = self.model(x, training=False)
                 self.model.compute_loss(
                     x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
@@ -232,9 +234,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
             if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
                 return
             self._last_logged_step = step
-            with _metrics_kept(self.model):
+            with _model_state_kept(self.model):
                 for layer_probe in self._layer_probes:
                     self._log_layer(layer_probe, step)
+            self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
 
@@ -254,29 +257,47 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         keep = slice(0, self.max_samples)
+        pinned = self._first_log_of_fit  # the untrained model must never be sampled away
         mask_tag = None
-        with self._writer.as_default(step=step):
+        # record_if(True): Keras' own TensorBoard callback holds a global
+        # record_if(step % its update_freq == 0) around the batch loop; our
+        # steps must not depend on another callback's schedule.
+        with self._writer.as_default(step=step), tf.summary.record_if(True):
             if result["mask"] is not None:
                 mask_tag = "%s/mask" % layer.name
-                summary.timestep_mask(mask_tag, result["mask"][keep], layer=layer.name)
-            for direction in result["directions"]:
-                prefix = layer.name
-                if direction["direction"] is not None:
-                    prefix += "/" + direction["direction"]
+                summary.timestep_mask(
+                    mask_tag, result["mask"][keep], layer=layer.name, pinned=pinned
+                )
+            for entry in result["directions"]:
                 for kind, write in _QUANTITIES:
+                    if entry.get(kind) is None:
+                        continue  # e.g. no output gradient for an inner stacked cell
                     write(
-                        "%s/%s" % (prefix, kind),
-                        direction[kind][keep],
+                        "%s/%s" % (_tag_prefix(layer, entry), kind),
+                        entry[kind][keep],
                         layer=layer.name,
-                        cell=direction["cell"],
-                        direction=direction["direction"],
+                        cell=entry["cell"],
+                        direction=entry["direction"],
                         mask_tag=mask_tag,
+                        cell_index=entry.get("cell_index"),
+                        channel_shape=entry.get("channel_shape"),
+                        pinned=pinned,
                     )
 
     def _warn_once(self, key, message):
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
+
+
+def _tag_prefix(layer, entry):
+    """`layer[/direction][/cell_<i>]`: where one direction's (or cell's) tags go."""
+    parts = [layer.name]
+    if entry["direction"] is not None:
+        parts.append(entry["direction"])
+    if entry.get("cell_index") is not None:
+        parts.append("cell_%d" % entry["cell_index"])
+    return "/".join(parts)
 
 
 def _require_positive_int(name, value):
@@ -331,13 +352,16 @@ def _to_numpy_batch(data, strategy):
 
 
 @contextlib.contextmanager
-def _metrics_kept(model):
-    """Restores the model's metric variables after probing.
+def _model_state_kept(model):
+    """Restores the model's non-trainable and metric variables after probing.
 
-    model.compute_loss updates per-output loss trackers of multi-output
-    models; the probe must not leak into the metrics fit() reports.
+    Probing must leave training exactly as it was. model.compute_loss
+    updates per-output loss trackers of multi-output models (metrics); and
+    Keras 3's RNN.call draws dropout masks even with training=False, which
+    advances the cells' SeedGenerator states (non-trainable variables), so
+    a later training step would draw other masks.
     """
-    variables = list(model.metrics_variables)
+    variables = list(model.metrics_variables) + list(model.non_trainable_variables)
     values = [v.numpy() for v in variables]
     try:
         yield

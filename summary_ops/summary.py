@@ -6,6 +6,13 @@ default writer and step come from tf.summary's context, they return True if
 a summary was written and False if no default writer is set, and they work
 eagerly and inside tf.function. NaN and Inf are written as they are: seeing
 them is part of the point.
+
+Storage (metadata version 2): the tensor is one blob per step (a serialized
+TensorProto), so TensorBoard serves one step without reading the others.
+Next to it go `<tag>/stats`, a few numbers per step that TensorBoard keeps
+for every step (the tensor itself is sampled), and with `pinned=True` a copy
+that is never sampled away (the callback pins the first step of each fit:
+the untrained model).
 """
 
 import tensorflow as tf
@@ -24,6 +31,9 @@ def timestep_tensor(
     cell=None,
     direction=None,
     mask_tag=None,
+    cell_index=None,
+    channel_shape=None,
+    pinned=False,
     argument_name="data",
 ):
     """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
@@ -35,65 +45,110 @@ def timestep_tensor(
       kind: what the tensor is, one of metadata.KINDS.
       step: int64 step; defaults to tf.summary.experimental.get_step().
       description: optional long description (markdown).
-      layer, cell, direction, mask_tag: see metadata.create_summary_metadata.
+      layer, cell, direction, mask_tag, cell_index, channel_shape: see
+        metadata.create_summary_metadata.
+      pinned: also write a copy TensorBoard never samples away. Meant for a
+        few steps per run (the callback pins the first logged step of each
+        fit()); every pinned step stays in TensorBoard's memory.
       argument_name: what error messages call `data`.
 
     Raises:
       ValueError: `data` has the wrong rank, a non-numeric dtype or no
         elements; `kind` or `direction` is unknown; no step is given or set.
     """
-    summary_metadata = metadata.create_summary_metadata(
-        kind,
+    if kind not in metadata.TIMESTEP_KINDS:
+        raise ValueError("kind must be one of %s, got %r" % (metadata.TIMESTEP_KINDS, kind))
+    fields = dict(
         layer=layer,
         cell=cell,
         direction=direction,
         mask_tag=mask_tag,
-        description=description,
+        cell_index=cell_index,
+        channel_shape=channel_shape,
     )
+    summary_metadata = metadata.create_summary_metadata(kind, description=description, **fields)
     data = _validated_float32(data, len(metadata.AXES[kind]), argument_name)
     with tf.summary.experimental.summary_scope(
         name, "rnn_timestep_summary", values=[data, step]
     ) as (tag, _):
-        return tf.summary.write(
-            tag=tag, tensor=data, step=step, metadata=summary_metadata
-        )
+        blob = tf.reshape(tf.io.serialize_tensor(data), [1])
+        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+        if kind != metadata.MASK:
+            tf.summary.write(
+                tag=metadata.stats_tag(tag),
+                tensor=_statistics(data),
+                step=step,
+                metadata=metadata.create_summary_metadata(metadata.STATS, of_tag=tag, **fields),
+            )
+        if pinned:
+            tf.summary.write(
+                tag=metadata.pinned_tag(tag),
+                tensor=blob,
+                step=step,
+                metadata=metadata.create_summary_metadata(kind, of_tag=tag, **fields),
+            )
+        return written
 
 
 def activation(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
 ):
     """Writes a layer's outputs y_t, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.ACTIVATION, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
     )
 
 
 def output_gradient(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
 ):
     """Writes dL/dy_t through downstream layers, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.OUTPUT_GRADIENT, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
     )
 
 
 def state_gradient(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None, mask_tag=None
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
 ):
     """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.STATE_GRADIENT, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
     )
 
 
-def timestep_mask(name, mask, step=None, description=None, *, layer=None):
+def timestep_mask(name, mask, step=None, description=None, *, layer=None, pinned=False):
     """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps]."""
     return timestep_tensor(
-        name, mask, metadata.MASK, step, description, layer=layer, argument_name="mask"
+        name, mask, metadata.MASK, step, description, layer=layer, pinned=pinned,
+        argument_name="mask",
     )
+
+
+def _statistics(data):
+    """metadata.STAT_FIELDS of a float32 tensor, as a float32 vector."""
+    finite = tf.math.is_finite(data)
+    finite_values = tf.where(finite, data, tf.zeros_like(data))
+
+    def count(condition):
+        return tf.reduce_sum(tf.cast(condition, tf.float32))
+
+    return tf.stack([
+        tf.norm(tf.reshape(finite_values, [-1])),
+        tf.reduce_max(tf.abs(finite_values)),
+        count(tf.math.is_nan(data)),
+        count(tf.equal(data, float("inf"))),
+        count(tf.equal(data, float("-inf"))),
+    ])
 
 
 def _validated_float32(data, rank, argument_name):

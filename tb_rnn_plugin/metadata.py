@@ -5,20 +5,31 @@ other writers can produce it without this package and the frontend never has
 to guess meaning from tag strings. Nothing here imports TensorFlow.
 """
 
+import copy
+import functools
 import json
 
 from tensorboard.compat.proto import summary_pb2
 
 PLUGIN_NAME = "rnn"
+# Series TensorBoard must keep whole (its loader sets this plugin's sample
+# count to "all"): small per-step statistics, and the first logged step of
+# each big series, which TensorBoard's reservoir sampling would otherwise drop.
+KEPT_PLUGIN_NAME = "rnn_kept"
 
 # Bump when the meaning of a field changes; parse_plugin_metadata keeps
 # reading older versions.
-PROTO_VERSION = 1
+# 1: per-timestep tensors as DATA_CLASS_TENSOR series.
+# 2: per-timestep tensors as blob sequences (one serialized TensorProto per
+#    step) so that one step is read without the others; `<tag>/stats` and
+#    `<tag>/pinned` companions under KEPT_PLUGIN_NAME.
+PROTO_VERSION = 2
 
 ACTIVATION = "activation"
 OUTPUT_GRADIENT = "output_gradient"
 STATE_GRADIENT = "state_gradient"
 MASK = "mask"
+STATS = "stats"
 
 # kind -> axis names of the stored float32 tensor.
 AXES = {
@@ -26,9 +37,31 @@ AXES = {
     OUTPUT_GRADIENT: ("sample", "timestep", "channel"),
     STATE_GRADIENT: ("sample", "timestep", "channel"),
     MASK: ("sample", "timestep"),
+    STATS: ("statistic",),
 }
 KINDS = tuple(AXES)
+# Big tensors, stored one blob per step and sampled by TensorBoard.
+TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK)
 DIRECTIONS = ("forward", "backward")
+
+# The values of a STATS tensor, in order: over the whole logged tensor of
+# one step, the L2 norm and max |v| of its finite values, and how many
+# values are NaN, +Inf and -Inf.
+STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count")
+
+# Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
+STATS_SUFFIX = "/stats"
+PINNED_SUFFIX = "/pinned"
+
+
+def stats_tag(tag):
+    """Tag of the per-step statistics of the series `tag` (kept whole)."""
+    return tag + STATS_SUFFIX
+
+
+def pinned_tag(tag):
+    """Tag of the copies of `tag` at steps that must never be sampled away."""
+    return tag + PINNED_SUFFIX
 
 
 def create_summary_metadata(
@@ -38,10 +71,13 @@ def create_summary_metadata(
     cell=None,
     direction=None,
     mask_tag=None,
+    cell_index=None,
+    channel_shape=None,
+    of_tag=None,
     display_name=None,
     description=None,
 ):
-    """Builds a SummaryMetadata proto for one per-timestep series.
+    """Builds a SummaryMetadata proto for one series of this plugin.
 
     Args:
       kind: one of KINDS.
@@ -50,6 +86,16 @@ def create_summary_metadata(
       direction: "forward", "backward" (Bidirectional), or None.
       mask_tag: tag of the MASK series (same run, same steps) that says which
         timesteps are padding, or None when nothing is masked.
+      cell_index: index of the cell in a StackedRNNCells, else None.
+      channel_shape: the per-timestep shape flattened into the channel axis
+        (ConvLSTM: spatial dims and filters), else None.
+      of_tag: for a companion series (STATS, or a pinned copy), the tag of
+        the per-timestep series it belongs to; None for that series itself.
+
+    Per-timestep kinds are blob sequences (one serialized float32
+    TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
+    `of_tag` makes them a pinned copy; STATS are float32 tensors under
+    KEPT_PLUGIN_NAME.
     """
     if kind not in AXES:
         raise ValueError("kind must be one of %s, got %r" % (KINDS, kind))
@@ -65,15 +111,25 @@ def create_summary_metadata(
         "cell": cell,
         "direction": direction,
         "mask_tag": mask_tag,
+        "cell_index": cell_index,
+        "channel_shape": None if channel_shape is None else [int(d) for d in channel_shape],
+        "of_tag": of_tag,
     }
+    if kind == STATS:
+        content["fields"] = list(STAT_FIELDS)
+        if of_tag is None:
+            raise ValueError("a %s series needs of_tag" % STATS)
+    kept = of_tag is not None
     return summary_pb2.SummaryMetadata(
         display_name=display_name or "",
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME,
+            plugin_name=KEPT_PLUGIN_NAME if kept else PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
-        data_class=summary_pb2.DATA_CLASS_TENSOR,
+        data_class=summary_pb2.DATA_CLASS_TENSOR
+        if kind == STATS
+        else summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
     )
 
 
@@ -81,29 +137,52 @@ def parse_plugin_metadata(content):
     """Reads the plugin_data content of one series into a dict.
 
     Tolerant of older versions (a missing field reads as None) and of fields
-    added by newer ones (kept as they are).
+    added by newer ones (kept as they are). Results are cached by content:
+    an index of thousands of series repeats the same few contents.
 
     Raises:
-      ValueError: the content is not a JSON object with a known `kind`.
+      ValueError: the content is not a JSON object with a known `kind`; the
+        message says why, for the person reading it.
     """
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", errors="replace")
+    if isinstance(content, str):
+        content = content.encode("utf-8", errors="replace")
+    return copy.deepcopy(_parse_cached(bytes(content)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(content):
     try:
-        parsed = json.loads(content)
+        parsed = json.loads(content.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as e:
-        raise ValueError("plugin metadata is not JSON: %s" % e)
+        raise ValueError("plugin metadata is not JSON: %s" % e) from None
+    except RecursionError:
+        raise ValueError("plugin metadata is JSON nested too deeply to read") from None
     if not isinstance(parsed, dict):
         raise ValueError("plugin metadata is not a JSON object")
     kind = parsed.get("kind")
     if not isinstance(kind, str) or kind not in AXES:
-        raise ValueError("unknown kind in plugin metadata: %r" % (kind,))
+        version = parsed.get("version")
+        newer = isinstance(version, int) and version > PROTO_VERSION
+        raise ValueError(
+            "unknown kind %r in plugin metadata%s"
+            % (
+                kind,
+                " of version %d (this plugin reads up to %d; upgrade tb-rnn-plugin)"
+                % (version, PROTO_VERSION)
+                if newer
+                else "",
+            )
+        )
     result = {
         "version": 0,
         "layer": None,
         "cell": None,
         "direction": None,
         "mask_tag": None,
-        "axes": list(AXES[parsed["kind"]]),
+        "cell_index": None,
+        "channel_shape": None,
+        "of_tag": None,
     }
     result.update(parsed)
+    result["axes"] = list(AXES[kind])
     return result

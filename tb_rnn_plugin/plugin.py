@@ -6,6 +6,13 @@ Routes (under /data/plugin/rnn/):
   GET /tensor?run=R&tag=T&step=S  -> one tensor, little-endian float32 bytes
   GET /static/<name>.(js|css)     -> the frontend, from tb_rnn_plugin.frontend
 
+Storage (see metadata): a per-timestep series is a blob sequence (version 2)
+or, in older logs, a tensor series (version 1). Serving one step of a blob
+sequence reads the step references and that one blob, so its cost does not
+grow with the number of steps logged, and no read comes near the Rust data
+server's 256 MiB message cap. Steps pinned under KEPT_PLUGIN_NAME (never
+sampled away) are merged into their series.
+
 Routes only parse the query and respond; the *_impl methods do the work and
 raise tensorboard.errors exceptions, which TensorBoard turns into 400/404
 responses with the message as plain text. This module must not import
@@ -14,6 +21,8 @@ TensorFlow: TensorBoard imports it to load the plugin.
 
 import importlib.resources
 import re
+import threading
+import time
 
 from werkzeug import wrappers
 
@@ -49,6 +58,7 @@ class RnnLoader(base_plugin.TBLoader):
         elif isinstance(samples, str):
             samples = _parse_samples_per_plugin(samples)
         samples.setdefault(metadata.PLUGIN_NAME, DEFAULT_SAMPLES)
+        samples.setdefault(metadata.KEPT_PLUGIN_NAME, 0)  # 0: keep every step
         flags.samples_per_plugin = samples
 
     def load(self, context):
@@ -74,6 +84,7 @@ class RnnPlugin(base_plugin.TBPlugin):
     def __init__(self, context):
         self._data_provider = context.data_provider
         self._downsample = reading.samples_to_read(context.sampling_hints)
+        self._index_cache = _IndexCache(_index_lifetime(context.flags))
 
     def get_plugin_apps(self):
         return {
@@ -87,7 +98,7 @@ class RnnPlugin(base_plugin.TBPlugin):
         return False  # with a data provider, TensorBoard's core decides
 
     def data_plugin_names(self):
-        return (metadata.PLUGIN_NAME,)
+        return (metadata.PLUGIN_NAME, metadata.KEPT_PLUGIN_NAME)
 
     def frontend_metadata(self):
         return base_plugin.FrontendMetadata(
@@ -97,44 +108,113 @@ class RnnPlugin(base_plugin.TBPlugin):
     # Pure implementations.
 
     def tags_impl(self, ctx, experiment):
-        """`{"runs": {run: {tag: {"metadata", "description", "max_step"}}}}`."""
-        mapping = self._data_provider.list_tensors(
-            ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
-        )
-        return reading.tag_index(mapping)
+        """`{"runs": {run: {tag: {...}}}, "skipped": [...]}` (reading.tag_index)."""
+        return self._index_cache.get(experiment, lambda: self._read_index(ctx, experiment))
 
-    def _read_series(self, ctx, experiment, run, tag):
+    def _read_index(self, ctx, experiment):
+        # Companions under KEPT_PLUGIN_NAME are not listed: the stats series
+        # hold every step, and listing walks every step.
+        return reading.tag_index([
+            self._data_provider.list_blob_sequences(
+                ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
+            ),
+            self._data_provider.list_tensors(
+                ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
+            ),
+        ])
+
+    def _filter(self, run, tag):
+        return provider.RunTagFilter(runs=[run], tags=[tag])
+
+    def _blob_refs(self, ctx, experiment, plugin_name, run, tag, downsample):
+        """`{step: (wall_time, blob_key)}` of a blob sequence; {} if absent."""
+        data = self._data_provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment,
+            plugin_name=plugin_name,
+            downsample=downsample,
+            run_tag_filter=self._filter(run, tag),
+        )
+        return {
+            int(datum.step): (float(datum.wall_time), datum.values[0].blob_key)
+            for datum in data.get(run, {}).get(tag, [])
+            if datum.values
+        }
+
+    def _tensor_series(self, ctx, experiment, plugin_name, run, tag, downsample):
+        """`{step: TensorDatum}` of a tensor series; {} if absent."""
         data = self._data_provider.read_tensors(
             ctx,
             experiment_id=experiment,
-            plugin_name=metadata.PLUGIN_NAME,
-            downsample=self._downsample,
-            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+            plugin_name=plugin_name,
+            downsample=downsample,
+            run_tag_filter=self._filter(run, tag),
         )
-        series = data.get(run, {}).get(tag)
-        if series is not None:
-            return series
-        # Only on a miss: find out whether the run or the tag is unknown.
-        listing = self._data_provider.list_tensors(
-            ctx,
-            experiment_id=experiment,
-            plugin_name=metadata.PLUGIN_NAME,
-            run_tag_filter=provider.RunTagFilter(runs=[run]),
+        return {int(d.step): d for d in data.get(run, {}).get(tag, [])}
+
+    def _steps_of(self, ctx, experiment, run, tag):
+        """`{step: (wall_time, read)}` with `read()` -> the array at that step.
+
+        Merges the sampled series with its pinned copies; a version-1 tensor
+        series is read whole (older logs only). 404 for an unknown run/tag.
+        """
+        refs = self._blob_refs(ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample)
+        refs.update(self._blob_refs(
+            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.pinned_tag(tag),
+            reading.ALL_SAMPLES,
+        ))
+        steps = {
+            step: (wall_time, lambda key=key: self._read_blob(ctx, key))
+            for step, (wall_time, key) in refs.items()
+        }
+        if not steps:
+            series = self._tensor_series(
+                ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample
+            )
+            steps = {
+                step: (float(d.wall_time), lambda d=d: d.numpy)
+                for step, d in series.items()
+            }
+        if not steps:
+            reading.raise_not_found(run, tag, self.tags_impl(ctx, experiment)["runs"])
+        return steps
+
+    def _read_blob(self, ctx, blob_key):
+        return reading.decode_blob(self._data_provider.read_blob(ctx, blob_key=blob_key))
+
+    def _metadata_of(self, ctx, experiment, run, tag):
+        entry = self.tags_impl(ctx, experiment)["runs"].get(run, {}).get(tag)
+        return entry["metadata"] if entry else None
+
+    def _logged_step_count(self, ctx, experiment, run, tag):
+        """Steps logged in all, from the series' statistics; None if it has none."""
+        stats = self._tensor_series(
+            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.stats_tag(tag),
+            reading.ALL_SAMPLES,
         )
-        reading.raise_not_found(run, tag, listing)
+        return len(stats) or None
 
     def steps_impl(self, ctx, experiment, run, tag):
-        """`{"steps": [int, ascending], "wall_times": [float]}`."""
-        series = self._read_series(ctx, experiment, run, tag)
-        return reading.steps_response(series)
+        """`{"steps": [int, ascending], "wall_times": [float], "logged_steps": int|None}`."""
+        steps = self._steps_of(ctx, experiment, run, tag)
+        return reading.steps_response(
+            {step: wall_time for step, (wall_time, _) in steps.items()},
+            self._logged_step_count(ctx, experiment, run, tag),
+        )
 
     def tensor_impl(self, ctx, experiment, run, tag, step):
         """(body bytes, extra headers) of the tensor logged at `step`."""
-        series = self._read_series(ctx, experiment, run, tag)
-        datum = reading.datum_at_step(series, step, run, tag)
-        body, headers = reading.tensor_payload(datum.numpy)
-        headers.append(("X-Tensor-Step", str(int(datum.step))))
-        headers.append(("X-Tensor-Wall-Time", repr(float(datum.wall_time))))
+        steps = self._steps_of(ctx, experiment, run, tag)
+        if step not in steps:
+            reading.raise_step_not_found(step, steps, run, tag)
+        wall_time, read = steps[step]
+        array = read()
+        parsed = self._metadata_of(ctx, experiment, run, tag)
+        body, headers = reading.tensor_payload(array)
+        if parsed is not None:
+            reading.check_shape(array, parsed)
+        headers.append(("X-Tensor-Step", str(step)))
+        headers.append(("X-Tensor-Wall-Time", repr(wall_time)))
         return body, headers
 
     def static_impl(self, name):
@@ -180,6 +260,42 @@ class RnnPlugin(base_plugin.TBPlugin):
         name = path[len(_STATIC_PREFIX):] if path.startswith(_STATIC_PREFIX) else ""
         body, content_type = self.static_impl(name)
         return http_util.Respond(request, body, content_type)
+
+
+def _index_lifetime(flags):
+    """Seconds an index stays valid: TensorBoard's own reload interval.
+
+    The data provider cannot change faster than it reloads, and listing
+    every series of a big logdir costs TensorBoard itself a tenth of a
+    second, so the index is listed at most once per reload. Without flags
+    (tests) nothing is kept.
+    """
+    interval = getattr(flags, "reload_interval", None)
+    if interval is None:
+        return 0.0
+    interval = float(interval)
+    return float("inf") if interval <= 0 else interval  # 0: TensorBoard loads once
+
+
+class _IndexCache:
+    """The last index per experiment, reused for `lifetime` seconds."""
+
+    def __init__(self, lifetime):
+        self._lifetime = lifetime
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def get(self, experiment, compute):
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(experiment)
+        if entry is not None and now - entry[0] < self._lifetime:
+            return entry[1]
+        value = compute()
+        if self._lifetime > 0:
+            with self._lock:
+                self._entries[experiment] = (now, value)
+        return value
 
 
 def _series_query(request):

@@ -12,6 +12,8 @@ import re
 import numpy as np
 
 from tensorboard import errors
+from tensorboard.compat.proto import tensor_pb2
+from tensorboard.util import tensor_util
 
 from tb_rnn_plugin import metadata
 
@@ -24,9 +26,12 @@ DEFAULT_SAMPLES = 100
 
 # `--samples_per_plugin rnn=0` means "keep everything" when loading; the data
 # provider's `downsample=0` would mean "return nothing", so 0 reads as this.
-_ALL_SAMPLES = 2**31 - 1
+ALL_SAMPLES = 2**31 - 1
 
 _INT_PATTERN = re.compile(r"^[+-]?[0-9]+$")
+# Steps are int64 in event files; longer digit strings are never a step (and
+# Python refuses to parse more than 4300 digits).
+_MAX_STEP_DIGITS = 19
 
 # How many logged steps a "step not logged" message lists at each end.
 _STEPS_SHOWN = 3
@@ -45,7 +50,7 @@ def samples_to_read(sampling_hints):
     except (TypeError, ValueError):
         return DEFAULT_SAMPLES
     if value <= 0:
-        return _ALL_SAMPLES
+        return ALL_SAMPLES
     return value
 
 
@@ -59,51 +64,74 @@ def required_arg(args, name):
     return value
 
 
+class UnreadableDataError(errors.PublicError):
+    """A series exists but its data cannot be served (422, message says why).
+
+    TensorBoard's error handler answers any PublicError with its http_code
+    and message as plain text, so bad data in a log is never a 500.
+    """
+
+    http_code = 422
+
+
 def parse_step(value):
     """The `step` query parameter as an int, or a 400 saying it is not one."""
-    if not _INT_PATTERN.match(value.strip()):
+    text = value.strip()
+    if not _INT_PATTERN.match(text):
         raise errors.InvalidArgumentError(
-            "query parameter step must be an integer, got %r" % value
+            "query parameter step must be an integer, got %r" % _shortened(value)
         )
-    return int(value)
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > _MAX_STEP_DIGITS:
+        raise errors.InvalidArgumentError(
+            "query parameter step is out of range (%d digits)" % len(digits)
+        )
+    return int(text)
 
 
-def tag_index(mapping):
-    """Shapes `list_tensors` output into the /tags response.
+def _shortened(text, limit=80):
+    return text if len(text) <= limit else text[:limit] + "... (%d characters)" % len(text)
+
+
+def tag_index(listings):
+    """Shapes `list_blob_sequences` / `list_tensors` output into the /tags response.
 
     Args:
-      mapping: `{run: {tag: provider.TensorTimeSeries}}`.
+      listings: `{run: {tag: TimeSeries}}` mappings of PLUGIN_NAME series
+        (blob sequences of version 2, tensors of version 1); a tag in more
+        than one keeps the first.
 
     Returns:
       `{"runs": {run: {tag: {"metadata": dict, "description": str,
-      "max_step": int}}}}`; series whose plugin content does not parse are
-      left out (with a warning), and runs left with no series are absent.
+      "max_step": int}}}, "skipped": [{"run", "tag", "reason"}]}`; series
+      whose plugin content does not parse are skipped (with the reason), and
+      runs left with no series are absent.
     """
     runs = {}
-    for run, tag_to_series in mapping.items():
-        tags = {}
-        for tag, series in tag_to_series.items():
-            try:
-                parsed = metadata.parse_plugin_metadata(series.plugin_content)
-            except ValueError as e:
-                logger.warning(
-                    "rnn plugin: skipping run %r tag %r: unreadable plugin "
-                    "metadata: %s",
-                    run,
-                    tag,
-                    e,
-                )
-                continue
-            tags[tag] = {
-                "metadata": parsed,
-                "description": series.description or "",
-                "max_step": int(series.max_step)
-                if series.max_step is not None
-                else None,
-            }
-        if tags:
-            runs[run] = tags
-    return {"runs": runs}
+    skipped = []
+    for mapping in listings:
+        for run, tag_to_series in mapping.items():
+            tags = runs.setdefault(run, {})
+            for tag, series in tag_to_series.items():
+                if tag in tags:
+                    continue
+                try:
+                    parsed = metadata.parse_plugin_metadata(series.plugin_content)
+                except ValueError as e:
+                    skipped.append({"run": run, "tag": tag, "reason": str(e)})
+                    continue
+                tags[tag] = {
+                    "metadata": parsed,
+                    "description": series.description or "",
+                    "max_step": int(series.max_step)
+                    if series.max_step is not None
+                    else None,
+                }
+    for item in skipped:
+        logger.warning(
+            "rnn plugin: skipping run %r tag %r: %s", item["run"], item["tag"], item["reason"]
+        )
+    return {"runs": {run: tags for run, tags in runs.items() if tags}, "skipped": skipped}
 
 
 def raise_not_found(run, tag, listing_for_run):
@@ -117,21 +145,25 @@ def raise_not_found(run, tag, listing_for_run):
     raise errors.NotFoundError("no run %r with rnn data" % (run,))
 
 
-def steps_response(series):
-    """The /steps response for a list of TensorDatum."""
-    ordered = sorted(series, key=lambda d: d.step)
+def steps_response(wall_times_by_step, logged_steps):
+    """The /steps response.
+
+    Args:
+      wall_times_by_step: `{step: wall_time}` of the steps TensorBoard holds.
+      logged_steps: how many steps were logged in all (from the series'
+        statistics, kept whole), or None when unknown (older logs).
+    """
+    ordered = sorted(wall_times_by_step)
     return {
-        "steps": [int(d.step) for d in ordered],
-        "wall_times": [float(d.wall_time) for d in ordered],
+        "steps": [int(s) for s in ordered],
+        "wall_times": [float(wall_times_by_step[s]) for s in ordered],
+        "logged_steps": logged_steps,
     }
 
 
-def datum_at_step(series, step, run, tag):
-    """The TensorDatum logged at `step`, or a 404 naming the steps there are."""
-    for datum in series:
-        if datum.step == step:
-            return datum
-    steps = sorted(int(d.step) for d in series)
+def raise_step_not_found(step, steps, run, tag):
+    """A 404 for `step`, naming the steps there are (`steps`: iterable of int)."""
+    steps = sorted(int(s) for s in steps)
     if not steps:
         shown = "none"
     elif len(steps) <= 2 * _STEPS_SHOWN:
@@ -147,12 +179,39 @@ def datum_at_step(series, step, run, tag):
     )
 
 
+def decode_blob(blob):
+    """The array in one blob of a version-2 series (a serialized TensorProto)."""
+    try:
+        proto = tensor_pb2.TensorProto.FromString(bytes(blob))
+        return tensor_util.make_ndarray(proto)
+    except Exception as e:  # protobuf and numpy raise many types for bad bytes
+        raise UnreadableDataError(
+            "the logged tensor cannot be decoded (%s: %s)" % (type(e).__name__, e)
+        ) from None
+
+
+def check_shape(array, parsed_metadata):
+    """An UnreadableDataError unless `array` has the rank its metadata's axes say."""
+    axes = parsed_metadata.get("axes") or []
+    if np.ndim(array) != len(axes):
+        raise UnreadableDataError(
+            "the logged tensor has shape %s; a %s tensor must be [%s]"
+            % (list(np.shape(array)), parsed_metadata.get("kind"), ", ".join(axes))
+        )
+
+
 def tensor_payload(array):
     """(body bytes, headers) for one tensor: little-endian float32, C order.
 
-    NaN and Inf pass through unchanged.
+    NaN and Inf pass through unchanged; a tensor of strings (or anything not
+    numeric) is an UnreadableDataError.
     """
-    array = np.ascontiguousarray(np.asarray(array), dtype="<f4")
+    array = np.asarray(array)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise UnreadableDataError(
+            "the logged tensor holds %s values, not numbers" % array.dtype
+        )
+    array = np.asarray(array, dtype="<f4", order="C")
     shape = ",".join(str(int(d)) for d in array.shape)
     return array.tobytes(order="C"), [
         ("X-Tensor-Shape", shape),

@@ -15,9 +15,21 @@ def _content(md):
 def test_create_sets_plugin_name_and_data_class():
     md = metadata.create_summary_metadata(metadata.ACTIVATION)
     assert md.plugin_data.plugin_name == "rnn"
-    assert md.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert md.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
     assert md.display_name == ""
     assert md.summary_description == ""
+
+
+def test_companions_go_to_the_kept_plugin():
+    stats = metadata.create_summary_metadata(metadata.STATS, of_tag="l/activation")
+    assert stats.plugin_data.plugin_name == metadata.KEPT_PLUGIN_NAME == "rnn_kept"
+    assert stats.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert metadata.parse_plugin_metadata(_content(stats))["fields"] == list(metadata.STAT_FIELDS)
+    pinned = metadata.create_summary_metadata(metadata.ACTIVATION, of_tag="l/activation")
+    assert pinned.plugin_data.plugin_name == "rnn_kept"
+    assert pinned.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+    with pytest.raises(ValueError, match="of_tag"):
+        metadata.create_summary_metadata(metadata.STATS)
 
 
 def test_round_trip_all_fields():
@@ -41,18 +53,43 @@ def test_round_trip_all_fields():
         "cell": "LSTM",
         "direction": "backward",
         "mask_tag": "bi/mask",
+        "cell_index": None,
+        "channel_shape": None,
+        "of_tag": None,
     }
 
 
 @pytest.mark.parametrize("kind", metadata.KINDS)
 def test_round_trip_each_kind_has_its_axes(kind):
+    of_tag = "x/activation" if kind == metadata.STATS else None
     parsed = metadata.parse_plugin_metadata(
-        _content(metadata.create_summary_metadata(kind))
+        _content(metadata.create_summary_metadata(kind, of_tag=of_tag))
     )
     assert parsed["kind"] == kind
     assert parsed["axes"] == list(metadata.AXES[kind])
     assert parsed["direction"] is None
     assert parsed["mask_tag"] is None
+
+
+def test_parse_survives_deeply_nested_json():
+    content = b'{"kind": "activation", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+    with pytest.raises(ValueError, match="nested too deeply"):
+        metadata.parse_plugin_metadata(content)
+
+
+def test_parse_names_a_newer_version_with_an_unknown_kind():
+    with pytest.raises(ValueError, match="version 7.*upgrade tb-rnn-plugin"):
+        metadata.parse_plugin_metadata(b'{"kind": "hologram", "version": 7}')
+    # A newer version with a known kind is read, its new fields kept.
+    parsed = metadata.parse_plugin_metadata(b'{"kind": "activation", "version": 7, "new": 1}')
+    assert (parsed["version"], parsed["new"]) == (7, 1)
+
+
+def test_round_trip_cell_index_and_channel_shape():
+    parsed = metadata.parse_plugin_metadata(_content(metadata.create_summary_metadata(
+        metadata.ACTIVATION, cell_index=1, channel_shape=(4, 5, 2)
+    )))
+    assert (parsed["cell_index"], parsed["channel_shape"]) == (1, [4, 5, 2])
 
 
 def test_mask_axes_are_two_dimensional():

@@ -158,7 +158,7 @@ def test_plugin_properties(logdir):
     plugin, _ = _make(logdir)
     assert plugin.plugin_name == "rnn"
     assert plugin.is_active() is False
-    assert tuple(plugin.data_plugin_names()) == ("rnn",)
+    assert tuple(plugin.data_plugin_names()) == ("rnn", "rnn_kept")
     fm = plugin.frontend_metadata()
     assert fm.es_module_path == "/static/index.js"
     assert fm.tab_name == "RNN"
@@ -188,29 +188,29 @@ def test_plugins_listing_disabled_without_rnn_data(tmp_path):
 def test_fix_flags_sets_default():
     flags = argparse.Namespace(samples_per_plugin={})
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": rnn_plugin.DEFAULT_SAMPLES}
+    assert flags.samples_per_plugin == {"rnn": rnn_plugin.DEFAULT_SAMPLES, "rnn_kept": 0}
     assert rnn_plugin.DEFAULT_SAMPLES == 100
 
 
 def test_fix_flags_keeps_user_value_and_other_plugins():
     flags = argparse.Namespace(samples_per_plugin={"rnn": 7, "images": 3})
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": 7, "images": 3}
-    flags = argparse.Namespace(samples_per_plugin={"rnn": 0})
+    assert flags.samples_per_plugin == {"rnn": 7, "images": 3, "rnn_kept": 0}
+    flags = argparse.Namespace(samples_per_plugin={"rnn": 0, "rnn_kept": 5})
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": 0}
+    assert flags.samples_per_plugin == {"rnn": 0, "rnn_kept": 5}
 
 
 def test_fix_flags_handles_none_missing_and_string():
     flags = argparse.Namespace(samples_per_plugin=None)
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": 100}
+    assert flags.samples_per_plugin == {"rnn": 100, "rnn_kept": 0}
     flags = argparse.Namespace()
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": 100}
+    assert flags.samples_per_plugin == {"rnn": 100, "rnn_kept": 0}
     flags = argparse.Namespace(samples_per_plugin="rnn=5,scalars=9")
     rnn_plugin.RnnLoader().fix_flags(flags)
-    assert flags.samples_per_plugin == {"rnn": 5, "scalars": 9}
+    assert flags.samples_per_plugin == {"rnn": 5, "scalars": 9, "rnn_kept": 0}
 
 
 def test_fix_flags_with_tensorboard_argument_parser():
@@ -275,6 +275,9 @@ def test_tags(client):
         "cell": "LSTM",
         "direction": None,
         "mask_tag": None,
+        "cell_index": None,
+        "channel_shape": None,
+        "of_tag": None,
     }
     assert runs["run_uni"]["lstm/output_gradient"]["metadata"]["kind"] == "output_gradient"
     assert runs["run_uni"]["lstm/output_gradient"]["description"] == ""
@@ -303,11 +306,16 @@ def test_tags_leaves_out_unparsable_series_with_warning(logdir, caplog):
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "'broken'" in warnings
     assert "'run_only_broken'" in warnings
+    skipped = _json(client.get(PREFIX + "/tags"))["skipped"]
+    assert {(s["run"], s["tag"]) for s in skipped} == {("run_uni", "broken"), ("run_only_broken", "x")}
+    reasons = {s["tag"]: s["reason"] for s in skipped}
+    assert "not JSON" in reasons["broken"]
+    assert "unknown kind 'histogram'" in reasons["x"]
 
 
 def test_tags_empty_logdir(tmp_path):
     _, client = _make(str(tmp_path))
-    assert _json(client.get(PREFIX + "/tags")) == {"runs": {}}
+    assert _json(client.get(PREFIX + "/tags")) == {"runs": {}, "skipped": []}
 
 
 # /steps

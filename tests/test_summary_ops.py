@@ -19,20 +19,25 @@ from tb_reading import data_provider_over
 
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
+from tb_rnn_plugin import reading
 
 
 def _read(logdir, run="."):
-    """({tag: [(step, ndarray)]}, {tag: TensorTimeSeries}) for one run."""
+    """({tag: [(step, ndarray)]}, {tag: BlobSequenceTimeSeries}) for one run."""
     dp = data_provider_over(logdir)
     ctx = context.RequestContext()
-    listing = dp.list_tensors(
+    listing = dp.list_blob_sequences(
         ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME
     ).get(run, {})
-    data = dp.read_tensors(
+    data = dp.read_blob_sequences(
         ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME, downsample=10**6
     ).get(run, {})
     values = {
-        tag: [(d.step, d.numpy) for d in series] for tag, series in data.items()
+        tag: [
+            (d.step, reading.decode_blob(dp.read_blob(ctx, blob_key=d.values[0].blob_key)))
+            for d in series
+        ]
+        for tag, series in data.items()
     }
     return values, listing
 
@@ -85,16 +90,49 @@ def test_activation_eager_round_trip(logdir, writer):
     assert parsed["version"] == metadata.PROTO_VERSION
 
 
-def test_summary_metadata_data_class_is_tensor(logdir, writer):
+def test_storage_blob_per_step_with_stats_and_pinned_companions(logdir, writer):
+    data = _values((1, 2, 3)).astype(np.float32)
+    data[0, 0, 0] = np.nan
+    data[0, 1, 1] = np.inf
+    data[0, 1, 2] = -np.inf
     with writer.as_default():
-        tb_rnn_plugin.activation("a", np.ones((1, 2, 3)), step=0)
+        tb_rnn_plugin.activation("a", data, step=0, pinned=True)
+        tb_rnn_plugin.activation("a", data * 2, step=1)
     writer.flush()
     multiplexer = plugin_event_multiplexer.EventMultiplexer()
     multiplexer.AddRunsFromDirectory(logdir)
     multiplexer.Reload()
     md = multiplexer.SummaryMetadata(".", "a")
-    assert md.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert md.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
     assert md.plugin_data.plugin_name == "rnn"
+    for tag, plugin, data_class in (
+        ("a/stats", "rnn_kept", summary_pb2.DATA_CLASS_TENSOR),
+        ("a/pinned", "rnn_kept", summary_pb2.DATA_CLASS_BLOB_SEQUENCE),
+    ):
+        md = multiplexer.SummaryMetadata(".", tag)
+        assert (md.plugin_data.plugin_name, md.data_class) == (plugin, data_class)
+        assert metadata.parse_plugin_metadata(md.plugin_data.content)["of_tag"] == "a"
+    # Pinned: only the step written with pinned=True.
+    assert [e.step for e in multiplexer.Tensors(".", "a/pinned")] == [0]
+    # Stats at every step: L2 norm and max |v| of the finite values, NaN/+Inf/-Inf counts.
+    stats = {e.step: tf.make_ndarray(e.tensor_proto) for e in multiplexer.Tensors(".", "a/stats")}
+    finite = np.where(np.isfinite(data), data, 0)
+    for step, scale in ((0, 1), (1, 2)):
+        np.testing.assert_allclose(
+            stats[step],
+            [np.linalg.norm(finite * scale), np.abs(finite * scale).max(), 1, 1, 1],
+            rtol=1e-6,
+        )
+
+
+def test_mask_has_no_stats(logdir, writer):
+    with writer.as_default():
+        tb_rnn_plugin.timestep_mask("m", np.ones((1, 2)), step=0)
+    writer.flush()
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    assert multiplexer.Runs()["."]["tensors"] == ["m"]
 
 
 def test_nan_and_inf_are_written_as_they_are(logdir, writer):
