@@ -9,8 +9,9 @@ them is part of the point.
 
 Storage (metadata version 2): the tensor is one blob per step (a serialized
 TensorProto), so TensorBoard serves one step without reading the others.
-Next to it go `<tag>/stats`, a few numbers per step that TensorBoard keeps
-for every step (the tensor itself is sampled), and with `pinned=True` a copy
+Next to it go `<tag>/stats`, a few numbers, and `<tag>/profile`, the L2 norm
+over channels per sample and timestep, which TensorBoard keeps for every
+step (the tensor itself is sampled); and with `pinned=True` a copy
 that is never sampled away (the callback pins the first step of each fit:
 the untrained model).
 """
@@ -74,12 +75,16 @@ def timestep_tensor(
         blob = tf.reshape(tf.io.serialize_tensor(data), [1])
         written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
         if kind != metadata.MASK:
-            tf.summary.write(
-                tag=metadata.stats_tag(tag),
-                tensor=_statistics(data),
-                step=step,
-                metadata=metadata.create_summary_metadata(metadata.STATS, of_tag=tag, **fields),
-            )
+            for companion_tag, companion, values in (
+                (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
+                (metadata.profile_tag(tag), metadata.PROFILE, tf.norm(data, axis=-1)),
+            ):
+                tf.summary.write(
+                    tag=companion_tag,
+                    tensor=values,
+                    step=step,
+                    metadata=metadata.create_summary_metadata(companion, of_tag=tag, **fields),
+                )
         if pinned:
             tf.summary.write(
                 tag=metadata.pinned_tag(tag),

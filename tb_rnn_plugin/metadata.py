@@ -30,6 +30,7 @@ OUTPUT_GRADIENT = "output_gradient"
 STATE_GRADIENT = "state_gradient"
 MASK = "mask"
 STATS = "stats"
+PROFILE = "profile"
 
 # kind -> axis names of the stored float32 tensor.
 AXES = {
@@ -38,6 +39,7 @@ AXES = {
     STATE_GRADIENT: ("sample", "timestep", "channel"),
     MASK: ("sample", "timestep"),
     STATS: ("statistic",),
+    PROFILE: ("sample", "timestep"),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -51,12 +53,20 @@ STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count"
 
 # Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
 STATS_SUFFIX = "/stats"
+PROFILE_SUFFIX = "/profile"
 PINNED_SUFFIX = "/pinned"
+# Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
+COMPANION_TENSOR_KINDS = (STATS, PROFILE)
 
 
 def stats_tag(tag):
     """Tag of the per-step statistics of the series `tag` (kept whole)."""
     return tag + STATS_SUFFIX
+
+
+def profile_tag(tag):
+    """Tag of the per-step profile of `tag`: L2 norm over channels, [sample, timestep]."""
+    return tag + PROFILE_SUFFIX
 
 
 def pinned_tag(tag):
@@ -117,8 +127,8 @@ def create_summary_metadata(
     }
     if kind == STATS:
         content["fields"] = list(STAT_FIELDS)
-        if of_tag is None:
-            raise ValueError("a %s series needs of_tag" % STATS)
+    if kind in COMPANION_TENSOR_KINDS and of_tag is None:
+        raise ValueError("a %s series needs of_tag" % kind)
     kept = of_tag is not None
     return summary_pb2.SummaryMetadata(
         display_name=display_name or "",
@@ -128,7 +138,7 @@ def create_summary_metadata(
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
         data_class=summary_pb2.DATA_CLASS_TENSOR
-        if kind == STATS
+        if kind in COMPANION_TENSOR_KINDS
         else summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
     )
 

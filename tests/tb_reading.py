@@ -64,8 +64,9 @@ def read_back(logdir):
     }
 
 
-def read_stats(logdir):
-    """{run: {tag of the series: (parsed metadata, [steps], [stat vectors])}}."""
+def read_stats(logdir, kind=metadata.STATS):
+    """{run: {tag of the series: (parsed metadata, [steps], [arrays])}} of its
+    `kind` companion (metadata.STATS or metadata.PROFILE)."""
     provider = data_provider_over(logdir)
     ctx = context.RequestContext()
     listing = provider.list_tensors(
@@ -78,6 +79,8 @@ def read_stats(logdir):
     for run, tags in listing.items():
         for tag, series in tags.items():
             info = metadata.parse_plugin_metadata(series.plugin_content)
+            if info["kind"] != kind:
+                continue
             points = data[run][tag]
             result.setdefault(run, {})[info["of_tag"]] = (
                 info, [d.step for d in points], [d.numpy for d in points]

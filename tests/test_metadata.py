@@ -61,7 +61,7 @@ def test_round_trip_all_fields():
 
 @pytest.mark.parametrize("kind", metadata.KINDS)
 def test_round_trip_each_kind_has_its_axes(kind):
-    of_tag = "x/activation" if kind == metadata.STATS else None
+    of_tag = "x/activation" if kind in metadata.COMPANION_TENSOR_KINDS else None
     parsed = metadata.parse_plugin_metadata(
         _content(metadata.create_summary_metadata(kind, of_tag=of_tag))
     )

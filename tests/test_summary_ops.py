@@ -107,6 +107,7 @@ def test_storage_blob_per_step_with_stats_and_pinned_companions(logdir, writer):
     assert md.plugin_data.plugin_name == "rnn"
     for tag, plugin, data_class in (
         ("a/stats", "rnn_kept", summary_pb2.DATA_CLASS_TENSOR),
+        ("a/profile", "rnn_kept", summary_pb2.DATA_CLASS_TENSOR),
         ("a/pinned", "rnn_kept", summary_pb2.DATA_CLASS_BLOB_SEQUENCE),
     ):
         md = multiplexer.SummaryMetadata(".", tag)
@@ -123,6 +124,10 @@ def test_storage_blob_per_step_with_stats_and_pinned_companions(logdir, writer):
             [np.linalg.norm(finite * scale), np.abs(finite * scale).max(), 1, 1, 1],
             rtol=1e-6,
         )
+    # Profile: the L2 norm over channels per sample and timestep (NaN stays NaN).
+    profiles = {e.step: tf.make_ndarray(e.tensor_proto) for e in multiplexer.Tensors(".", "a/profile")}
+    np.testing.assert_allclose(profiles[1], np.linalg.norm(data * 2, axis=-1), rtol=1e-6)
+    assert profiles[1].shape == (1, 2)
 
 
 def test_mask_has_no_stats(logdir, writer):
