@@ -159,6 +159,7 @@ def test_unidirectional_gradients_match_finite_differences(kind, return_sequence
     (direction,) = result["directions"]
     assert direction["direction"] is None
     assert direction["cell"] == ("GRU" if kind.startswith("GRU") else kind)
+    assert direction["cell_index"] is None and direction["channel_shape"] is None
 
     np.testing.assert_allclose(direction["state_gradient"], fd_state_gradient(case, 0), atol=1e-8)
     output_grad = fd_output_gradient(case)
