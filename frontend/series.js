@@ -30,19 +30,20 @@ function compareStrings(a, b) {
 
 /**
  * Flattens {"runs": {run: {tag: {metadata, description, max_step}}}}.
- * Entries without usable metadata are skipped.
+ * Entries without usable metadata are skipped; kinds this tab does not
+ * draw are kept (see drawable()) but no run is listed for them alone.
  * @returns {{runs: string[], series: Array<Object>}}
  */
 export function indexTags(json) {
-  const runsJson = (json && json.runs) || {};
+  const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
   const series = [];
   const runs = Object.keys(runsJson).sort(compareStrings);
   for (const run of runs) {
-    const tags = runsJson[run] || {};
+    const tags = (runsJson[run] && typeof runsJson[run] === "object" && runsJson[run]) || {};
     for (const tag of Object.keys(tags).sort(compareStrings)) {
       const entry = tags[tag] || {};
       const meta = entry.metadata;
-      if (!meta || typeof meta.kind !== "string") continue;
+      if (!meta || typeof meta !== "object" || typeof meta.kind !== "string") continue;
       series.push({
         run,
         tag,
@@ -64,16 +65,18 @@ export function indexTags(json) {
 const TIMESTEP_AXES = ["sample", "timestep", "channel"];
 
 /**
- * Whether this tab draws a series: [sample, timestep, channel] tensors (the
- * known quantities, and kinds added later with those axes); not masks.
+ * Whether this tab draws a series: the quantities the heatmap and lines
+ * views know ([sample, timestep, channel] tensors). Masks, and kinds this
+ * version does not draw (a newer writer's "profile", say), are left out of
+ * the menus; they stay in the index (masks are looked up from it).
  */
 export function drawable(series) {
-  if (series.kind === MASK) return false;
+  if (!QUANTITIES.some((q) => q.kind === series.kind)) return false;
   if (series.axes) {
     return series.axes.length === TIMESTEP_AXES.length &&
       series.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
   }
-  return QUANTITIES.some((q) => q.kind === series.kind);
+  return true;
 }
 
 /** Layer names that have a drawable (non-mask) series in any of `runs`. */
