@@ -79,6 +79,34 @@ export function drawable(series) {
   return true;
 }
 
+/**
+ * A string that changes when the index does: every run, tag, newest step
+ * and metadata. Equal strings: nothing to redraw.
+ */
+export function indexFingerprint(json) {
+  const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
+  const parts = [];
+  for (const run of Object.keys(runsJson).sort(compareStrings)) {
+    const tags = (runsJson[run] && typeof runsJson[run] === "object" && runsJson[run]) || {};
+    for (const tag of Object.keys(tags).sort(compareStrings)) {
+      const entry = tags[tag] || {};
+      parts.push([run, tag, entry.max_step ?? null, stableJson(entry.metadata ?? null),
+        entry.description || ""]);
+    }
+  }
+  return JSON.stringify(parts);
+}
+
+/** JSON with object keys sorted, so equal content gives equal text. */
+function stableJson(value) {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort(compareStrings)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value === undefined ? null : value);
+}
+
 /** Layer names that have a drawable (non-mask) series in any of `runs`. */
 export function layersOf(index, runs = null) {
   const names = new Set();

@@ -1,10 +1,11 @@
-// Pure index shaping: what the menus list.
+// Pure index shaping: what the menus list, and the fingerprint that decides
+// whether new data came in.
 // Run: node --test tests/js/
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { indexTags, kindsOf, layersOf } from "../../frontend/series.js";
+import { indexFingerprint, indexTags, kindsOf, layersOf } from "../../frontend/series.js";
 
 const AXES = ["sample", "timestep", "channel"];
 
@@ -45,5 +46,27 @@ test("malformed index entries do not throw", () => {
     { runs: { r: { t: { metadata: { kind: 3 } } } } }]) {
     const index = indexTags(json);
     assert.deepEqual(index.runs, []);
+    assert.equal(typeof indexFingerprint(json), "string");
   }
+});
+
+test("the fingerprint changes with a new step and not with key order", () => {
+  const base = indexFingerprint(INDEX);
+  const reordered = {
+    runs: Object.fromEntries(Object.entries(INDEX.runs).reverse().map(([run, tags]) => [
+      run, Object.fromEntries(Object.entries(tags).reverse().map(([tag, e]) => [
+        tag, { max_step: e.max_step, description: e.description,
+          metadata: Object.fromEntries(Object.entries(e.metadata).reverse()) }])),
+    ])),
+  };
+  assert.equal(indexFingerprint(reordered), base);
+
+  const grown = structuredClone(INDEX);
+  grown.runs.run_a["lstm/activation"].max_step = 30;
+  assert.notEqual(indexFingerprint(grown), base);
+
+  const newRun = structuredClone(INDEX);
+  newRun.runs.run_b = { "lstm/activation": entry("activation", "lstm", {}, 0) };
+  assert.notEqual(indexFingerprint(newRun), base);
+
 });
