@@ -46,6 +46,11 @@ export function parseShape(header) {
   return dims;
 }
 
+/** A non-negative integer, or null for anything else (absent, malformed). */
+function countOrNull(value) {
+  return Number.isInteger(value) && value >= 0 ? value : null;
+}
+
 /** Wall times differ by more than float-to-text round-off. */
 function wallTimeChanged(a, b) {
   return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) > 1e-3;
@@ -67,13 +72,20 @@ export class Api {
     this._tensorInfo = new Map();
   }
 
-  /** {"runs": {run: {tag: {metadata, description, max_step}}}} */
+  /**
+   * {"runs": {run: {tag: {metadata, description, max_step}}},
+   *  "skipped": [{run, tag, reason}] (optional)}
+   */
   async tags() {
     const response = await get("./tags", this._fetch);
     return response.json();
   }
 
-  /** Promise of {steps: number[], wall_times: number[]} */
+  /**
+   * Promise of {steps: number[], wall_times: number[], logged_steps: number|null}.
+   * logged_steps is how many steps were logged when TensorBoard kept a
+   * sample of them (null when the server does not say).
+   */
   steps(run, tag) {
     const key = JSON.stringify([run, tag]);
     return this._cached(this._steps, key, async () => {
@@ -82,7 +94,7 @@ export class Api {
       const steps = (json.steps || []).map(Number);
       const wallTimes = (json.wall_times || []).map(Number);
       this._pruneTensors(run, tag, steps, wallTimes);
-      return { steps, wall_times: wallTimes };
+      return { steps, wall_times: wallTimes, logged_steps: countOrNull(json.logged_steps) };
     });
   }
 

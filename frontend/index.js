@@ -5,8 +5,9 @@ import { Api } from "./api.js";
 import { el, fmt } from "./dom.js";
 import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
 import {
-  directionLabel, indexFingerprint, indexTags, kindsOf, layersOf, maskSeriesOf,
-  nearestIndex, pickStep, quantityLabel, seriesFor, unionSteps,
+  directionLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
+  nearestIndex, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
+  skippedEntries, unionSteps,
 } from "./series.js";
 import {
   colorBar, concatValues, countAbove, drawHeatmap, drawLines, finiteAbsValues,
@@ -19,12 +20,13 @@ import {
 // when turned on in its settings) and when the page becomes visible again.
 const POLL_MS = 10000;
 
-const EMPTY_MESSAGE =
-  "No RNN data found. Log some with tb_rnn_plugin.RNNTensorBoard (a Keras " +
+const HOW_TO_LOG =
+  "Log some with tb_rnn_plugin.RNNTensorBoard (a Keras " +
   "callback: model.fit(..., callbacks=[tb_rnn_plugin.RNNTensorBoard(log_dir)])) " +
   "or with the summary ops tb_rnn_plugin.activation / output_gradient / " +
   `state_gradient. This tab looks for new data every ${POLL_MS / 1000} s; ` +
   "Reload looks now.";
+const EMPTY_MESSAGE = `No RNN data found. ${HOW_TO_LOG}`;
 const HOVER_HINT = "Hover over a plot to read values.";
 // Said after the y range of a line plot, by colour-range mode.
 const CLIP_NOTES = {
@@ -160,6 +162,8 @@ class App {
       id: "rnn-reload", type: "button", text: "Reload",
       title: `Looks for new data now (the tab also looks every ${POLL_MS / 1000} s and when TensorBoard reloads)`,
     });
+    // Where TensorBoard kept only a sample of the logged steps.
+    this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
 
     this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
       el("fieldset", { class: "rnn-runs-box" }, [el("legend", { text: "Runs" }), this.runsBox]),
@@ -167,6 +171,7 @@ class App {
         labelled("Layer", this.layerSelect),
         labelled("Quantity", this.kindSelect),
         labelled("Step", this.stepSlider, this.stepValue),
+        this.sampling,
         labelled("Sample", this.sampleInput, this.sampleCount),
       ]),
       el("div", { class: "rnn-control-column" }, [
@@ -180,6 +185,8 @@ class App {
         el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
       ]),
     ]);
+    // Series or runs the server could not read: a collapsed notice.
+    this.skipped = el("details", { id: "rnn-skipped", class: "rnn-skipped", hidden: true });
     // A failed check for new data: said here, what is drawn stays.
     this.refreshNote = el("div", { id: "rnn-refresh", class: "rnn-refresh", hidden: true, attrs: { role: "status" } });
     this.status = el("div", { id: "rnn-status", class: "rnn-status", attrs: { role: "status", "aria-live": "polite" } });
@@ -187,7 +194,7 @@ class App {
     this.readout = el("div", { id: "rnn-readout", class: "rnn-readout", text: HOVER_HINT });
     this.panels = el("div", { id: "rnn-panels", class: "rnn-panels" });
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.controls, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
 
@@ -280,6 +287,29 @@ class App {
       ? `Could not check for new data at ${new Date().toLocaleTimeString()} ` +
         `(${errorText(error)}). Showing what was loaded before; trying again every ${POLL_MS / 1000} s.`
       : "";
+  }
+
+  /** The index's list of series or runs the server could not read. */
+  showSkipped(entries) {
+    this.skipped.hidden = !entries.length;
+    if (!entries.length) {
+      this.skipped.replaceChildren();
+      return;
+    }
+    const open = this.skipped.open;
+    const items = entries.map((e) => el("li", {}, [
+      el("span", { class: "rnn-skipped-where", text: e.tag === null ? `${e.run} (whole run)` : `${e.run} \u00b7 ${e.tag}` }),
+      ": ",
+      el("span", { class: "rnn-skipped-reason", text: e.reason }),
+    ]));
+    this.skipped.replaceChildren(
+      el("summary", {}, [
+        el("span", { class: "rnn-skipped-count", text: `${entries.length} series skipped` }),
+        el("span", { class: "rnn-muted", text: " \u2014 could not be read; not shown" }),
+      ]),
+      el("ul", {}, items),
+    );
+    this.skipped.open = open;
   }
 
   // ---- index and controls --------------------------------------------------
@@ -397,6 +427,8 @@ class App {
     this.index = indexTags(json);
     const listed = new Set(this.index.series.map((s) => JSON.stringify([s.run, s.tag])));
     this.api.keepSeries((run, tag) => listed.has(JSON.stringify([run, tag])));
+    const skipped = skippedEntries(json);
+    this.showSkipped(skipped);
     if (!this.index.runs.length) {
       this.controls.hidden = true;
       this.readout.hidden = true;
@@ -404,7 +436,10 @@ class App {
       this.drawSignature = null;
       this.steps = [];
       this.showStatus("");
-      this.showMessage(EMPTY_MESSAGE, "empty");
+      this.showMessage(skipped.length
+        ? `Nothing to show: the server could not read the RNN series it found ` +
+          `(see \u201c${skipped.length} series skipped\u201d above). ${HOW_TO_LOG}`
+        : EMPTY_MESSAGE, "empty");
       this.setAppState("empty");
       return;
     }
@@ -503,6 +538,7 @@ class App {
     if (!st.runs.length || st.layer === null || st.kind === null) {
       this.panels.replaceChildren(el("div", { class: "rnn-message", text: "Select at least one run." }));
       this.drawSignature = null;
+      this.showSampling([]);
       this.setSteps([]);
       this.showStatus("");
       this.setAppState("ready");
@@ -528,6 +564,11 @@ class App {
       if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
       this.toLastStep = false;
       this.setSteps(steps);
+      this.showSampling(sampledRuns(listed.map((p) => ({
+        run: p.series.run,
+        shown: p.stepsResult.value.steps.length,
+        logged: p.stepsResult.value.logged_steps,
+      }))));
 
       await Promise.all(panels.map(async (p) => {
         if (p.stepsResult.error) return;
@@ -579,6 +620,16 @@ class App {
         p.maskResult ? objectId(p.maskResult.value) || errorText(p.maskResult.error) : null,
       ]),
     ]);
+  }
+
+  /** Says by the step slider where TensorBoard kept a sample of the steps. */
+  showSampling(sampled) {
+    const text = samplingNote(sampled);
+    this.sampling.hidden = !text;
+    // The flag in code type, kept on one line.
+    const [before, ...after] = text.split(KEEP_ALL_FLAG);
+    this.sampling.replaceChildren(before, ...(after.length
+      ? [el("code", { class: "rnn-flag", text: KEEP_ALL_FLAG }), after.join(KEEP_ALL_FLAG)] : []));
   }
 
   /** Turns fetched tensors into views, picks colour ranges, builds panels. */

@@ -81,7 +81,7 @@ export function drawable(series) {
 
 /**
  * A string that changes when the index does: every run, tag, newest step
- * and metadata. Equal strings: nothing to redraw.
+ * and metadata, and what was skipped. Equal strings: nothing to redraw.
  */
 export function indexFingerprint(json) {
   const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
@@ -94,7 +94,7 @@ export function indexFingerprint(json) {
         entry.description || ""]);
     }
   }
-  return JSON.stringify(parts);
+  return JSON.stringify([parts, skippedEntries(json)]);
 }
 
 /** JSON with object keys sorted, so equal content gives equal text. */
@@ -105,6 +105,49 @@ function stableJson(value) {
       .map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`).join(",")}}`;
   }
   return JSON.stringify(value === undefined ? null : value);
+}
+
+/**
+ * The series or runs the server could not read, from the index's optional
+ * "skipped" list: [{run, tag (null: the whole run), reason}], as strings.
+ * Malformed entries are dropped; absent or empty gives [].
+ */
+export function skippedEntries(json) {
+  const list = json && Array.isArray(json.skipped) ? json.skipped : [];
+  const text = (v) => (v === null || v === undefined ? null : String(v));
+  return list
+    .filter((e) => e && typeof e === "object" && e.run !== undefined && e.run !== null)
+    .map((e) => ({ run: String(e.run), tag: text(e.tag), reason: text(e.reason) || "no reason given" }));
+}
+
+/**
+ * Where TensorBoard kept a sample of a series' steps: from
+ * [{run, shown, logged}] (logged null or <= shown: not sampled), one entry
+ * per run with its distinct "S of N" counts, runs in the order given.
+ * @returns {Array<{run: string, counts: string[]}>}
+ */
+export function sampledRuns(items) {
+  const byRun = new Map();
+  for (const { run, shown, logged } of items) {
+    if (!Number.isInteger(logged) || logged <= shown) continue;
+    if (!byRun.has(run)) byRun.set(run, []);
+    const counts = `${shown} of ${logged}`;
+    if (!byRun.get(run).includes(counts)) byRun.get(run).push(counts);
+  }
+  return [...byRun].map(([run, counts]) => ({ run, counts }));
+}
+
+/** The TensorBoard flag that keeps every step of this plugin's series. */
+export const KEEP_ALL_FLAG = "--samples_per_plugin rnn=0";
+export const SAMPLING_ADVICE =
+  `TensorBoard keeps a sample of large tensors; start it with ${KEEP_ALL_FLAG} ` +
+  "to keep all (uses more memory)";
+
+/** The note shown by the step slider when steps were sampled, or "". */
+export function samplingNote(sampled) {
+  if (!sampled.length) return "";
+  const parts = sampled.map(({ run, counts }) => `${run}: showing ${counts.join(", ")} logged steps`);
+  return `${parts.join("; ")} \u2014 ${SAMPLING_ADVICE}`;
 }
 
 /** Layer names that have a drawable (non-mask) series in any of `runs`. */

@@ -16,6 +16,7 @@ function fakeServer(series) {
     const points = series[u.searchParams.get("run")][u.searchParams.get("tag")];
     if (u.pathname.endsWith("/steps")) {
       const body = { steps: points.map((p) => p[0]), wall_times: points.map((p) => p[1]) };
+      if (series.logged !== undefined) body.logged_steps = series.logged;
       return new Response(JSON.stringify(body));
     }
     const step = Number(u.searchParams.get("step"));
@@ -72,4 +73,15 @@ test("tensors of series no longer in the index are forgotten", async () => {
   assert.equal(api.cachedTensorCount, 1);
   await api.tensor("run_a", "t", 0);
   assert.equal(tensorRequests(server.requests).length, 2);
+});
+
+test("logged_steps: a count when the server says, else null", async () => {
+  const series = { run_a: { t: [[0, 1], [10, 2]] }, logged: 40 };
+  let api = new Api(fakeServer(series).fetchFn);
+  assert.equal((await api.steps("run_a", "t")).logged_steps, 40);
+  for (const logged of [undefined, null, "40", -1, 2.5]) {
+    series.logged = logged;
+    api = new Api(fakeServer(series).fetchFn);
+    assert.equal((await api.steps("run_a", "t")).logged_steps, null, String(logged));
+  }
 });

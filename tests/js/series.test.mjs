@@ -1,11 +1,14 @@
-// Pure index shaping: what the menus list, and the fingerprint that decides
-// whether new data came in.
+// Pure index shaping: what the menus list, the fingerprint that decides
+// whether new data came in, and the notices for skipped and sampled series.
 // Run: node --test tests/js/
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { indexFingerprint, indexTags, kindsOf, layersOf } from "../../frontend/series.js";
+import {
+  indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
+  skippedEntries,
+} from "../../frontend/series.js";
 
 const AXES = ["sample", "timestep", "channel"];
 
@@ -69,4 +72,48 @@ test("the fingerprint changes with a new step and not with key order", () => {
   newRun.runs.run_b = { "lstm/activation": entry("activation", "lstm", {}, 0) };
   assert.notEqual(indexFingerprint(newRun), base);
 
+  const skipped = { ...INDEX, skipped: [{ run: "run_c", tag: null, reason: "unreadable" }] };
+  assert.notEqual(indexFingerprint(skipped), base);
+  assert.equal(indexFingerprint({ ...INDEX, skipped: [] }), base);
+});
+
+test("skipped entries: absent or empty is none; malformed ones are dropped", () => {
+  assert.deepEqual(skippedEntries(INDEX), []);
+  assert.deepEqual(skippedEntries({ runs: {}, skipped: [] }), []);
+  assert.deepEqual(skippedEntries({ runs: {}, skipped: "nope" }), []);
+  assert.deepEqual(skippedEntries({
+    skipped: [
+      { run: "run_a", tag: "lstm/x", reason: "bad metadata: <b>kind</b>" },
+      { run: "run_b", tag: null, reason: "unreadable" },
+      { run: 7, tag: 8 },
+      null,
+      { tag: "no run" },
+    ],
+  }), [
+    { run: "run_a", tag: "lstm/x", reason: "bad metadata: <b>kind</b>" },
+    { run: "run_b", tag: null, reason: "unreadable" },
+    { run: "7", tag: "8", reason: "no reason given" },
+  ]);
+});
+
+test("sampling note names the runs concerned, once per distinct count", () => {
+  assert.equal(samplingNote(sampledRuns([])), "");
+  assert.equal(samplingNote(sampledRuns([
+    { run: "run_a", shown: 10, logged: 10 },
+    { run: "run_b", shown: 10, logged: null },
+  ])), "");
+  const sampled = sampledRuns([
+    { run: "run_a", shown: 10, logged: 40 },
+    { run: "run_a", shown: 10, logged: 40 }, // backward direction, same counts
+    { run: "run_b", shown: 5, logged: 5 },
+    { run: "run_c", shown: 10, logged: 25 },
+  ]);
+  assert.deepEqual(sampled, [
+    { run: "run_a", counts: ["10 of 40"] },
+    { run: "run_c", counts: ["10 of 25"] },
+  ]);
+  assert.equal(samplingNote(sampled),
+    "run_a: showing 10 of 40 logged steps; run_c: showing 10 of 25 logged steps \u2014 " +
+    "TensorBoard keeps a sample of large tensors; start it with --samples_per_plugin rnn=0 " +
+    "to keep all (uses more memory)");
 });
