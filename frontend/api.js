@@ -46,31 +46,55 @@ export function parseShape(header) {
   return dims;
 }
 
+/** A non-negative integer, or null for anything else (absent, malformed). */
+function countOrNull(value) {
+  return Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/** Wall times differ by more than float-to-text round-off. */
+function wallTimeChanged(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) > 1e-3;
+}
+
 /**
- * Fetches the index, step lists and tensors; caches step lists per run/tag
- * (until reload) and tensors per run/tag/step. Failed requests are not cached.
+ * Fetches the index, step lists and tensors. Step lists are cached per
+ * run/tag until forgetSteps() (on reload: runs grow); tensors per
+ * run/tag/step until a fresh step list of their series no longer lists
+ * their step (or lists it with another wall time: the run was rewritten).
+ * Failed requests are not cached.
  */
 export class Api {
   constructor(fetchFn = (url) => fetch(url, { credentials: "same-origin" })) {
     this._fetch = fetchFn;
     this._steps = new Map();
     this._tensors = new Map();
+    // Tensor cache key -> [run, tag, step, wall time or NaN] of what is cached.
+    this._tensorInfo = new Map();
   }
 
-  /** {"runs": {run: {tag: {metadata, description, max_step}}}} */
+  /**
+   * {"runs": {run: {tag: {metadata, description, max_step}}},
+   *  "skipped": [{run, tag, reason}] (optional)}
+   */
   async tags() {
     const response = await get("./tags", this._fetch);
     return response.json();
   }
 
-  /** Promise of {steps: number[], wall_times: number[]} */
+  /**
+   * Promise of {steps: number[], wall_times: number[], logged_steps: number|null}.
+   * logged_steps is how many steps were logged when TensorBoard kept a
+   * sample of them (null when the server does not say).
+   */
   steps(run, tag) {
     const key = JSON.stringify([run, tag]);
     return this._cached(this._steps, key, async () => {
       const response = await get(withQuery("./steps", { run, tag }), this._fetch);
       const json = await response.json();
       const steps = (json.steps || []).map(Number);
-      return { steps, wall_times: json.wall_times || [] };
+      const wallTimes = (json.wall_times || []).map(Number);
+      this._pruneTensors(run, tag, steps, wallTimes);
+      return { steps, wall_times: wallTimes, logged_steps: countOrNull(json.logged_steps) };
     });
   }
 
@@ -96,14 +120,40 @@ export class Api {
         throw new HttpError(url, response.status, "malformed tensor response",
           `shape ${shape.join("x")} needs ${expected} values, got ${data.length}`);
       }
+      const wallTime = Number.parseFloat(response.headers.get("X-Tensor-Wall-Time"));
+      this._tensorInfo.set(key, [run, tag, step, wallTime]);
       return { shape, data };
     });
   }
 
-  /** Forgets everything fetched (on reload: runs may have been rewritten). */
-  forget() {
+  /** Forgets step lists (on reload: runs may have new steps). Tensors stay. */
+  forgetSteps() {
     this._steps.clear();
-    this._tensors.clear();
+  }
+
+  /** Forgets cached tensors of series for which `keep(run, tag)` is false. */
+  keepSeries(keep) {
+    for (const [key, [run, tag]] of this._tensorInfo) {
+      if (!keep(run, tag)) this._forgetTensor(key);
+    }
+  }
+
+  /** How many tensors are cached (for tests). */
+  get cachedTensorCount() {
+    return this._tensors.size;
+  }
+
+  _pruneTensors(run, tag, steps, wallTimes) {
+    const wallAt = new Map(steps.map((step, i) => [step, wallTimes[i]]));
+    for (const [key, [r, t, step, wallTime]] of this._tensorInfo) {
+      if (r !== run || t !== tag) continue;
+      if (!wallAt.has(step) || wallTimeChanged(wallTime, wallAt.get(step))) this._forgetTensor(key);
+    }
+  }
+
+  _forgetTensor(key) {
+    this._tensors.delete(key);
+    this._tensorInfo.delete(key);
   }
 
   _cached(map, key, load) {

@@ -3,9 +3,11 @@
 
 import { Api } from "./api.js";
 import { el, fmt } from "./dom.js";
+import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
 import {
-  directionLabel, indexTags, kindsOf, layersOf, maskSeriesOf,
-  nearestIndex, pickStep, quantityLabel, seriesFor, unionSteps,
+  directionLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
+  nearestIndex, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
+  skippedEntries, unionSteps,
 } from "./series.js";
 import {
   colorBar, concatValues, countAbove, drawHeatmap, drawLines, finiteAbsValues,
@@ -13,11 +15,18 @@ import {
   ROBUST_PERCENTILE, sliceView, summarize,
 } from "./plots.js";
 
-const EMPTY_MESSAGE =
-  "No RNN data found. Log some with tb_rnn_plugin.RNNTensorBoard (a Keras " +
+// How often the tab checks its index for new data while it is visible. It
+// also checks when TensorBoard reloads (its reload button; its auto-reload
+// when turned on in its settings) and when the page becomes visible again.
+const POLL_MS = 10000;
+
+const HOW_TO_LOG =
+  "Log some with tb_rnn_plugin.RNNTensorBoard (a Keras " +
   "callback: model.fit(..., callbacks=[tb_rnn_plugin.RNNTensorBoard(log_dir)])) " +
   "or with the summary ops tb_rnn_plugin.activation / output_gradient / " +
-  "state_gradient, then press Reload.";
+  `state_gradient. This tab looks for new data every ${POLL_MS / 1000} s; ` +
+  "Reload looks now.";
+const EMPTY_MESSAGE = `No RNN data found. ${HOW_TO_LOG}`;
 const HOVER_HINT = "Hover over a plot to read values.";
 // Said after the y range of a line plot, by colour-range mode.
 const CLIP_NOTES = {
@@ -60,6 +69,27 @@ function settle(promise) {
   return promise.then((value) => ({ value }), (error) => ({ error }));
 }
 
+// Identity of cached tensors, for telling whether a redraw would change anything.
+const objectIds = new WeakMap();
+let nextObjectId = 1;
+function objectId(object) {
+  if (!object || typeof object !== "object") return 0;
+  if (!objectIds.has(object)) objectIds.set(object, nextObjectId++);
+  return objectIds.get(object);
+}
+
+/**
+ * Sets a select's options and value; leaves the options alone when they
+ * are the same (an open menu stays open through a refresh).
+ * @param {Array<{value: string, text: string}>} options
+ */
+function setOptions(select, options, value) {
+  const same = select.options.length === options.length &&
+    options.every((o, i) => select.options[i].value === o.value && select.options[i].text === o.text);
+  if (!same) select.replaceChildren(...options.map((o) => el("option", o)));
+  select.value = value;
+}
+
 function errorText(error) {
   if (error && error.name === "HttpError") {
     return `${error.message} (${error.url})`;
@@ -73,6 +103,20 @@ class App {
     this.index = { runs: [], series: [] };
     this.steps = [];
     this.generation = 0;
+    // Index loads (start, Reload, checks for new data): the newest one wins.
+    this.indexGeneration = 0;
+    this.fingerprint = null;
+    this.checks = 0;
+    this.checking = null;
+    this.checkAgain = false;
+    this.pollTimer = null;
+    // Set when new data arrives while the user is on the last step.
+    this.toLastStep = false;
+    // Whether the user has checked or unchecked a run (else: default runs).
+    this.runsChosen = false;
+    this.drawSignature = null;
+    this.drawnStatus = ["", ""];
+    this.drawnState = "ready";
     this.state = {
       runs: [],
       layer: null,
@@ -114,7 +158,12 @@ class App {
       el("option", { value: "heatmap", text: "heatmap" }),
       el("option", { value: "lines", text: "lines (one per channel)" }),
     ]);
-    this.reloadButton = el("button", { id: "rnn-reload", type: "button", text: "Reload" });
+    this.reloadButton = el("button", {
+      id: "rnn-reload", type: "button", text: "Reload",
+      title: `Looks for new data now (the tab also looks every ${POLL_MS / 1000} s and when TensorBoard reloads)`,
+    });
+    // Where TensorBoard kept only a sample of the logged steps.
+    this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
 
     this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
       el("fieldset", { class: "rnn-runs-box" }, [el("legend", { text: "Runs" }), this.runsBox]),
@@ -122,6 +171,7 @@ class App {
         labelled("Layer", this.layerSelect),
         labelled("Quantity", this.kindSelect),
         labelled("Step", this.stepSlider, this.stepValue),
+        this.sampling,
         labelled("Sample", this.sampleInput, this.sampleCount),
       ]),
       el("div", { class: "rnn-control-column" }, [
@@ -135,12 +185,16 @@ class App {
         el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
       ]),
     ]);
+    // Series or runs the server could not read: a collapsed notice.
+    this.skipped = el("details", { id: "rnn-skipped", class: "rnn-skipped", hidden: true });
+    // A failed check for new data: said here, what is drawn stays.
+    this.refreshNote = el("div", { id: "rnn-refresh", class: "rnn-refresh", hidden: true, attrs: { role: "status" } });
     this.status = el("div", { id: "rnn-status", class: "rnn-status", attrs: { role: "status", "aria-live": "polite" } });
     this.message = el("div", { id: "rnn-message", class: "rnn-message", hidden: true });
     this.readout = el("div", { id: "rnn-readout", class: "rnn-readout", text: HOVER_HINT });
     this.panels = el("div", { id: "rnn-panels", class: "rnn-panels" });
-    this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading" } }, [
-      this.controls, this.status, this.message, this.readout, this.panels,
+    this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
+      this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
 
@@ -157,6 +211,7 @@ class App {
       const step = this.steps[Number(this.stepSlider.value)];
       if (step === undefined) return;
       this.state.step = step;
+      this.toLastStep = false;
       this.stepValue.textContent = String(step);
       this.update();
     });
@@ -225,26 +280,127 @@ class App {
     this.message.replaceChildren(el("p", { text }), button);
   }
 
+  /** A failed check for new data (null: clear). What is drawn stays. */
+  showRefreshError(error) {
+    this.refreshNote.hidden = !error;
+    this.refreshNote.textContent = error
+      ? `Could not check for new data at ${new Date().toLocaleTimeString()} ` +
+        `(${errorText(error)}). Showing what was loaded before; trying again every ${POLL_MS / 1000} s.`
+      : "";
+  }
+
+  /** The index's list of series or runs the server could not read. */
+  showSkipped(entries) {
+    this.skipped.hidden = !entries.length;
+    if (!entries.length) {
+      this.skipped.replaceChildren();
+      return;
+    }
+    const open = this.skipped.open;
+    const items = entries.map((e) => el("li", {}, [
+      el("span", { class: "rnn-skipped-where", text: e.tag === null ? `${e.run} (whole run)` : `${e.run} \u00b7 ${e.tag}` }),
+      ": ",
+      el("span", { class: "rnn-skipped-reason", text: e.reason }),
+    ]));
+    this.skipped.replaceChildren(
+      el("summary", {}, [
+        el("span", { class: "rnn-skipped-count", text: `${entries.length} series skipped` }),
+        el("span", { class: "rnn-muted", text: " \u2014 could not be read; not shown" }),
+      ]),
+      el("ul", {}, items),
+    );
+    this.skipped.open = open;
+  }
+
   // ---- index and controls --------------------------------------------------
 
   async start() {
-    await this.loadIndex();
+    await this.loadIndex({ force: true });
+    this.watchForNewData();
   }
 
+  /** The tab's Reload: reads the index again and redraws, now. */
   async reload() {
-    this.api.forget();
-    await this.loadIndex();
+    await this.loadIndex({ force: true });
   }
 
-  async loadIndex() {
-    const gen = ++this.generation;
-    this.setAppState("loading");
-    this.showStatus("Loading list of runs\u2026", "loading");
-    let json;
+  /**
+   * Follows new data: TensorBoard's reload message, a poll every POLL_MS
+   * while the page is visible, and a check when it becomes visible again.
+   */
+  watchForNewData() {
+    const check = () => this.check();
+    connectHost({ [DATA_RELOADED]: check, [RUNS_CHANGED]: check });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.check();
+      else this.schedulePoll();
+    });
+    this.schedulePoll();
+  }
+
+  schedulePoll() {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    if (document.visibilityState !== "visible") return;
+    this.pollTimer = setTimeout(() => this.check(), POLL_MS);
+  }
+
+  /** Checks the index for new data; one check at a time, then polls on. */
+  check() {
+    if (this.checking) {
+      this.checkAgain = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      try {
+        do {
+          this.checkAgain = false;
+          await this.loadIndex({ force: false });
+        } while (this.checkAgain);
+      } catch (error) {
+        console.error(error);
+      } finally {
+        this.checking = null;
+        this.schedulePoll();
+      }
+    })();
+    return this.checking;
+  }
+
+  /**
+   * Reads the index. Forced (start, Reload): shows that it loads and always
+   * redraws. Not forced (checks for new data): quiet, and redraws only when
+   * the index changed. A failure keeps what is drawn, except on a forced
+   * load with nothing drawn yet, which shows the error instead.
+   */
+  async loadIndex({ force }) {
+    const gen = ++this.indexGeneration;
     try {
-      json = await this.api.tags();
-    } catch (error) {
-      if (gen !== this.generation) return;
+      if (force) {
+        this.setAppState("loading");
+        this.showStatus("Loading list of runs\u2026", "loading");
+      }
+      let json;
+      try {
+        json = await this.api.tags();
+      } catch (error) {
+        if (gen === this.indexGeneration) this.indexFailed(error, force);
+        return;
+      }
+      if (gen !== this.indexGeneration) return;
+      this.showRefreshError(null);
+      const fingerprint = indexFingerprint(json);
+      if (!force && fingerprint === this.fingerprint) return;
+      this.fingerprint = fingerprint;
+      await this.applyIndex(json, { quiet: !force });
+    } finally {
+      if (gen === this.indexGeneration) this.app.dataset.checks = String(++this.checks);
+    }
+  }
+
+  indexFailed(error, force) {
+    const shown = this.index.runs.length > 0;
+    if (force && !shown) {
       this.controls.hidden = true;
       this.readout.hidden = true;
       this.panels.replaceChildren();
@@ -253,14 +409,37 @@ class App {
       this.setAppState("error");
       return;
     }
-    if (gen !== this.generation) return;
+    // The full-page error already says it; otherwise keep what is shown.
+    if (this.app.dataset.state === "error" && !shown) return;
+    if (force) {
+      this.showStatus(...this.drawnStatus);
+      this.setAppState(this.drawnState);
+    }
+    this.showRefreshError(error);
+  }
+
+  /** Shows a (new) index, keeping the user's choices where they still exist. */
+  async applyIndex(json, { quiet }) {
+    // On the last step: go on to the newest one.
+    const last = this.steps[this.steps.length - 1];
+    if (this.steps.length && this.state.step === last) this.toLastStep = true;
+    this.api.forgetSteps();
     this.index = indexTags(json);
+    const listed = new Set(this.index.series.map((s) => JSON.stringify([s.run, s.tag])));
+    this.api.keepSeries((run, tag) => listed.has(JSON.stringify([run, tag])));
+    const skipped = skippedEntries(json);
+    this.showSkipped(skipped);
     if (!this.index.runs.length) {
       this.controls.hidden = true;
       this.readout.hidden = true;
       this.panels.replaceChildren();
+      this.drawSignature = null;
+      this.steps = [];
       this.showStatus("");
-      this.showMessage(EMPTY_MESSAGE, "empty");
+      this.showMessage(skipped.length
+        ? `Nothing to show: the server could not read the RNN series it found ` +
+          `(see \u201c${skipped.length} series skipped\u201d above). ${HOW_TO_LOG}`
+        : EMPTY_MESSAGE, "empty");
       this.setAppState("empty");
       return;
     }
@@ -269,16 +448,29 @@ class App {
     this.showMessage("");
     this.fillRuns();
     this.fillLayers();
-    await this.update();
+    await this.update({ quiet });
   }
 
   fillRuns() {
     const runs = this.index.runs;
     const kept = this.state.runs.filter((r) => runs.includes(r));
-    this.state.runs = kept.length ? kept : runs.slice(0, 2);
+    // The user's choice stands (even none checked) while any of it exists;
+    // until they choose, the first two runs.
+    if (this.runsChosen && (kept.length || !this.state.runs.length)) {
+      this.state.runs = kept;
+    } else {
+      this.runsChosen = false;
+      this.state.runs = kept.length ? kept : runs.slice(0, 2);
+    }
+    const boxes = [...this.runsBox.querySelectorAll("input[data-run]")];
+    if (boxes.length === runs.length && boxes.every((box, i) => box.dataset.run === runs[i])) {
+      for (const box of boxes) box.checked = this.state.runs.includes(box.dataset.run);
+      return;
+    }
     const items = runs.map((run) => {
       const box = el("input", { type: "checkbox", checked: this.state.runs.includes(run), dataset: { run } });
       box.addEventListener("change", () => {
+        this.runsChosen = true;
         this.state.runs = this.index.runs.filter((r) =>
           this.runsBox.querySelector(`input[data-run="${CSS.escape(r)}"]`).checked);
         this.fillLayers();
@@ -294,13 +486,12 @@ class App {
     let layers = layersOf(this.index, runs);
     if (!layers.length) layers = layersOf(this.index);
     if (!layers.includes(this.state.layer)) this.state.layer = layers[0] || null;
-    this.layerSelect.replaceChildren(...layers.map((layer) => {
+    setOptions(this.layerSelect, layers.map((layer) => {
       const cells = [...new Set(this.index.series.filter((s) => s.layer === layer && s.cell).map((s) => s.cell))];
       const bidi = this.index.series.some((s) => s.layer === layer && s.direction);
       const info = [cells.join("/"), bidi ? "forward + backward" : ""].filter(Boolean).join(", ");
-      return el("option", { value: layer, text: info ? `${layer} \u2014 ${info}` : layer });
-    }));
-    this.layerSelect.value = this.state.layer;
+      return { value: layer, text: info ? `${layer} \u2014 ${info}` : layer };
+    }), this.state.layer);
     this.fillKinds();
   }
 
@@ -309,8 +500,7 @@ class App {
     let kinds = kindsOf(this.index, this.state.layer, runs);
     if (!kinds.length) kinds = kindsOf(this.index, this.state.layer);
     if (!kinds.includes(this.state.kind)) this.state.kind = kinds[0] || null;
-    this.kindSelect.replaceChildren(...kinds.map((kind) => el("option", { value: kind, text: quantityLabel(kind) })));
-    this.kindSelect.value = this.state.kind;
+    setOptions(this.kindSelect, kinds.map((kind) => ({ value: kind, text: quantityLabel(kind) })), this.state.kind);
   }
 
   setSteps(steps) {
@@ -337,12 +527,18 @@ class App {
 
   // ---- data and drawing ----------------------------------------------------
 
-  /** Fetches what the controls ask for and redraws. Stale results are dropped. */
-  async update() {
+  /**
+   * Fetches what the controls ask for and redraws. Stale results are
+   * dropped. Quiet (new data came in): no redraw when the panels would show
+   * the same tensors as now.
+   */
+  async update({ quiet = false } = {}) {
     const gen = ++this.generation;
     const st = this.state;
     if (!st.runs.length || st.layer === null || st.kind === null) {
       this.panels.replaceChildren(el("div", { class: "rnn-message", text: "Select at least one run." }));
+      this.drawSignature = null;
+      this.showSampling([]);
       this.setSteps([]);
       this.showStatus("");
       this.setAppState("ready");
@@ -363,7 +559,16 @@ class App {
         p.stepsResult = await settle(this.api.steps(p.series.run, p.series.tag));
       }));
       if (gen !== this.generation) return;
-      this.setSteps(unionSteps(panels.filter((p) => p.stepsResult.value).map((p) => p.stepsResult.value.steps)));
+      const listed = panels.filter((p) => p.stepsResult.value);
+      const steps = unionSteps(listed.map((p) => p.stepsResult.value.steps));
+      if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
+      this.toLastStep = false;
+      this.setSteps(steps);
+      this.showSampling(sampledRuns(listed.map((p) => ({
+        run: p.series.run,
+        shown: p.stepsResult.value.steps.length,
+        logged: p.stepsResult.value.logged_steps,
+      }))));
 
       await Promise.all(panels.map(async (p) => {
         if (p.stepsResult.error) return;
@@ -378,22 +583,53 @@ class App {
         p.maskResult = mask;
       }));
       if (gen !== this.generation) return;
-      this.draw(groups, panels);
-      const errors = panels.filter((p) => p.error).length;
-      if (errors) {
-        this.showStatus(`${errors} panel(s) could not be drawn; see the messages below.`, "error");
-      } else {
-        this.showStatus("");
+      if (quiet && this.signature(panels) === this.drawSignature) {
+        // Nothing that is drawn changed: leave it, and what it said.
+        this.showStatus(...this.drawnStatus);
+        this.setAppState(this.drawnState);
+        return;
       }
-      this.setAppState(errors ? "error" : "ready");
+      this.draw(groups, panels);
+      this.drawSignature = this.signature(panels);
+      const errors = panels.filter((p) => p.error).length;
+      this.drawnStatus = errors
+        ? [`${errors} panel(s) could not be drawn; see the messages below.`, "error"]
+        : ["", ""];
+      this.drawnState = errors ? "error" : "ready";
+      this.showStatus(...this.drawnStatus);
+      this.setAppState(this.drawnState);
     } catch (error) {
       if (gen !== this.generation) return;
+      this.drawSignature = null;
       this.showStatus(`Something went wrong: ${errorText(error)}`, "error");
       this.setAppState("error");
       console.error(error);
     } finally {
       clearTimeout(loadingTimer);
     }
+  }
+
+  /** What a draw of these panels depends on: the state, width and data. */
+  signature(panels) {
+    return JSON.stringify([
+      this.state, this.panels.clientWidth, window.innerWidth,
+      panels.map((p) => [
+        p.series.run, p.series.tag, p.step,
+        p.stepsResult.error ? errorText(p.stepsResult.error) : null,
+        p.tensorResult ? objectId(p.tensorResult.value) || errorText(p.tensorResult.error) : null,
+        p.maskResult ? objectId(p.maskResult.value) || errorText(p.maskResult.error) : null,
+      ]),
+    ]);
+  }
+
+  /** Says by the step slider where TensorBoard kept a sample of the steps. */
+  showSampling(sampled) {
+    const text = samplingNote(sampled);
+    this.sampling.hidden = !text;
+    // The flag in code type, kept on one line.
+    const [before, ...after] = text.split(KEEP_ALL_FLAG);
+    this.sampling.replaceChildren(before, ...(after.length
+      ? [el("code", { class: "rnn-flag", text: KEEP_ALL_FLAG }), after.join(KEEP_ALL_FLAG)] : []));
   }
 
   /** Turns fetched tensors into views, picks colour ranges, builds panels. */

@@ -30,19 +30,20 @@ function compareStrings(a, b) {
 
 /**
  * Flattens {"runs": {run: {tag: {metadata, description, max_step}}}}.
- * Entries without usable metadata are skipped.
+ * Entries without usable metadata are skipped; kinds this tab does not
+ * draw are kept (see drawable()) but no run is listed for them alone.
  * @returns {{runs: string[], series: Array<Object>}}
  */
 export function indexTags(json) {
-  const runsJson = (json && json.runs) || {};
+  const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
   const series = [];
   const runs = Object.keys(runsJson).sort(compareStrings);
   for (const run of runs) {
-    const tags = runsJson[run] || {};
+    const tags = (runsJson[run] && typeof runsJson[run] === "object" && runsJson[run]) || {};
     for (const tag of Object.keys(tags).sort(compareStrings)) {
       const entry = tags[tag] || {};
       const meta = entry.metadata;
-      if (!meta || typeof meta.kind !== "string") continue;
+      if (!meta || typeof meta !== "object" || typeof meta.kind !== "string") continue;
       series.push({
         run,
         tag,
@@ -64,16 +65,89 @@ export function indexTags(json) {
 const TIMESTEP_AXES = ["sample", "timestep", "channel"];
 
 /**
- * Whether this tab draws a series: [sample, timestep, channel] tensors (the
- * known quantities, and kinds added later with those axes); not masks.
+ * Whether this tab draws a series: the quantities the heatmap and lines
+ * views know ([sample, timestep, channel] tensors). Masks, and kinds this
+ * version does not draw (a newer writer's "profile", say), are left out of
+ * the menus; they stay in the index (masks are looked up from it).
  */
 export function drawable(series) {
-  if (series.kind === MASK) return false;
+  if (!QUANTITIES.some((q) => q.kind === series.kind)) return false;
   if (series.axes) {
     return series.axes.length === TIMESTEP_AXES.length &&
       series.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
   }
-  return QUANTITIES.some((q) => q.kind === series.kind);
+  return true;
+}
+
+/**
+ * A string that changes when the index does: every run, tag, newest step
+ * and metadata, and what was skipped. Equal strings: nothing to redraw.
+ */
+export function indexFingerprint(json) {
+  const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
+  const parts = [];
+  for (const run of Object.keys(runsJson).sort(compareStrings)) {
+    const tags = (runsJson[run] && typeof runsJson[run] === "object" && runsJson[run]) || {};
+    for (const tag of Object.keys(tags).sort(compareStrings)) {
+      const entry = tags[tag] || {};
+      parts.push([run, tag, entry.max_step ?? null, stableJson(entry.metadata ?? null),
+        entry.description || ""]);
+    }
+  }
+  return JSON.stringify([parts, skippedEntries(json)]);
+}
+
+/** JSON with object keys sorted, so equal content gives equal text. */
+function stableJson(value) {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort(compareStrings)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value === undefined ? null : value);
+}
+
+/**
+ * The series or runs the server could not read, from the index's optional
+ * "skipped" list: [{run, tag (null: the whole run), reason}], as strings.
+ * Malformed entries are dropped; absent or empty gives [].
+ */
+export function skippedEntries(json) {
+  const list = json && Array.isArray(json.skipped) ? json.skipped : [];
+  const text = (v) => (v === null || v === undefined ? null : String(v));
+  return list
+    .filter((e) => e && typeof e === "object" && e.run !== undefined && e.run !== null)
+    .map((e) => ({ run: String(e.run), tag: text(e.tag), reason: text(e.reason) || "no reason given" }));
+}
+
+/**
+ * Where TensorBoard kept a sample of a series' steps: from
+ * [{run, shown, logged}] (logged null or <= shown: not sampled), one entry
+ * per run with its distinct "S of N" counts, runs in the order given.
+ * @returns {Array<{run: string, counts: string[]}>}
+ */
+export function sampledRuns(items) {
+  const byRun = new Map();
+  for (const { run, shown, logged } of items) {
+    if (!Number.isInteger(logged) || logged <= shown) continue;
+    if (!byRun.has(run)) byRun.set(run, []);
+    const counts = `${shown} of ${logged}`;
+    if (!byRun.get(run).includes(counts)) byRun.get(run).push(counts);
+  }
+  return [...byRun].map(([run, counts]) => ({ run, counts }));
+}
+
+/** The TensorBoard flag that keeps every step of this plugin's series. */
+export const KEEP_ALL_FLAG = "--samples_per_plugin rnn=0";
+export const SAMPLING_ADVICE =
+  `TensorBoard keeps a sample of large tensors; start it with ${KEEP_ALL_FLAG} ` +
+  "to keep all (uses more memory)";
+
+/** The note shown by the step slider when steps were sampled, or "". */
+export function samplingNote(sampled) {
+  if (!sampled.length) return "";
+  const parts = sampled.map(({ run, counts }) => `${run}: showing ${counts.join(", ")} logged steps`);
+  return `${parts.join("; ")} \u2014 ${SAMPLING_ADVICE}`;
 }
 
 /** Layer names that have a drawable (non-mask) series in any of `runs`. */

@@ -6,6 +6,7 @@ colours, which timesteps are masked and where NaN/Inf are.
 """
 
 import contextlib
+import json
 
 import numpy as np
 import pytest
@@ -467,3 +468,89 @@ def test_empty_logdir_shows_message(browser, servers):
         assert not console.take()
     finally:
         context.close()
+
+
+# Fields the backend adds to its answers (served here by rewriting them in
+# the browser): series it could not read, and how many steps were logged
+# where TensorBoard kept a sample.
+SKIPPED = [
+    {"run": RUN_A, "tag": "lstm/broken", "reason": "unreadable plugin metadata: <b>not json</b>"},
+    {"run": "run_c", "tag": None, "reason": "could not read the run"},
+]
+SAMPLING_FACTOR = 4
+
+
+def _profile_entry(layer, axes):
+    metadata = {"version": 2, "kind": "profile", "layer": layer, "cell": "LSTM", "axes": axes}
+    return {"metadata": metadata, "description": "", "max_step": 20}
+
+
+def _index_with_new_fields(route):
+    """./tags with a skipped list and series of a kind the views do not draw."""
+    body = route.fetch().json()
+    body["runs"][RUN_A]["lstm/profile"] = _profile_entry("lstm", ["timestep", "statistic"])
+    body["runs"][RUN_A]["profiles/only"] = _profile_entry("profiles_only", ["timestep"])
+    body["skipped"] = SKIPPED
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+
+def _steps_with_logged_count(route):
+    """./steps saying run_a's series were sampled (and run_b's were not)."""
+    body = route.fetch().json()
+    sampled = "run=%s&" % RUN_A in route.request.url
+    body["logged_steps"] = len(body["steps"]) * (SAMPLING_FACTOR if sampled else 1)
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+
+def test_skipped_and_sampled_series_are_noted_not_drawn(tab):
+    tab.console_errors.take()
+    frame = browser_util.plugin_frame(tab)
+    frame.goto(frame.url)
+    settle(frame)
+    # Today's answers, without the fields: no notice.
+    assert frame.is_hidden("#rnn-skipped") and frame.is_hidden("#rnn-sampling")
+
+    routes = (
+        ("**/data/plugin/rnn/tags", _index_with_new_fields),
+        ("**/data/plugin/rnn/steps?*", _steps_with_logged_count),
+    )
+    for pattern, handler in routes:
+        tab.route(pattern, handler)
+    try:
+        frame.goto(frame.url)
+        settle(frame)
+        # A one-line notice, collapsed; the view is drawn below it.
+        summary = frame.text_content("#rnn-skipped summary")
+        assert "2 series skipped" in summary
+        assert frame.is_hidden("#rnn-skipped li")
+        assert frame.locator("canvas.rnn-plot").count() > 0
+        assert frame.text_content("#rnn-status").strip() == ""
+        frame.click("#rnn-skipped summary")
+        items = [t.strip() for t in frame.locator("#rnn-skipped li").all_text_contents()]
+        assert items == [
+            "run_a \u00b7 lstm/broken: unreadable plugin metadata: <b>not json</b>",
+            "run_c (whole run): could not read the run",
+        ]
+        assert frame.locator("#rnn-skipped b").count() == 0  # text, not markup
+
+        # "profile" series are in no menu.
+        layers = frame.locator("#rnn-layer option").evaluate_all("(os) => os.map((o) => o.value)")
+        assert layers == ["bidirectional", "lstm"]
+        choose(frame, layer="lstm")
+        kinds = frame.locator("#rnn-quantity option").evaluate_all("(os) => os.map((o) => o.value)")
+        assert kinds == ["activation", "output_gradient", "state_gradient"]
+
+        # By the step slider: run_a was sampled, run_b was not.
+        note = frame.text_content("#rnn-sampling").strip()
+        assert note == (
+            "run_a: showing 3 of 12 logged steps \u2014 TensorBoard keeps a sample of "
+            "large tensors; start it with --samples_per_plugin rnn=0 to keep all "
+            "(uses more memory)"
+        )
+        frame.uncheck('#rnn-runs input[data-run="%s"]' % RUN_A)
+        settle(frame)
+        assert frame.is_hidden("#rnn-sampling")
+    finally:
+        for pattern, handler in routes:
+            tab.unroute(pattern, handler)
+    check_console(tab)

@@ -1,0 +1,119 @@
+// Pure index shaping: what the menus list, the fingerprint that decides
+// whether new data came in, and the notices for skipped and sampled series.
+// Run: node --test tests/js/
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
+  skippedEntries,
+} from "../../frontend/series.js";
+
+const AXES = ["sample", "timestep", "channel"];
+
+function entry(kind, layer, extra = {}, maxStep = 20) {
+  return { metadata: { version: 1, kind, layer, axes: AXES, ...extra }, description: "", max_step: maxStep };
+}
+
+const INDEX = {
+  runs: {
+    run_a: {
+      "lstm/activation": entry("activation", "lstm"),
+      "lstm/output_gradient": entry("output_gradient", "lstm"),
+      "lstm/mask": entry("mask", "lstm", { axes: ["sample", "timestep"] }),
+      "lstm/profile": entry("profile", "lstm", { axes: ["timestep", "statistic"] }),
+      // Even with the axes of a drawn quantity, a kind the views do not know is left out.
+      "lstm/profile_3d": entry("profile", "lstm"),
+      "extra/profile": entry("profile", "only_profiles", { axes: ["timestep"] }),
+    },
+    run_profiles_only: {
+      "gru/profile": entry("profile", "gru", { axes: ["timestep"] }),
+    },
+  },
+};
+
+test("kinds the views do not draw are not listed as layers, quantities or runs", () => {
+  const index = indexTags(INDEX);
+  assert.deepEqual(index.runs, ["run_a"]);
+  assert.deepEqual(layersOf(index), ["lstm"]);
+  assert.deepEqual(kindsOf(index, "lstm"), ["activation", "output_gradient"]);
+  assert.deepEqual(kindsOf(index, "only_profiles"), []);
+  // They stay in the index (nothing is lost for lookups such as masks).
+  assert.ok(index.series.some((s) => s.kind === "profile"));
+});
+
+test("malformed index entries do not throw", () => {
+  for (const json of [null, {}, { runs: null }, { runs: "x" }, { runs: { r: null } },
+    { runs: { r: { t: null } } }, { runs: { r: { t: { metadata: "x" } } } },
+    { runs: { r: { t: { metadata: { kind: 3 } } } } }]) {
+    const index = indexTags(json);
+    assert.deepEqual(index.runs, []);
+    assert.equal(typeof indexFingerprint(json), "string");
+  }
+});
+
+test("the fingerprint changes with a new step and not with key order", () => {
+  const base = indexFingerprint(INDEX);
+  const reordered = {
+    runs: Object.fromEntries(Object.entries(INDEX.runs).reverse().map(([run, tags]) => [
+      run, Object.fromEntries(Object.entries(tags).reverse().map(([tag, e]) => [
+        tag, { max_step: e.max_step, description: e.description,
+          metadata: Object.fromEntries(Object.entries(e.metadata).reverse()) }])),
+    ])),
+  };
+  assert.equal(indexFingerprint(reordered), base);
+
+  const grown = structuredClone(INDEX);
+  grown.runs.run_a["lstm/activation"].max_step = 30;
+  assert.notEqual(indexFingerprint(grown), base);
+
+  const newRun = structuredClone(INDEX);
+  newRun.runs.run_b = { "lstm/activation": entry("activation", "lstm", {}, 0) };
+  assert.notEqual(indexFingerprint(newRun), base);
+
+  const skipped = { ...INDEX, skipped: [{ run: "run_c", tag: null, reason: "unreadable" }] };
+  assert.notEqual(indexFingerprint(skipped), base);
+  assert.equal(indexFingerprint({ ...INDEX, skipped: [] }), base);
+});
+
+test("skipped entries: absent or empty is none; malformed ones are dropped", () => {
+  assert.deepEqual(skippedEntries(INDEX), []);
+  assert.deepEqual(skippedEntries({ runs: {}, skipped: [] }), []);
+  assert.deepEqual(skippedEntries({ runs: {}, skipped: "nope" }), []);
+  assert.deepEqual(skippedEntries({
+    skipped: [
+      { run: "run_a", tag: "lstm/x", reason: "bad metadata: <b>kind</b>" },
+      { run: "run_b", tag: null, reason: "unreadable" },
+      { run: 7, tag: 8 },
+      null,
+      { tag: "no run" },
+    ],
+  }), [
+    { run: "run_a", tag: "lstm/x", reason: "bad metadata: <b>kind</b>" },
+    { run: "run_b", tag: null, reason: "unreadable" },
+    { run: "7", tag: "8", reason: "no reason given" },
+  ]);
+});
+
+test("sampling note names the runs concerned, once per distinct count", () => {
+  assert.equal(samplingNote(sampledRuns([])), "");
+  assert.equal(samplingNote(sampledRuns([
+    { run: "run_a", shown: 10, logged: 10 },
+    { run: "run_b", shown: 10, logged: null },
+  ])), "");
+  const sampled = sampledRuns([
+    { run: "run_a", shown: 10, logged: 40 },
+    { run: "run_a", shown: 10, logged: 40 }, // backward direction, same counts
+    { run: "run_b", shown: 5, logged: 5 },
+    { run: "run_c", shown: 10, logged: 25 },
+  ]);
+  assert.deepEqual(sampled, [
+    { run: "run_a", counts: ["10 of 40"] },
+    { run: "run_c", counts: ["10 of 25"] },
+  ]);
+  assert.equal(samplingNote(sampled),
+    "run_a: showing 10 of 40 logged steps; run_c: showing 10 of 25 logged steps \u2014 " +
+    "TensorBoard keeps a sample of large tensors; start it with --samples_per_plugin rnn=0 " +
+    "to keep all (uses more memory)");
+});
