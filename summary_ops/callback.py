@@ -235,7 +235,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 return
             self._last_logged_step = step
             with _model_state_kept(self.model):
-                for layer_probe in self._layer_probes:
+                for layer_probe in list(self._layer_probes):
                     self._log_layer(layer_probe, step)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
@@ -246,6 +246,15 @@ class RNNTensorBoard(keras.callbacks.Callback):
         try:
             result = layer_probe(x, y, sample_weight)
             self._write_layer(layer_probe.layer, result, step)
+        except probe_lib.UnsupportedLayerError as e:
+            # Found on the probe batch (e.g. a cell whose output is not its
+            # state): the layer cannot be logged at any step.
+            self._layer_probes.remove(layer_probe)
+            self._warn_once(
+                layer_probe.layer.name,
+                "RNNTensorBoard: skipping layer %r (%s): %s"
+                % (layer_probe.layer.name, type(layer_probe.layer).__name__, e),
+            )
         except Exception as e:  # One layer's failure must not stop the others.
             self._warn_once(
                 layer_probe.layer.name,

@@ -105,37 +105,87 @@ def test_given_probe_data_sequential_model_and_layer_by_index(tmp_path):
     assert "srnn/mask" not in logged
 
 
-class CountingCell(keras.layers.Layer):
-    """A custom cell: its hidden state is not known to the probe."""
+class OwnCell(keras.layers.Layer):
+    """A user's own cell; `output_scale` != 1 makes its output differ from its state."""
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, output_scale=1.0, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.state_size = units
+        self.output_size = units
+        self.output_scale = output_scale
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
 
     def call(self, inputs, states):
-        h = inputs @ self.kernel + states[0]
-        return h, [h]
+        h = keras.ops.tanh(inputs @ self.kernel + states[0])
+        return self.output_scale * h, [h]
 
 
-def test_unsupported_layer_warns_once_and_training_goes_on(tmp_path):
+def own_cell_model(output_scale):
+    keras.utils.set_random_seed(2)
     inp = keras.Input((4, 2))
-    x = keras.layers.RNN(CountingCell(3), return_sequences=True, name="custom")(inp)
+    x = keras.layers.RNN(OwnCell(3, output_scale), return_sequences=True, name="own")(inp)
     x = keras.layers.LSTM(3, name="lstm")(x)
     model = keras.Model(inp, keras.layers.Dense(1)(x))
     model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_own_cell_whose_output_is_its_state_is_logged(tmp_path):
+    model = own_cell_model(1.0)
+    x, y = np.random.default_rng(0).normal(size=(16, 4, 2)), np.ones((16, 1))
+    model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=2)])
+    logged = read_back(tmp_path)["."]
+    info, steps, values = logged["own/state_gradient"]
+    assert (info["cell"], steps, values[-1].shape) == ("OwnCell", [1, 2, 4], (4, 4, 3))
+    expected = LayerProbe(model, model.get_layer("own"))(x[:4], y[:4])
+    np.testing.assert_allclose(
+        values[-1], expected["directions"][0]["state_gradient"], rtol=1e-4, atol=1e-7
+    )
+
+
+def test_own_cell_whose_output_is_not_its_state_warns_once_and_training_goes_on(tmp_path):
+    model = own_cell_model(2.0)
     data = np.ones((16, 4, 2)), np.ones((16, 1))
-    with pytest.warns(UserWarning, match=r"'custom'.*CountingCell") as caught:
+    with pytest.warns(UserWarning, match=r"skipping layer 'own'.*output is not its first state") as caught:
         history = model.fit(
             *data, batch_size=4, epochs=2, verbose=0,
             callbacks=[RNNTensorBoard(tmp_path, update_freq=2)],
         )
     assert len(history.history["loss"]) == 2
-    assert sum("'custom'" in str(w.message) for w in caught) == 1
+    assert sum("'own'" in str(w.message) for w in caught) == 1
     assert {tag.split("/")[0] for tag in read_back(tmp_path)["."]} == {"lstm"}
+
+
+def test_stacked_cells_and_conv_lstm_are_logged_per_cell(tmp_path):
+    keras.utils.set_random_seed(4)
+    inp = keras.Input((5, 6, 2))  # timesteps, width, channels
+    x = keras.layers.ConvLSTM1D(3, 3, return_sequences=True, name="conv")(inp)  # width 6 -> 4
+    x = keras.layers.Reshape((5, 12))(x)
+    x = keras.layers.RNN(
+        [keras.layers.LSTMCell(4), keras.layers.GRUCell(2)], return_sequences=False, name="stack"
+    )(x)
+    model = keras.Model(inp, keras.layers.Dense(1)(x))
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(8, 5, 6, 2)), rng.normal(size=(8, 1))
+    model.fit(x, y, batch_size=4, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=1, max_samples=2)])
+    logged = read_back(tmp_path)["."]
+    assert set(logged) == {
+        "conv/activation", "conv/output_gradient", "conv/state_gradient",
+        "stack/cell_0/activation", "stack/cell_0/state_gradient",
+        "stack/cell_1/activation", "stack/cell_1/output_gradient", "stack/cell_1/state_gradient",
+    }
+    conv, _, conv_values = logged["conv/state_gradient"]
+    assert (conv["cell"], conv["channel_shape"], conv_values[0].shape) == ("ConvLSTM1D", [4, 3], (2, 5, 12))
+    for index, (cell, units) in enumerate([("LSTM", 4), ("GRU", 2)]):
+        info, steps, values = logged["stack/cell_%d/state_gradient" % index]
+        assert (info["cell"], info["cell_index"], info["layer"]) == (cell, index, "stack")
+        assert steps == [1, 2] and values[0].shape == (2, 5, units)
+        # The layer's loss reaches every cell's state at the first timestep too.
+        assert np.abs(values[-1][:, 0]).max() > 0
 
 
 def test_layer_bypassed_by_a_skip_connection_warns_and_training_goes_on(tmp_path):
