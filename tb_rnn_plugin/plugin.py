@@ -20,6 +20,7 @@ TensorFlow: TensorBoard imports it to load the plugin.
 """
 
 import importlib.resources
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,8 @@ from tb_rnn_plugin import metadata
 from tb_rnn_plugin import reading
 
 DEFAULT_SAMPLES = reading.DEFAULT_SAMPLES
+
+logger = logging.getLogger(__name__)
 
 _STATIC_PACKAGE = "tb_rnn_plugin.frontend"
 _STATIC_PREFIX = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
@@ -126,8 +129,53 @@ class RnnPlugin(base_plugin.TBPlugin):
     def _filter(self, run, tag):
         return provider.RunTagFilter(runs=[run], tags=[tag])
 
+    def _series(self, ctx, experiment, run, tag):
+        """(storage, parsed metadata) of one rnn series, listing only that series.
+
+        storage is "blob" (version 2, a blob sequence) or "tensor" (version
+        1). A 404 for an unknown run/tag; a 422 with the reason for a series
+        the index skips. Listing one series costs the same however big the
+        logdir is (the cached index may be older, or expired).
+        """
+        listers = (
+            ("blob", self._data_provider.list_blob_sequences),
+            ("tensor", self._data_provider.list_tensors),
+        )
+        for storage, list_series in listers:
+            listing = list_series(
+                ctx,
+                experiment_id=experiment,
+                plugin_name=metadata.PLUGIN_NAME,
+                run_tag_filter=self._filter(run, tag),
+            )
+            series = listing.get(run, {}).get(tag)
+            if series is not None:
+                parsed, reason = reading.series_metadata(series.plugin_content)
+                if reason is not None:
+                    raise reading.UnreadableDataError(
+                        "run %r tag %r cannot be shown: %s"
+                        % (reading.shortened(run), reading.shortened(tag), reason)
+                    )
+                return storage, parsed
+        self._raise_not_found(ctx, experiment, run, tag)
+
+    def _raise_not_found(self, ctx, experiment, run, tag):
+        only_run = provider.RunTagFilter(runs=[run])
+        listed = {}
+        for list_series in (
+            self._data_provider.list_blob_sequences,
+            self._data_provider.list_tensors,
+        ):
+            listed.update(list_series(
+                ctx,
+                experiment_id=experiment,
+                plugin_name=metadata.PLUGIN_NAME,
+                run_tag_filter=only_run,
+            ))
+        reading.raise_not_found(run, tag, listed)
+
     def _blob_refs(self, ctx, experiment, plugin_name, run, tag, downsample):
-        """`{step: (wall_time, blob_key)}` of a blob sequence; {} if absent."""
+        """`{step: (wall_time, blob_key or None)}` of a blob sequence; {} if absent."""
         data = self._data_provider.read_blob_sequences(
             ctx,
             experiment_id=experiment,
@@ -136,9 +184,11 @@ class RnnPlugin(base_plugin.TBPlugin):
             run_tag_filter=self._filter(run, tag),
         )
         return {
-            int(datum.step): (float(datum.wall_time), datum.values[0].blob_key)
+            int(datum.step): (
+                float(datum.wall_time),
+                datum.values[0].blob_key if datum.values else None,
+            )
             for datum in data.get(run, {}).get(tag, [])
-            if datum.values
         }
 
     def _tensor_series(self, ctx, experiment, plugin_name, run, tag, downsample):
@@ -152,39 +202,47 @@ class RnnPlugin(base_plugin.TBPlugin):
         )
         return {int(d.step): d for d in data.get(run, {}).get(tag, [])}
 
-    def _steps_of(self, ctx, experiment, run, tag):
+    def _steps_of(self, ctx, experiment, run, tag, storage):
         """`{step: (wall_time, read)}` with `read()` -> the array at that step.
 
-        Merges the sampled series with its pinned copies; a version-1 tensor
-        series is read whole (older logs only). 404 for an unknown run/tag.
+        A blob sequence (version 2) is merged with its pinned copies and
+        reads one blob per step served; a version-1 tensor series is read
+        whole (older logs only).
         """
+        if storage == "tensor":
+            series = self._tensor_series(
+                ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample
+            )
+            return {
+                step: (float(d.wall_time), lambda d=d: d.numpy)
+                for step, d in series.items()
+            }
         refs = self._blob_refs(ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample)
         refs.update(self._blob_refs(
             ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.pinned_tag(tag),
             reading.ALL_SAMPLES,
         ))
-        steps = {
-            step: (wall_time, lambda key=key: self._read_blob(ctx, key))
+        return {
+            step: (wall_time, lambda step=step, key=key: self._read_blob(ctx, key, step))
             for step, (wall_time, key) in refs.items()
         }
-        if not steps:
-            series = self._tensor_series(
-                ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample
+
+    def _read_blob(self, ctx, blob_key, step):
+        if blob_key is None:
+            raise reading.UnreadableDataError(
+                "step %d holds no tensor (an empty blob sequence)" % step
             )
-            steps = {
-                step: (float(d.wall_time), lambda d=d: d.numpy)
-                for step, d in series.items()
-            }
-        if not steps:
-            reading.raise_not_found(run, tag, self.tags_impl(ctx, experiment)["runs"])
-        return steps
-
-    def _read_blob(self, ctx, blob_key):
-        return reading.decode_blob(self._data_provider.read_blob(ctx, blob_key=blob_key))
-
-    def _metadata_of(self, ctx, experiment, run, tag):
-        entry = self.tags_impl(ctx, experiment)["runs"].get(run, {}).get(tag)
-        return entry["metadata"] if entry else None
+        try:
+            blob = self._data_provider.read_blob(ctx, blob_key=blob_key)
+        except errors.PublicError:
+            raise  # e.g. a 404 for a step sampled away since it was listed
+        except Exception as e:  # a log the data provider itself cannot read
+            logger.warning("rnn plugin: cannot read blob of step %d", step, exc_info=True)
+            raise reading.UnreadableDataError(
+                "the logged tensor at step %d cannot be read (%s: %s)"
+                % (step, type(e).__name__, e)
+            ) from None
+        return reading.decode_blob(blob)
 
     def _logged_step_count(self, ctx, experiment, run, tag):
         """Steps logged in all, from the series' statistics; None if it has none."""
@@ -196,7 +254,8 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def steps_impl(self, ctx, experiment, run, tag):
         """`{"steps": [int, ascending], "wall_times": [float], "logged_steps": int|None}`."""
-        steps = self._steps_of(ctx, experiment, run, tag)
+        storage, _ = self._series(ctx, experiment, run, tag)
+        steps = self._steps_of(ctx, experiment, run, tag, storage)
         return reading.steps_response(
             {step: wall_time for step, (wall_time, _) in steps.items()},
             self._logged_step_count(ctx, experiment, run, tag),
@@ -204,15 +263,14 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def tensor_impl(self, ctx, experiment, run, tag, step):
         """(body bytes, extra headers) of the tensor logged at `step`."""
-        steps = self._steps_of(ctx, experiment, run, tag)
+        storage, parsed = self._series(ctx, experiment, run, tag)
+        steps = self._steps_of(ctx, experiment, run, tag, storage)
         if step not in steps:
             reading.raise_step_not_found(step, steps, run, tag)
         wall_time, read = steps[step]
         array = read()
-        parsed = self._metadata_of(ctx, experiment, run, tag)
         body, headers = reading.tensor_payload(array)
-        if parsed is not None:
-            reading.check_shape(array, parsed)
+        reading.check_shape(array, parsed)
         headers.append(("X-Tensor-Step", str(step)))
         headers.append(("X-Tensor-Wall-Time", repr(wall_time)))
         return body, headers

@@ -426,6 +426,47 @@ def test_tensor_non_integer_step_is_400(client, step):
     assert repr(step) in text
 
 
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        ("0" * 4300 + "10", 10),  # Python's int() refuses 4302 characters: was a 500
+        ("+" + "0" * 5000 + "20", 20),
+        ("-0", 0),
+        (" 10 ", 10),
+    ],
+)
+def test_tensor_step_with_leading_zeros_and_signs(client, step, expected):
+    response = client.get(
+        PREFIX + "/tensor",
+        query_string={"run": "run_uni", "tag": "lstm/activation", "step": step},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:200]
+    assert response.headers["X-Tensor-Step"] == str(expected)
+
+
+@pytest.mark.parametrize(
+    "step", ["1" * 4301, "-" + "9" * 20, str(2**63), str(-(2**63) - 1), "1" * 100000]
+)
+def test_tensor_step_out_of_int64_range_is_400(client, step):
+    text = _error(
+        client.get(
+            PREFIX + "/tensor",
+            query_string={"run": "run_uni", "tag": "lstm/activation", "step": step},
+        ),
+        400,
+    )
+    assert "out of range" in text
+    assert len(text) < 300
+
+
+def test_unknown_run_message_is_short_for_a_huge_run_name(client):
+    text = _error(
+        client.get(PREFIX + "/steps", query_string={"run": "r" * 100000, "tag": "t"}), 404
+    )
+    assert "no run 'rrrr" in text
+    assert len(text) < 300
+
+
 def test_tensor_unknown_run_tag_step_are_404(client):
     text = _error(
         client.get(PREFIX + "/tensor?run=nope&tag=lstm/activation&step=0"), 404
