@@ -7,7 +7,9 @@ exceptions with messages meant for the person reading them.
 """
 
 import functools
+import json
 import logging
+import math
 import re
 
 import numpy as np
@@ -160,13 +162,48 @@ def series_metadata(content):
 @functools.lru_cache(maxsize=4096)
 def _series_metadata(content):
     try:
-        return metadata.parse_plugin_metadata(content), None
+        return _json_safe(metadata.parse_plugin_metadata(content)), None
     except ValueError as e:
         return None, str(e)
     except RecursionError:
         # JSON a little under the parser's depth limit parses, then fails
-        # deeper in copying: nothing this plugin writes nests past 2.
-        return None, "plugin metadata is JSON nested too deeply to read"
+        # deeper in copying (parse_plugin_metadata copies its result).
+        return None, _TOO_DEEP
+
+
+# Nothing this plugin writes nests past 2 levels; deeper metadata would cost
+# every walk over the index (TensorBoard's JSON cleansing recurses in
+# Python) and cannot be meant for this plugin.
+_MAX_METADATA_DEPTH = 32
+_TOO_DEEP = "plugin metadata is JSON nested too deeply to read"
+_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
+
+
+def _json_safe(parsed):
+    """`parsed` (a fresh copy) with NaN/Inf floats as strings, as TensorBoard
+    writes them in JSON; a ValueError if nested deeper than _MAX_METADATA_DEPTH."""
+    stack = [(parsed, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_METADATA_DEPTH:
+            raise ValueError("%s (more than %d levels)" % (_TOO_DEEP, _MAX_METADATA_DEPTH))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, float) and not math.isfinite(value):
+                node[key] = _NON_FINITE.get(value, "NaN")
+            elif isinstance(value, (dict, list)):
+                stack.append((value, depth + 1))
+    return parsed
+
+
+def index_json(index):
+    """The /tags response body (utf-8 JSON bytes, ASCII-escaped) of `index`.
+
+    What TensorBoard's Respond would send for the dict, without its
+    per-request cleansing walk over every value (metadata is made
+    JSON-safe once, when parsed).
+    """
+    return json.dumps(index, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 def raise_not_found(run, tag, listing_for_run):

@@ -6,6 +6,7 @@ writer, so CRCs cost nothing), either exactly as summary_ops/summary.py
 lays a series out or deliberately wrong.
 """
 
+import functools
 import json
 import os
 import time
@@ -77,25 +78,31 @@ def stats_of(array):
     ], np.float32)
 
 
+@functools.lru_cache(maxsize=None)
+def _summary_metadata(kind, of_tag, fields):
+    return metadata.create_summary_metadata(kind, of_tag=of_tag, **dict(fields))
+
+
 def rnn_values(tag, array, kind=metadata.ACTIVATION, *, pinned=False, **fields):
     """The Summary.Values of one step of a version-2 series, as summary.py writes them."""
     blob = blob_of(np.asarray(array, np.float32))
+    fields = tuple(sorted(fields.items()))
     main = summary_pb2.Summary.Value(
         tag=tag,
-        metadata=metadata.create_summary_metadata(kind, **fields),
+        metadata=_summary_metadata(kind, None, fields),
         tensor=string_tensor([blob]),
     )
     values = [main]
     if kind != metadata.MASK:
         values.append(summary_pb2.Summary.Value(
             tag=metadata.stats_tag(tag),
-            metadata=metadata.create_summary_metadata(metadata.STATS, of_tag=tag, **fields),
+            metadata=_summary_metadata(metadata.STATS, tag, fields),
             tensor=tensor_util.make_tensor_proto(stats_of(array)),
         ))
     if pinned:
         values.append(summary_pb2.Summary.Value(
             tag=metadata.pinned_tag(tag),
-            metadata=metadata.create_summary_metadata(kind, of_tag=tag, **fields),
+            metadata=_summary_metadata(kind, tag, fields),
             tensor=string_tensor([blob]),
         ))
     return values
