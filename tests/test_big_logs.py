@@ -233,3 +233,53 @@ def test_every_big_tensor_answers_200_real_tensorboard(big_logdir, load_fast):
         assert "Traceback" not in server.log_text()
     finally:
         server.stop()
+
+
+# ---- long series: the companions are never sampled -----------------------------
+
+LONG_STEPS = 250
+
+
+@pytest.fixture(scope="module")
+def long_logdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("long")
+    broken.write_run(str(root / "long"), [
+        (step, broken.rnn_values("a", broken.values_at(step), pinned=step == 0, layer="l"))
+        for step in range(LONG_STEPS)
+    ])
+    return str(root)
+
+
+@pytest.mark.parametrize("load_fast", [False, True], ids=["load_fast=false", "load_fast=true"])
+def test_kept_series_keep_every_step_while_rnn_keeps_100(long_logdir, load_fast):
+    """`rnn_kept=0` (the loader's default) is honoured by both loaders: every
+    stats step and the pinned first step stay while "rnn" keeps 100 steps,
+    the last included and (with 250 steps logged) the first dropped."""
+    server = broken.ServerClient(long_logdir, load_fast=load_fast)
+    try:
+        server.start(runs=["long"])
+        path = PREFIX + "/steps?" + broken.query(run="long", tag="a")
+        body = broken.get_json(server, path)
+        for _ in range(60):  # the Python loader may still be reading
+            if body["logged_steps"] == LONG_STEPS:
+                break
+            import time
+
+            time.sleep(0.5)
+            body = broken.get_json(server, path)
+        assert body["logged_steps"] == LONG_STEPS
+        steps = body["steps"]
+        assert steps[0] == 0 and steps[-1] == LONG_STEPS - 1
+        assert len(steps) == 101, len(steps)  # 100 sampled, the last among them, + pinned 0
+        for step in (0, steps[1], steps[50], LONG_STEPS - 1):
+            np.testing.assert_array_equal(
+                broken.get_tensor(server, "long", "a", step), broken.values_at(step)
+            )
+        # Step 0 is served from the pinned copy: the sampled series dropped it.
+        missing = [s for s in range(1, LONG_STEPS) if s not in steps][0]
+        text = broken.get_error(
+            server, PREFIX + "/tensor?" + broken.query(run="long", tag="a", step=missing), 404
+        )
+        assert "101 steps available: 0, " in text
+    finally:
+        server.stop()
