@@ -19,7 +19,9 @@ responses with the message as plain text. This module must not import
 TensorFlow: TensorBoard imports it to load the plugin.
 """
 
+import gzip
 import importlib.resources
+import logging
 import re
 import threading
 import time
@@ -36,6 +38,8 @@ from tb_rnn_plugin import metadata
 from tb_rnn_plugin import reading
 
 DEFAULT_SAMPLES = reading.DEFAULT_SAMPLES
+
+logger = logging.getLogger(__name__)
 
 _STATIC_PACKAGE = "tb_rnn_plugin.frontend"
 _STATIC_PREFIX = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
@@ -109,25 +113,86 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def tags_impl(self, ctx, experiment):
         """`{"runs": {run: {tag: {...}}}, "skipped": [...]}` (reading.tag_index)."""
+        return self._index(ctx, experiment).index
+
+    def _index(self, ctx, experiment):
         return self._index_cache.get(experiment, lambda: self._read_index(ctx, experiment))
 
     def _read_index(self, ctx, experiment):
         # Companions under KEPT_PLUGIN_NAME are not listed: the stats series
         # hold every step, and listing walks every step.
-        return reading.tag_index([
-            self._data_provider.list_blob_sequences(
+        listings = {
+            "blob": self._data_provider.list_blob_sequences(
                 ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
             ),
-            self._data_provider.list_tensors(
+            "tensor": self._data_provider.list_tensors(
                 ctx, experiment_id=experiment, plugin_name=metadata.PLUGIN_NAME
             ),
-        ])
+        }
+        index = reading.tag_index([listings["blob"], listings["tensor"]])
+        storage = {}
+        for kind in ("tensor", "blob"):  # a blob sequence wins, as in tag_index
+            for run, tags in listings[kind].items():
+                storage.update(((run, tag), kind) for tag in tags)
+        return _Index(index, storage)
 
     def _filter(self, run, tag):
         return provider.RunTagFilter(runs=[run], tags=[tag])
 
+    def _series(self, ctx, experiment, run, tag):
+        """(storage, parsed metadata) of one rnn series.
+
+        storage is "blob" (version 2, a blob sequence) or "tensor" (version
+        1). From the cached index when it lists the series (fresh or not:
+        a series' metadata does not change); otherwise by listing only that
+        series, which costs the same however big the logdir is. A 404 for
+        an unknown run/tag; a 422 with the reason for a series the index
+        skips.
+        """
+        cached = self._index_cache.peek(experiment)
+        if cached is not None:
+            entry = cached.index["runs"].get(run, {}).get(tag)
+            if entry is not None:
+                return cached.storage[(run, tag)], entry["metadata"]
+        listers = (
+            ("blob", self._data_provider.list_blob_sequences),
+            ("tensor", self._data_provider.list_tensors),
+        )
+        for storage, list_series in listers:
+            listing = list_series(
+                ctx,
+                experiment_id=experiment,
+                plugin_name=metadata.PLUGIN_NAME,
+                run_tag_filter=self._filter(run, tag),
+            )
+            series = listing.get(run, {}).get(tag)
+            if series is not None:
+                parsed, reason = reading.series_metadata(series.plugin_content)
+                if reason is not None:
+                    raise reading.UnreadableDataError(
+                        "run %r tag %r cannot be shown: %s"
+                        % (reading.shortened(run), reading.shortened(tag), reason)
+                    )
+                return storage, parsed
+        self._raise_not_found(ctx, experiment, run, tag)
+
+    def _raise_not_found(self, ctx, experiment, run, tag):
+        only_run = provider.RunTagFilter(runs=[run])
+        listed = {}
+        for list_series in (
+            self._data_provider.list_blob_sequences,
+            self._data_provider.list_tensors,
+        ):
+            listed.update(list_series(
+                ctx,
+                experiment_id=experiment,
+                plugin_name=metadata.PLUGIN_NAME,
+                run_tag_filter=only_run,
+            ))
+        reading.raise_not_found(run, tag, listed)
+
     def _blob_refs(self, ctx, experiment, plugin_name, run, tag, downsample):
-        """`{step: (wall_time, blob_key)}` of a blob sequence; {} if absent."""
+        """`{step: (wall_time, blob_key or None)}` of a blob sequence; {} if absent."""
         data = self._data_provider.read_blob_sequences(
             ctx,
             experiment_id=experiment,
@@ -136,9 +201,11 @@ class RnnPlugin(base_plugin.TBPlugin):
             run_tag_filter=self._filter(run, tag),
         )
         return {
-            int(datum.step): (float(datum.wall_time), datum.values[0].blob_key)
+            int(datum.step): (
+                float(datum.wall_time),
+                datum.values[0].blob_key if datum.values else None,
+            )
             for datum in data.get(run, {}).get(tag, [])
-            if datum.values
         }
 
     def _tensor_series(self, ctx, experiment, plugin_name, run, tag, downsample):
@@ -152,39 +219,51 @@ class RnnPlugin(base_plugin.TBPlugin):
         )
         return {int(d.step): d for d in data.get(run, {}).get(tag, [])}
 
-    def _steps_of(self, ctx, experiment, run, tag):
+    def _steps_of(self, ctx, experiment, run, tag, storage, wanted=None):
         """`{step: (wall_time, read)}` with `read()` -> the array at that step.
 
-        Merges the sampled series with its pinned copies; a version-1 tensor
-        series is read whole (older logs only). 404 for an unknown run/tag.
+        A blob sequence (version 2) is merged with its pinned copies (only
+        looked up when step `wanted` is not in the sampled series, if given)
+        and reads one blob per step served; a version-1 tensor series is
+        read whole (older logs only).
         """
-        refs = self._blob_refs(ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample)
-        refs.update(self._blob_refs(
-            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.pinned_tag(tag),
-            reading.ALL_SAMPLES,
-        ))
-        steps = {
-            step: (wall_time, lambda key=key: self._read_blob(ctx, key))
-            for step, (wall_time, key) in refs.items()
-        }
-        if not steps:
+        if storage == "tensor":
             series = self._tensor_series(
                 ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample
             )
-            steps = {
+            return {
                 step: (float(d.wall_time), lambda d=d: d.numpy)
                 for step, d in series.items()
             }
-        if not steps:
-            reading.raise_not_found(run, tag, self.tags_impl(ctx, experiment)["runs"])
-        return steps
+        refs = self._blob_refs(ctx, experiment, metadata.PLUGIN_NAME, run, tag, self._downsample)
+        if wanted is None or wanted not in refs:
+            refs.update(self._blob_refs(
+                ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.pinned_tag(tag),
+                reading.ALL_SAMPLES,
+            ))
+        return {
+            step: (wall_time, lambda step=step, key=key: self._read_blob(ctx, key, step))
+            for step, (wall_time, key) in refs.items()
+        }
 
-    def _read_blob(self, ctx, blob_key):
-        return reading.decode_blob(self._data_provider.read_blob(ctx, blob_key=blob_key))
-
-    def _metadata_of(self, ctx, experiment, run, tag):
-        entry = self.tags_impl(ctx, experiment)["runs"].get(run, {}).get(tag)
-        return entry["metadata"] if entry else None
+    def _read_blob(self, ctx, blob_key, step):
+        if blob_key is None:
+            raise reading.UnreadableDataError(
+                "step %d holds no tensor (an empty blob sequence)" % step
+            )
+        try:
+            blob = self._data_provider.read_blob(ctx, blob_key=blob_key)
+        except errors.PublicError:
+            raise  # e.g. a 404 for a step sampled away since it was listed
+        except Exception as e:  # a log the data provider itself cannot read
+            logger.warning(
+                "rnn plugin: cannot read the blob of step %d: %s: %s", step, type(e).__name__, e
+            )
+            raise reading.UnreadableDataError(
+                "the logged tensor at step %d cannot be read (%s: %s)"
+                % (step, type(e).__name__, e)
+            ) from None
+        return reading.decode_blob(blob)
 
     def _logged_step_count(self, ctx, experiment, run, tag):
         """Steps logged in all, from the series' statistics; None if it has none."""
@@ -196,7 +275,8 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def steps_impl(self, ctx, experiment, run, tag):
         """`{"steps": [int, ascending], "wall_times": [float], "logged_steps": int|None}`."""
-        steps = self._steps_of(ctx, experiment, run, tag)
+        storage, _ = self._series(ctx, experiment, run, tag)
+        steps = self._steps_of(ctx, experiment, run, tag, storage)
         return reading.steps_response(
             {step: wall_time for step, (wall_time, _) in steps.items()},
             self._logged_step_count(ctx, experiment, run, tag),
@@ -204,15 +284,14 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def tensor_impl(self, ctx, experiment, run, tag, step):
         """(body bytes, extra headers) of the tensor logged at `step`."""
-        steps = self._steps_of(ctx, experiment, run, tag)
+        storage, parsed = self._series(ctx, experiment, run, tag)
+        steps = self._steps_of(ctx, experiment, run, tag, storage, wanted=step)
         if step not in steps:
             reading.raise_step_not_found(step, steps, run, tag)
         wall_time, read = steps[step]
         array = read()
-        parsed = self._metadata_of(ctx, experiment, run, tag)
         body, headers = reading.tensor_payload(array)
-        if parsed is not None:
-            reading.check_shape(array, parsed)
+        reading.check_shape(array, parsed)
         headers.append(("X-Tensor-Step", str(step)))
         headers.append(("X-Tensor-Wall-Time", repr(wall_time)))
         return body, headers
@@ -237,8 +316,14 @@ class RnnPlugin(base_plugin.TBPlugin):
     def tags_route(self, request):
         ctx = plugin_util.context(request.environ)
         experiment = plugin_util.experiment_id(request.environ)
-        body = self.tags_impl(ctx, experiment)
-        return http_util.Respond(request, body, "application/json")
+        # Encoded and gzipped once per listing; Respond unzips for a client
+        # that does not accept gzip.
+        return http_util.Respond(
+            request,
+            self._index(ctx, experiment).gzipped,
+            "application/json",
+            content_encoding="gzip",
+        )
 
     @wrappers.Request.application
     def steps_route(self, request):
@@ -263,12 +348,12 @@ class RnnPlugin(base_plugin.TBPlugin):
 
 
 def _index_lifetime(flags):
-    """Seconds an index stays valid: TensorBoard's own reload interval.
+    """Seconds an index stays fresh: TensorBoard's own reload interval.
 
     The data provider cannot change faster than it reloads, and listing
     every series of a big logdir costs TensorBoard itself a tenth of a
-    second, so the index is listed at most once per reload. Without flags
-    (tests) nothing is kept.
+    second or more, so the index is listed at most once per reload.
+    Without flags (tests) nothing is kept.
     """
     interval = getattr(flags, "reload_interval", None)
     if interval is None:
@@ -277,25 +362,75 @@ def _index_lifetime(flags):
     return float("inf") if interval <= 0 else interval  # 0: TensorBoard loads once
 
 
+class _Index:
+    """One listing of an experiment's series and its /tags body, gzipped.
+
+    `storage[(run, tag)]` is "blob" or "tensor" for every series listed.
+    """
+
+    def __init__(self, index, storage):
+        self.index = index
+        self.storage = storage
+        self.gzipped = gzip.compress(reading.index_json(index), compresslevel=3, mtime=0)
+
+
 class _IndexCache:
-    """The last index per experiment, reused for `lifetime` seconds."""
+    """The last index per experiment: fresh for `lifetime` seconds, then
+    served stale while one background thread lists it again.
+
+    Listing costs TensorBoard ~0.2 s per 5000 series; a request never waits
+    for it except the very first. The index then lags the data by at most
+    one reload interval plus one listing, as TensorBoard's own data lags
+    the files by its reload interval. With `lifetime` 0 every call lists.
+    """
 
     def __init__(self, lifetime):
         self._lifetime = lifetime
-        self._entries = {}
+        self._entries = {}  # experiment -> (time listed, value)
+        self._refreshing = set()
         self._lock = threading.Lock()
 
     def get(self, experiment, compute):
-        now = time.monotonic()
+        if self._lifetime <= 0:
+            return compute()
         with self._lock:
             entry = self._entries.get(experiment)
-        if entry is not None and now - entry[0] < self._lifetime:
-            return entry[1]
+            stale = entry is not None and time.monotonic() - entry[0] >= self._lifetime
+            refresh = stale and experiment not in self._refreshing
+            if refresh:
+                self._refreshing.add(experiment)
+        if entry is None:
+            return self._store(experiment, compute)
+        if refresh:
+            threading.Thread(
+                target=self._refresh, args=(experiment, compute), daemon=True,
+                name="rnn-plugin-index",
+            ).start()
+        return entry[1]
+
+    def peek(self, experiment):
+        """The last index of `experiment`, fresh or not, or None; never lists."""
+        with self._lock:
+            entry = self._entries.get(experiment)
+        return entry[1] if entry is not None else None
+
+    def _store(self, experiment, compute):
+        listed_at = time.monotonic()
         value = compute()
-        if self._lifetime > 0:
-            with self._lock:
-                self._entries[experiment] = (now, value)
+        with self._lock:
+            current = self._entries.get(experiment)
+            if current is None or current[0] <= listed_at:
+                self._entries[experiment] = (listed_at, value)
         return value
+
+    def _refresh(self, experiment, compute):
+        try:
+            self._store(experiment, compute)
+        except Exception:  # keep serving the last index; say why once per try
+            logger.warning("rnn plugin: listing the index failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(experiment)
 
 
 def _series_query(request):

@@ -6,7 +6,10 @@ and turn it into what the routes send, raising `tensorboard.errors`
 exceptions with messages meant for the person reading them.
 """
 
+import functools
+import json
 import logging
+import math
 import re
 
 import numpy as np
@@ -28,10 +31,11 @@ DEFAULT_SAMPLES = 100
 # provider's `downsample=0` would mean "return nothing", so 0 reads as this.
 ALL_SAMPLES = 2**31 - 1
 
-_INT_PATTERN = re.compile(r"^[+-]?[0-9]+$")
+_INT_PATTERN = re.compile(r"[+-]?[0-9]+")
 # Steps are int64 in event files; longer digit strings are never a step (and
 # Python refuses to parse more than 4300 digits).
 _MAX_STEP_DIGITS = 19
+_MIN_STEP, _MAX_STEP = -(2**63), 2**63 - 1
 
 # How many logged steps a "step not logged" message lists at each end.
 _STEPS_SHOWN = 3
@@ -75,21 +79,34 @@ class UnreadableDataError(errors.PublicError):
 
 
 def parse_step(value):
-    """The `step` query parameter as an int, or a 400 saying it is not one."""
+    """The `step` query parameter as an int, or a 400 saying it is not one.
+
+    Leading zeros and a sign are fine; more significant digits than an
+    int64 has are refused before Python's int() sees them (it refuses
+    strings of more than 4300 digits, leading zeros included, with a
+    ValueError that would otherwise be a 500).
+    """
     text = value.strip()
-    if not _INT_PATTERN.match(text):
+    if not _INT_PATTERN.fullmatch(text):
         raise errors.InvalidArgumentError(
-            "query parameter step must be an integer, got %r" % _shortened(value)
+            "query parameter step must be an integer, got %r" % shortened(value)
         )
-    digits = text.lstrip("+-").lstrip("0")
+    negative = text.startswith("-")
+    digits = text.lstrip("+-").lstrip("0") or "0"
     if len(digits) > _MAX_STEP_DIGITS:
         raise errors.InvalidArgumentError(
             "query parameter step is out of range (%d digits)" % len(digits)
         )
-    return int(text)
+    step = -int(digits) if negative else int(digits)
+    if not _MIN_STEP <= step <= _MAX_STEP:
+        raise errors.InvalidArgumentError(
+            "query parameter step is out of range (%s); steps are 64-bit integers" % text[:40]
+        )
+    return step
 
 
-def _shortened(text, limit=80):
+def shortened(text, limit=80):
+    """`text`, cut to `limit` characters (a query value quoted in a message)."""
     return text if len(text) <= limit else text[:limit] + "... (%d characters)" % len(text)
 
 
@@ -115,10 +132,9 @@ def tag_index(listings):
             for tag, series in tag_to_series.items():
                 if tag in tags:
                     continue
-                try:
-                    parsed = metadata.parse_plugin_metadata(series.plugin_content)
-                except ValueError as e:
-                    skipped.append({"run": run, "tag": tag, "reason": str(e)})
+                parsed, reason = series_metadata(series.plugin_content)
+                if reason is not None:
+                    skipped.append({"run": run, "tag": tag, "reason": reason})
                     continue
                 tags[tag] = {
                     "metadata": parsed,
@@ -134,15 +150,73 @@ def tag_index(listings):
     return {"runs": {run: tags for run, tags in runs.items() if tags}, "skipped": skipped}
 
 
+def series_metadata(content):
+    """(parsed metadata, None), or (None, why it is skipped), of a series' plugin content.
+
+    Cached by content (an index of thousands of series repeats a few
+    contents), so the parsed dicts are shared: treat them as read-only.
+    """
+    return _series_metadata(bytes(content or b""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _series_metadata(content):
+    try:
+        return _json_safe(metadata.parse_plugin_metadata(content)), None
+    except ValueError as e:
+        return None, str(e)
+    except RecursionError:
+        # JSON a little under the parser's depth limit parses, then fails
+        # deeper in copying (parse_plugin_metadata copies its result).
+        return None, _TOO_DEEP
+
+
+# Nothing this plugin writes nests past 2 levels; deeper metadata would cost
+# every walk over the index (TensorBoard's JSON cleansing recurses in
+# Python) and cannot be meant for this plugin.
+_MAX_METADATA_DEPTH = 32
+_TOO_DEEP = "plugin metadata is JSON nested too deeply to read"
+_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
+
+
+def _json_safe(parsed):
+    """`parsed` (a fresh copy) with NaN/Inf floats as strings, as TensorBoard
+    writes them in JSON; a ValueError if nested deeper than _MAX_METADATA_DEPTH."""
+    stack = [(parsed, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_METADATA_DEPTH:
+            raise ValueError("%s (more than %d levels)" % (_TOO_DEEP, _MAX_METADATA_DEPTH))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, float) and not math.isfinite(value):
+                node[key] = _NON_FINITE.get(value, "NaN")
+            elif isinstance(value, (dict, list)):
+                stack.append((value, depth + 1))
+    return parsed
+
+
+def index_json(index):
+    """The /tags response body (utf-8 JSON bytes, ASCII-escaped) of `index`.
+
+    What TensorBoard's Respond would send for the dict, without its
+    per-request cleansing walk over every value (metadata is made
+    JSON-safe once, when parsed).
+    """
+    return json.dumps(index, ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
 def raise_not_found(run, tag, listing_for_run):
     """A 404 saying whether the run or only the tag is unknown.
 
     Args:
-      listing_for_run: `list_tensors` output filtered to this run.
+      listing_for_run: `{run: {tag: ...}}` of this plugin's series, filtered to this run.
     """
     if listing_for_run.get(run):
-        raise errors.NotFoundError("no rnn tag %r in run %r" % (tag, run))
-    raise errors.NotFoundError("no run %r with rnn data" % (run,))
+        raise errors.NotFoundError(
+            "no rnn tag %r in run %r" % (shortened(tag), shortened(run))
+        )
+    raise errors.NotFoundError("no run %r with rnn data" % (shortened(run),))
 
 
 def steps_response(wall_times_by_step, logged_steps):
@@ -175,7 +249,7 @@ def raise_step_not_found(step, steps, run, tag):
         )
     raise errors.NotFoundError(
         "step %d not logged for run %r tag %r; %d steps available: %s"
-        % (step, run, tag, len(steps), shown)
+        % (step, shortened(run), shortened(tag), len(steps), shown)
     )
 
 
@@ -207,9 +281,10 @@ def tensor_payload(array):
     numeric) is an UnreadableDataError.
     """
     array = np.asarray(array)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+    real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    if not (real or array.dtype == np.bool_):
         raise UnreadableDataError(
-            "the logged tensor holds %s values, not numbers" % array.dtype
+            "the logged tensor holds %s values, not real numbers" % array.dtype
         )
     array = np.asarray(array, dtype="<f4", order="C")
     shape = ",".join(str(int(d)) for d in array.shape)
