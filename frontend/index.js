@@ -722,6 +722,8 @@ class App {
     const maxPlotW = Math.min(720, columnWidth - 24 - 74);
 
     const columns = groups.map((g) => this.groupElement(g, maxPlotW, range));
+    // Long notes wrap inside the column instead of widening it past its share.
+    for (const column of columns) column.style.width = `${columnWidth}px`;
     this.panels.replaceChildren(...columns);
     this.readout.textContent = HOVER_HINT;
   }
