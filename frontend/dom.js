@@ -32,13 +32,5 @@ export function el(tag, props = {}, children = []) {
   return node;
 }
 
-/** Formats a number for labels: short, sign kept, exponent when needed. */
-export function fmt(value, digits = 3) {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  if (value === 0) return "0";
-  const abs = Math.abs(value);
-  if (abs >= 1e4 || abs < 1e-3) return value.toExponential(Math.max(0, digits - 1));
-  return String(Number(value.toPrecision(digits)));
-}
+// One number format for every label: defined with the scales.
+export { fmt } from "./scales.js";

@@ -2,7 +2,7 @@
 // empty document (with <base href> at the plugin's routes) and calls render().
 
 import { Api } from "./api.js";
-import { el, fmt } from "./dom.js";
+import { el } from "./dom.js";
 import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
 import {
   directionLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
@@ -10,10 +10,15 @@ import {
   skippedEntries, unionSteps,
 } from "./series.js";
 import {
-  colorBar, concatValues, countAbove, drawHeatmap, drawLines, finiteAbsValues,
-  heatmapCellAt, heatmapLayout, linesLayout, linesLegend, linesPointAt, percentile,
-  ROBUST_PERCENTILE, sliceView, summarize,
+  concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, sliceView, summarize,
 } from "./plots.js";
+import { makeScale } from "./scales.js";
+import { hoverText, Tooltip } from "./tooltip.js";
+import { heatmapBody } from "./heatmap_view.js";
+import { linesBody } from "./lines_view.js";
+
+// The views by name: each draws one panel's plot and legend.
+const VIEWS = { heatmap: heatmapBody, lines: linesBody };
 
 // How often the tab checks its index for new data while it is visible. It
 // also checks when TensorBoard reloads (its reload button; its auto-reload
@@ -28,11 +33,6 @@ const HOW_TO_LOG =
   "Reload looks now.";
 const EMPTY_MESSAGE = `No RNN data found. ${HOW_TO_LOG}`;
 const HOVER_HINT = "Hover over a plot to read values.";
-// Said after the y range of a line plot, by colour-range mode.
-const CLIP_NOTES = {
-  fixed: " (fixed; lines beyond it are clipped)",
-  robust: ` (robust, ${ROBUST_PERCENTILE}th percentile of |v|; lines beyond it are clipped)`,
-};
 
 /** Entry point called by TensorBoard. */
 export async function render() {
@@ -127,6 +127,9 @@ class App {
       rangeValue: "",
       shared: true,
       view: "heatmap",
+      scale: "linear",
+      // Heatmap zoom window { t0, t1, c0, c1 } or null (everything).
+      zoom: null,
     };
     this.buildDom(root);
   }
@@ -154,6 +157,10 @@ class App {
       disabled: true, attrs: { "aria-label": "fixed colour range (max |v|)" },
     });
     this.sharedToggle = el("input", { id: "rnn-shared", type: "checkbox", checked: true });
+    this.scaleSelect = el("select", { id: "rnn-scale" }, [
+      el("option", { value: "linear", text: "linear" }),
+      el("option", { value: "symlog", text: "log magnitude (symlog, sign kept)" }),
+    ]);
     this.viewSelect = el("select", { id: "rnn-view" }, [
       el("option", { value: "heatmap", text: "heatmap" }),
       el("option", { value: "lines", text: "lines (one per channel)" }),
@@ -181,6 +188,7 @@ class App {
           this.sharedToggle,
           el("span", { text: "shared across runs (off: each panel its own)" }),
         ]),
+        labelled("Scale type", this.scaleSelect),
         labelled("View", this.viewSelect),
         el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
       ]),
@@ -197,14 +205,17 @@ class App {
       this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
+    this.tooltip = new Tooltip(document.body);
 
     this.layerSelect.addEventListener("change", () => {
       this.state.layer = this.layerSelect.value;
+      this.state.zoom = null;
       this.fillKinds();
       this.update();
     });
     this.kindSelect.addEventListener("change", () => {
       this.state.kind = this.kindSelect.value;
+      this.state.zoom = null;
       this.update();
     });
     this.stepSlider.addEventListener("input", () => {
@@ -238,6 +249,10 @@ class App {
     });
     this.sharedToggle.addEventListener("change", () => {
       this.state.shared = this.sharedToggle.checked;
+      this.update();
+    });
+    this.scaleSelect.addEventListener("change", () => {
+      this.state.scale = this.scaleSelect.value;
       this.update();
     });
     this.viewSelect.addEventListener("change", () => {
@@ -679,6 +694,7 @@ class App {
     const fixed = st.rangeMode === "fixed" ? Number.parseFloat(st.rangeValue) : NaN;
     const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
     const sharedMax = Math.max(0, ...drawn.map((p) => p.stats.maxAbs));
+    const sharedMin = Math.min(Infinity, ...drawn.map((p) => p.stats.minAbs));
     const range = useFixed ? "fixed" : st.rangeMode === "robust" ? "robust" : "auto";
     const sharedRobust = range === "robust" ? robustRanges(drawn) : 0;
     for (const p of drawn) {
@@ -688,8 +704,9 @@ class App {
       else vmax = st.shared ? sharedMax : p.stats.maxAbs;
       // A robust range of 0 (over 99% zeros) falls back to max |v|.
       if (range === "robust" && !(vmax > 0)) vmax = st.shared ? sharedMax : p.stats.maxAbs;
-      if (!(vmax > 0)) vmax = 1;
+      if (!(vmax > 0)) vmax = 0; // all values 0: said so, no made-up range
       p.vmax = vmax;
+      p.scale = makeScale(st.scale, vmax, st.shared ? sharedMin : p.stats.minAbs);
       p.clipped = range === "robust" ? countAbove(p.absValues, vmax) : null;
     }
     this.lastVmax = (range === "robust" ? sharedRobust : sharedMax) || null;
@@ -705,6 +722,8 @@ class App {
     const maxPlotW = Math.min(720, columnWidth - 24 - 74);
 
     const columns = groups.map((g) => this.groupElement(g, maxPlotW, range));
+    // Long notes wrap inside the column instead of widening it past its share.
+    for (const column of columns) column.style.width = `${columnWidth}px`;
     this.panels.replaceChildren(...columns);
     this.readout.textContent = HOVER_HINT;
   }
@@ -767,37 +786,22 @@ class App {
       panel.append(el("div", { class: "rnn-note rnn-note-error", text: p.error }));
       return panel;
     }
-    const canvas = el("canvas", {
-      class: "rnn-plot",
-      dataset: { run: s.run, direction, view: st.view, step: p.step, sample: st.sample, vmax: p.vmax },
-    });
     const view = p.view;
-    const wrap = el("div", { class: "rnn-canvas-wrap" }, [canvas]);
-    panel.append(wrap);
-    if (st.view === "lines") {
-      const layout = drawLines(canvas, view, p.vmax, linesLayout(view.T, maxPlotW));
-      canvas.addEventListener("mousemove", (event) => {
-        const hit = linesPointAt(canvas, layout, view, p.vmax, event);
-        this.showReadout(s, view, hit);
-      });
-      panel.append(linesLegend(view.C, layout.plotW));
-      panel.append(el("div", {
-        class: "rnn-note",
-        text: `${view.C} channel(s), one line each; y axis \u00b1${fmt(p.vmax)}` +
-          `${CLIP_NOTES[range] || ""}. Hover for values.`,
-      }));
-    } else {
-      const layout = drawHeatmap(canvas, view, p.vmax, heatmapLayout(view.T, view.C, maxPlotW));
-      canvas.addEventListener("mousemove", (event) => {
-        this.showReadout(s, view, heatmapCellAt(canvas, layout, event));
-      });
-      panel.append(colorBar(p.vmax, layout.plotW, {
-        showMasked: p.stats.maskedSteps > 0, range, clipped: p.clipped,
-      }));
-    }
-    canvas.addEventListener("mouseleave", () => {
-      this.readout.textContent = HOVER_HINT;
-    });
+    panel.append(...VIEWS[st.view === "lines" ? "lines" : "heatmap"](p, s, {
+      maxPlotW, range, sample: st.sample, zoom: st.zoom,
+      onZoom: (win) => {
+        st.zoom = win;
+        this.update();
+      },
+      onHover: (rows, event) => {
+        this.readout.textContent = rows.length ? hoverText(rows) : HOVER_HINT;
+        this.tooltip.show(rows, event);
+      },
+      onLeave: () => {
+        this.readout.textContent = HOVER_HINT;
+        this.tooltip.hide();
+      },
+    }));
 
     const { nan, inf, maskedSteps } = p.stats;
     if (nan || inf) {
@@ -813,22 +817,5 @@ class App {
       panel.append(el("div", { class: `rnn-note ${note.kind ? `rnn-note-${note.kind}` : ""}`, text: note.text }));
     }
     return panel;
-  }
-
-  showReadout(series, view, hit) {
-    if (!hit) {
-      this.readout.textContent = HOVER_HINT;
-      return;
-    }
-    const parts = [series.run];
-    if (series.direction) parts.push(series.direction);
-    parts.push(`timestep ${hit.t}`);
-    if (view.mask && view.mask[hit.t] === 0) {
-      parts.push("masked (padding)");
-    } else if (hit.c !== null && hit.c !== undefined) {
-      parts.push(`channel ${hit.c}`);
-      parts.push(`value ${fmt(view.data[view.offset + hit.t * view.C + hit.c], 4)}`);
-    }
-    this.readout.textContent = parts.join(" \u00b7 ");
   }
 }

@@ -2,7 +2,8 @@
 // without smoothing), line plots, axes and the colour bar. Layout numbers
 // are in CSS pixels; the canvas backing store is scaled by devicePixelRatio.
 
-import { el, fmt } from "./dom.js";
+import { el } from "./dom.js";
+import { binEdges, fmt, scaleName, scaleTicks } from "./scales.js";
 import {
   divergingInto, divergingCss, LINE_COLORS, MASK_HATCH, MASK_RGB, INF_RGB, NAN_RGB,
   NEGATIVE_NAME, POSITIVE_NAME,
@@ -27,6 +28,7 @@ export function sliceView(tensor, sample, mask) {
 export function summarize(view) {
   const { data, offset, T, C, mask } = view;
   let maxAbs = 0;
+  let minAbs = Infinity; // smallest nonzero finite |v|
   let nan = 0;
   let inf = 0;
   let maskedSteps = 0;
@@ -40,10 +42,14 @@ export function summarize(view) {
       const v = data[row + c];
       if (Number.isNaN(v)) nan++;
       else if (v === Infinity || v === -Infinity) inf++;
-      else if (Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+      else {
+        const a = Math.abs(v);
+        if (a > maxAbs) maxAbs = a;
+        if (a > 0 && a < minAbs) minAbs = a;
+      }
     }
   }
-  return { maxAbs, nan, inf, maskedSteps };
+  return { maxAbs, minAbs, nan, inf, maskedSteps };
 }
 
 /** The percentile the "robust" colour range is taken at. */
@@ -189,7 +195,7 @@ function drawMaskedSpans(ctx, spans, layout, fillGrey) {
   }
 }
 
-function drawXAxis(ctx, layout, T) {
+function drawXAxis(ctx, layout, T, t0 = 0) {
   const { plotX, plotY, plotW, plotH, cellW } = layout;
   const bottom = plotY + plotH;
   ctx.strokeStyle = AXIS_COLOR;
@@ -198,11 +204,11 @@ function drawXAxis(ctx, layout, T) {
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.beginPath();
-  for (const t of integerTicks(T, cellW, 30)) {
+  for (const t of integerTicks(T, cellW, 36)) {
     const x = Math.round(plotX + (t + 0.5) * cellW) + 0.5;
     ctx.moveTo(x, bottom);
     ctx.lineTo(x, bottom + 4);
-    ctx.fillText(String(t), x, bottom + 6);
+    ctx.fillText(String(t + t0), x, bottom + 6);
   }
   ctx.stroke();
   ctx.font = LABEL_FONT;
@@ -232,71 +238,142 @@ function setLayoutData(canvas, layout, T, C) {
   d.cellHeight = String(layout.cellH);
   d.timesteps = String(T);
   d.channels = String(C);
+  d.t0 = String(layout.t0 || 0);
+  d.c0 = String(layout.c0 || 0);
 }
 
-/** Sizes a heatmap so the plot is at most about maxPlotW wide. */
-export function heatmapLayout(T, C, maxPlotW, maxPlotH = 300) {
-  const cellW = Math.max(1, Math.min(32, Math.floor(maxPlotW / T)));
-  const cellH = Math.max(1, Math.min(16, Math.floor(maxPlotH / C)));
+/**
+ * A zoom window { t0, t1, c0, c1 } (half-open) clamped to a T x C view;
+ * null or an empty window is the whole view.
+ */
+export function clampWindow(win, T, C) {
+  if (!win) return { t0: 0, t1: T, c0: 0, c1: C };
+  const t0 = Math.max(0, Math.min(T - 1, win.t0));
+  const c0 = Math.max(0, Math.min(C - 1, win.c0));
+  const t1 = Math.max(t0 + 1, Math.min(T, win.t1));
+  const c1 = Math.max(c0 + 1, Math.min(C, win.c1));
+  return { t0, t1, c0, c1 };
+}
+
+/**
+ * Sizes a heatmap of the window's nT x nC cells to fit maxPlotW x maxPlotH:
+ * whole pixels per cell when they fit (up to 32 x 16), else one pixel
+ * column (row) per group of timesteps (channels): cellW < 1, aggregated.
+ */
+export function heatmapLayout(T, C, maxPlotW, maxPlotH = 300, win = null) {
+  const w = clampWindow(win, T, C);
+  const nT = w.t1 - w.t0;
+  const nC = w.c1 - w.c0;
+  const maxW = Math.max(1, Math.floor(maxPlotW));
+  const maxH = Math.max(1, Math.floor(maxPlotH));
+  const aggT = nT > maxW;
+  const aggC = nC > maxH;
+  const cellW = aggT ? maxW / nT : Math.min(32, Math.floor(maxW / nT));
+  const cellH = aggC ? maxH / nC : Math.min(16, Math.floor(maxH / nC));
   const left = 50;
   const top = 18;
   const right = 12;
   const bottom = 40;
-  const plotW = T * cellW;
-  const plotH = C * cellH;
+  const plotW = aggT ? maxW : nT * cellW;
+  const plotH = aggC ? maxH : nC * cellH;
   return {
     plotX: left, plotY: top, plotW, plotH, cellW, cellH,
     width: left + plotW + right, height: top + plotH + bottom,
+    ...w, nT, nC, cols: aggT ? maxW : nT, rows: aggC ? maxH : nC, aggT, aggC,
   };
 }
 
 /**
- * Draws channels (y) against timesteps (x). Returns the layout; the canvas
- * gets it as data-* attributes so the pixel of cell (t, c) can be computed.
+ * The window's cells grouped into layout.cols x layout.rows bins, each
+ * the value of largest |v| in its bin (sign kept; NaN, then +-Inf win),
+ * masked timesteps left out; colMasked[i]: every timestep of column i is
+ * masked. Row-major Float64Array [rows][cols].
  */
-export function drawHeatmap(canvas, view, vmax, layout) {
-  const { data, offset, T, C, mask } = view;
+export function aggregateCells(view, layout) {
+  const { data, offset, C, mask } = view;
+  const { t0, c0, nT, nC, cols, rows } = layout;
+  const tBins = binEdges(nT, cols);
+  const cBins = binEdges(nC, rows);
+  const out = new Float64Array(cols * rows);
+  const colMasked = new Uint8Array(cols);
+  for (let i = 0; i < cols; i++) {
+    const [ta, tb] = tBins[i];
+    let all = true;
+    for (let j = 0; j < rows; j++) {
+      const [ca, cb] = cBins[j];
+      let best = 0;
+      let bestAbs = -1;
+      for (let t = t0 + ta; t < t0 + tb; t++) {
+        if (mask && mask[t] === 0) continue;
+        all = false;
+        const row = offset + t * C;
+        for (let c = c0 + ca; c < c0 + cb; c++) {
+          const v = data[row + c];
+          const a = Number.isNaN(v) ? Infinity : Math.abs(v);
+          if (a > bestAbs || (Number.isNaN(v) && !Number.isNaN(best))) {
+            bestAbs = a;
+            best = v;
+          }
+        }
+      }
+      out[j * cols + i] = best;
+    }
+    colMasked[i] = all ? 1 : 0;
+  }
+  return { values: out, colMasked };
+}
+
+/**
+ * Draws channels (y) against timesteps (x) with a scale (scales.js).
+ * Returns the layout; the canvas gets it as data-* attributes so the pixel
+ * of cell (t, c) is at plotX + (t - t0 + 0.5) * cellWidth.
+ */
+export function drawHeatmap(canvas, view, scale, layout) {
+  const { T, C, mask } = view;
   const ctx = setupCanvas(canvas, layout.width, layout.height);
   setLayoutData(canvas, layout, T, C);
+  canvas.dataset.aggregated = layout.aggT || layout.aggC ? "true" : "false";
 
-  // One pixel per cell, then scaled up without smoothing.
-  const image = new ImageData(T, C);
+  const { values, colMasked } = aggregateCells(view, layout);
+  const { cols, rows } = layout;
+  const image = new ImageData(cols, rows);
   const px = image.data;
-  for (let c = 0; c < C; c++) {
-    for (let t = 0; t < T; t++) {
-      const at = (c * T + t) * 4;
-      if (mask && mask[t] === 0) {
+  for (let j = 0; j < rows; j++) {
+    for (let i = 0; i < cols; i++) {
+      const at = (j * cols + i) * 4;
+      if (colMasked[i]) {
         px[at] = MASK_RGB[0]; px[at + 1] = MASK_RGB[1]; px[at + 2] = MASK_RGB[2];
       } else {
-        divergingInto(data[offset + t * C + c], vmax, px, at);
+        divergingInto(scale.norm(values[j * cols + i]), 1, px, at);
       }
       px[at + 3] = 255;
     }
   }
   const cells = document.createElement("canvas");
-  cells.width = T;
-  cells.height = C;
+  cells.width = cols;
+  cells.height = rows;
   cells.getContext("2d").putImageData(image, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(cells, layout.plotX, layout.plotY, layout.plotW, layout.plotH);
 
-  drawMaskedSpans(ctx, maskedSpans(mask, T), layout, false);
+  const windowMask = mask ? mask.subarray(layout.t0, layout.t1) : null;
+  drawMaskedSpans(ctx, maskedSpans(windowMask, layout.nT), layout, false);
 
   ctx.strokeStyle = AXIS_COLOR;
   ctx.lineWidth = 1;
   ctx.strokeRect(layout.plotX - 0.5, layout.plotY - 0.5, layout.plotW + 1, layout.plotH + 1);
-  drawXAxis(ctx, layout, T);
+  drawXAxis(ctx, layout, layout.nT, layout.t0);
 
   ctx.fillStyle = TEXT_COLOR;
   ctx.font = FONT;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
   ctx.beginPath();
-  for (const c of integerTicks(C, layout.cellH, 14)) {
+  for (const c of integerTicks(layout.nC, layout.cellH, 14)) {
     const y = Math.round(layout.plotY + (c + 0.5) * layout.cellH) + 0.5;
     ctx.moveTo(layout.plotX - 4, y);
     ctx.lineTo(layout.plotX - 1, y);
-    ctx.fillText(String(c), layout.plotX - 6, y);
+    ctx.fillText(String(c + layout.c0), layout.plotX - 6, y);
   }
   ctx.stroke();
   drawYLabel(ctx, layout, "channel");
@@ -309,47 +386,77 @@ export function heatmapCellAt(canvas, layout, event) {
   const x = event.clientX - rect.left - layout.plotX;
   const y = event.clientY - rect.top - layout.plotY;
   if (x < 0 || y < 0 || x >= layout.plotW || y >= layout.plotH) return null;
-  return { t: Math.floor(x / layout.cellW), c: Math.floor(y / layout.cellH) };
+  return {
+    t: (layout.t0 || 0) + Math.min((layout.nT || Infinity) - 1, Math.floor(x / layout.cellW)),
+    c: (layout.c0 || 0) + Math.min((layout.nC || Infinity) - 1, Math.floor(y / layout.cellH)),
+  };
 }
 
 /**
- * Line plot layout: timestep t at x = plotX + (t + 0.5) * cellW (cellW may
- * be fractional here), fixed height.
+ * Line plot layout: timestep t at x = plotX + (t + 0.5) * cellW; the plot
+ * is maxPlotW wide whatever T (cellW is fractional), fixed height.
  */
 export function linesLayout(T, maxPlotW, plotH = 240) {
-  const plotW = Math.max(maxPlotW, T);
+  const plotW = Math.max(1, Math.floor(maxPlotW));
   const cellW = plotW / T;
   const left = 62;
   const top = 18;
   const right = 12;
   const bottom = 40;
   return {
-    plotX: left, plotY: top, plotW, plotH, cellW, cellH: plotH,
+    plotX: left, plotY: top, plotW, plotH, cellW, cellH: plotH, t0: 0, c0: 0,
     width: left + plotW + right, height: top + plotH + bottom,
   };
 }
 
-/** One polyline per channel over timesteps; y symmetric in [-vmax, vmax]. */
-export function drawLines(canvas, view, vmax, layout) {
+function lineY(layout, scale, v) {
+  return layout.plotY + layout.plotH / 2 - scale.norm(v) * (layout.plotH / 2);
+}
+
+function strokeChannel(ctx, view, layout, scale, c) {
   const { data, offset, T, C, mask } = view;
+  ctx.beginPath();
+  let drawing = false;
+  for (let t = 0; t < T; t++) {
+    const v = data[offset + t * C + c];
+    if ((mask && mask[t] === 0) || !Number.isFinite(v)) {
+      drawing = false;
+      continue;
+    }
+    const x = layout.plotX + (t + 0.5) * layout.cellW;
+    const y = lineY(layout, scale, v);
+    if (drawing) ctx.lineTo(x, y);
+    else ctx.moveTo(x, y);
+    // A lone point (neighbours missing) still shows as a short tick.
+    if (!drawing) ctx.lineTo(x + 0.01, y);
+    drawing = true;
+  }
+  ctx.stroke();
+}
+
+/**
+ * One polyline per channel over timesteps; y from the scale (linear or
+ * symlog) over [-vmax, vmax], with its ticks.
+ */
+export function drawLines(canvas, view, scale, layout) {
+  const { T, C, mask } = view;
   const ctx = setupCanvas(canvas, layout.width, layout.height);
   setLayoutData(canvas, layout, T, C);
-  const { plotX, plotY, plotW, plotH, cellW } = layout;
-  const yOf = (v) => plotY + plotH / 2 - (v / vmax) * (plotH / 2);
+  canvas.dataset.scale = scale.kind;
+  const { plotX, plotY, plotW, plotH } = layout;
 
-  // Grid: -vmax, -vmax/2, 0, vmax/2, vmax.
   ctx.font = FONT;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const f of [-1, -0.5, 0, 0.5, 1]) {
-    const y = Math.round(yOf(f * vmax)) + 0.5;
-    ctx.strokeStyle = f === 0 ? "#999" : "#e3e3e3";
+  for (const tick of scaleTicks(scale, plotH, 22)) {
+    const y = Math.round(plotY + plotH / 2 - tick.pos * (plotH / 2)) + 0.5;
+    ctx.strokeStyle = tick.value === 0 ? "#999" : "#e3e3e3";
     ctx.beginPath();
     ctx.moveTo(plotX, y);
     ctx.lineTo(plotX + plotW, y);
     ctx.stroke();
     ctx.fillStyle = TEXT_COLOR;
-    ctx.fillText(f === 0 ? "0" : fmt(f * vmax), plotX - 6, y);
+    ctx.fillText(tick.label, plotX - 6, y);
   }
   drawMaskedSpans(ctx, maskedSpans(mask, T), layout, true);
 
@@ -361,23 +468,7 @@ export function drawLines(canvas, view, vmax, layout) {
   ctx.globalAlpha = C > 32 ? 0.6 : 0.85;
   for (let c = 0; c < C; c++) {
     ctx.strokeStyle = LINE_COLORS[c % LINE_COLORS.length];
-    ctx.beginPath();
-    let drawing = false;
-    for (let t = 0; t < T; t++) {
-      const v = data[offset + t * C + c];
-      if ((mask && mask[t] === 0) || !Number.isFinite(v)) {
-        drawing = false;
-        continue;
-      }
-      const x = plotX + (t + 0.5) * cellW;
-      const y = yOf(v);
-      if (drawing) ctx.lineTo(x, y);
-      else ctx.moveTo(x, y);
-      // A lone point (neighbours missing) still shows as a short tick.
-      if (!drawing) ctx.lineTo(x + 0.01, y);
-      drawing = true;
-    }
-    ctx.stroke();
+    strokeChannel(ctx, view, layout, scale, c);
   }
   ctx.restore();
 
@@ -385,12 +476,42 @@ export function drawLines(canvas, view, vmax, layout) {
   ctx.lineWidth = 1;
   ctx.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
   drawXAxis(ctx, layout, T);
-  drawYLabel(ctx, layout, "value");
+  drawYLabel(ctx, layout, scale.kind === "symlog" ? "value (symlog)" : "value");
   return layout;
 }
 
+/**
+ * Draws channel c's line thick and dark on an overlay canvas the size of
+ * the plot canvas (cleared first); c null only clears.
+ */
+export function drawLineHighlight(overlay, view, scale, layout, c) {
+  const dpr = window.devicePixelRatio || 1;
+  if (overlay.width !== Math.round(layout.width * dpr)) {
+    overlay.width = Math.round(layout.width * dpr);
+    overlay.height = Math.round(layout.height * dpr);
+    overlay.style.width = `${layout.width}px`;
+    overlay.style.height = `${layout.height}px`;
+  }
+  const ctx = overlay.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, layout.width, layout.height);
+  overlay.dataset.channel = c === null || c === undefined ? "" : String(c);
+  if (c === null || c === undefined) return;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(layout.plotX, layout.plotY, layout.plotW, layout.plotH);
+  ctx.clip();
+  ctx.lineWidth = 4;
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+  strokeChannel(ctx, view, layout, scale, c);
+  ctx.lineWidth = 2.5;
+  ctx.strokeStyle = LINE_COLORS[c % LINE_COLORS.length];
+  strokeChannel(ctx, view, layout, scale, c);
+  ctx.restore();
+}
+
 /** The timestep under the mouse and the channel whose line is nearest. */
-export function linesPointAt(canvas, layout, view, vmax, event) {
+export function linesPointAt(canvas, layout, view, scale, event) {
   const rect = canvas.getBoundingClientRect();
   const x = event.clientX - rect.left - layout.plotX;
   const y = event.clientY - rect.top;
@@ -401,9 +522,7 @@ export function linesPointAt(canvas, layout, view, vmax, event) {
   let bestDist = Infinity;
   for (let c = 0; c < view.C; c++) {
     const v = view.data[view.offset + t * view.C + c];
-    const vy = Number.isFinite(v)
-      ? layout.plotY + layout.plotH / 2 - (v / vmax) * (layout.plotH / 2)
-      : layout.plotY;
+    const vy = Number.isFinite(v) ? lineY(layout, scale, v) : layout.plotY;
     const d = Math.abs(vy - y);
     if (d < bestDist) {
       bestDist = d;
@@ -425,7 +544,8 @@ const RANGE_CAPTIONS = {
  * "auto", "fixed" or "robust"; the last two say that values beyond +-vmax
  * are clipped (`clipped`: how many cells are, when known).
  */
-export function colorBar(vmax, width, { showMasked = false, range = "auto", clipped = null } = {}) {
+export function colorBar(scale, width, { showMasked = false, range = "auto", clipped = null, aggregated = null } = {}) {
+  const vmax = scale.vmax;
   const barWidth = Math.max(200, Math.min(width, 480));
   const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
   const height = 10;
@@ -437,22 +557,34 @@ export function colorBar(vmax, width, { showMasked = false, range = "auto", clip
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(canvas.width, 1);
   for (let i = 0; i < canvas.width; i++) {
+    // Position along the bar is the scale's norm; the colour is that of norm.
     const v = ((i + 0.5) / canvas.width) * 2 - 1;
     divergingInto(v, 1, image.data, i * 4);
     image.data[i * 4 + 3] = 255;
   }
   for (let row = 0; row < canvas.height; row++) ctx.putImageData(image, 0, row);
 
-  const numbers = el("div", { class: "rnn-colorbar-numbers", style: { width: `${barWidth}px` } }, [
-    el("span", { text: fmt(-vmax) }),
-    el("span", { text: "0" }),
-    el("span", { text: fmt(vmax) }),
-  ]);
+  // Ticks at their scale positions (symlog: decades), labels centred.
+  // Linear: the ends and 0 (the gradient between is even).
+  const ticks = scale.kind === "linear" || !(vmax > 0)
+    ? scaleTicks(scale, barWidth, barWidth)
+    : scaleTicks(scale, barWidth, 44);
+  const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barWidth}px` } },
+    ticks.map((tick) => el("span", {
+      class: "rnn-colorbar-tick",
+      text: tick.label,
+      dataset: { value: tick.value },
+      style: { left: `${((tick.pos + 1) / 2) * 100}%` },
+    })));
   const caption = el("div", { class: "rnn-colorbar-caption", style: { width: `${barWidth}px` } }, [
     el("span", { text: `${NEGATIVE_NAME} = negative` }),
     el("span", { class: "rnn-colorbar-range", text: RANGE_CAPTIONS[range] || RANGE_CAPTIONS.auto }),
     el("span", { text: `${POSITIVE_NAME} = positive` }),
   ]);
+  const scaleLine = el("div", {
+    class: "rnn-colorbar-scale", style: { maxWidth: `${barWidth}px` },
+    text: `colour scale: ${scaleName(scale)}`,
+  });
   const swatch = (rgb, text, cls) => el("span", { class: "rnn-swatch-item" }, [
     el("span", { class: `rnn-swatch ${cls || ""}`, style: { background: `rgb(${rgb.join(",")})` } }),
     text,
@@ -472,10 +604,12 @@ export function colorBar(vmax, width, { showMasked = false, range = "auto", clip
   return el("div", {
     class: "rnn-colorbar",
     dataset: {
-      vmax: String(vmax), range, clipped: clipped === null ? null : String(clipped),
-      negativeColor: divergingCss(-vmax, vmax), positiveColor: divergingCss(vmax, vmax),
+      vmax: String(vmax), range, scale: scale.kind,
+      linthresh: scale.linthresh === null ? null : String(scale.linthresh),
+      clipped: clipped === null ? null : String(clipped),
+      negativeColor: divergingCss(-1, 1), positiveColor: divergingCss(1, 1),
     },
-  }, [canvas, numbers, caption, legend]);
+  }, [canvas, numbers, caption, scaleLine, aggregated, legend]);
 }
 
 /** Legend of line colours: one swatch per channel, or how they cycle. */

@@ -225,14 +225,15 @@ def canvas_selector(run, direction="none", view="heatmap"):
 
 
 # The colour drawn at the centre of data cell (t, c), from the layout the
-# canvas publishes in data-* attributes.
+# canvas publishes in data-* attributes (t0, c0: the zoom window's start).
 _PIXEL_JS = """([selector, t, c]) => {
   const canvas = document.querySelector(selector);
   if (!canvas) return null;
   const d = canvas.dataset;
   const dpr = Number(d.dpr);
-  const x = Math.floor((Number(d.plotX) + (t + 0.5) * Number(d.cellWidth)) * dpr);
-  const y = Math.floor((Number(d.plotY) + (c + 0.5) * Number(d.cellHeight)) * dpr);
+  const t0 = Number(d.t0 || 0), c0 = Number(d.c0 || 0);
+  const x = Math.floor((Number(d.plotX) + (t - t0 + 0.5) * Number(d.cellWidth)) * dpr);
+  const y = Math.floor((Number(d.plotY) + (c - c0 + 0.5) * Number(d.cellHeight)) * dpr);
   return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data);
 }"""
 
