@@ -38,6 +38,8 @@ A sequence-to-one model (the loss has no time axis, e.g. return_sequences
 targets=[T-1].
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -77,43 +79,50 @@ class GradientHorizon(LayerProbe):
     with one dict per direction and, for a stack of cells, per sub-cell.
     """
 
-    def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False):
+    METHODS = ("tile", "jacobian", "loop")
+
+    def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
+                 method="tile", max_copies=None):
         super().__init__(model, layer)
         if max_lag is not None and (int(max_lag) != max_lag or max_lag < 0):
             raise ValueError("max_lag must be None or an int >= 0, got %r" % (max_lag,))
+        if method not in self.METHODS:
+            raise ValueError("method must be one of %s, got %r" % (self.METHODS, method))
         self.max_lag = None if max_lag is None else int(max_lag)
         self.targets = None if targets is None else [int(t) for t in targets]
         self.return_vectors = return_vectors
+        self.method = method
+        self.max_copies = max_copies
         self._loss = _single_loss(model)
-        self._horizon_fn = tf.function(
-            lambda x, y, w: self._horizon_eager(x, y, w, loop=False),
-            reduce_retracing=True, autograph=False,
-        )
-        self._loop_fn = tf.function(
-            lambda x, y, w: self._horizon_eager(x, y, w, loop=True),
-            reduce_retracing=True, autograph=False,
-        )
+        self._fns = {}
         self._sum_checked = False
 
     # -- public ---------------------------------------------------------------
 
     def __call__(self, x, y=None, sample_weight=None):
-        return self._run(self._horizon_fn, x, y, sample_weight)
+        return self._run(self.method, x, y, sample_weight)
 
     def loop(self, x, y=None, sample_weight=None):
         """The same result by a second method: one backward pass per target
         (a Python loop of tape.gradient calls inside one tf.function). Slow;
         for tests and benchmarks."""
-        return self._run(self._loop_fn, x, y, sample_weight)
+        return self._run("loop", x, y, sample_weight)
 
     # -- internals ------------------------------------------------------------
 
-    def _run(self, fn, x, y, sample_weight):
+    def _run(self, method, x, y, sample_weight):
         if not self._checked:
             LayerProbe.__call__(self, x, y, sample_weight)  # the layer check
         if self._unsupported is not None:
             raise UnsupportedLayerError(self._unsupported)
-        mask, steps, compiled, per_direction, targets = fn(x, y, sample_weight)
+        if method not in self._fns:
+            self._fns[method] = tf.function(
+                lambda x, y, w: self._horizon_eager(x, y, w, method),
+                reduce_retracing=True, autograph=False,
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            mask, steps, compiled, per_direction, targets = self._fns[method](x, y, sample_weight)
         if steps is not None and not self._sum_checked:
             self._check_sum(steps, compiled)
         targets = [int(t) for t in np.asarray(targets)]
@@ -159,57 +168,98 @@ class GradientHorizon(LayerProbe):
             )
         self._sum_checked = True
 
-    def _horizon_eager(self, x, y, sample_weight, loop):
+    def _forward(self, u, mask, eps_all, offsets):
+        flat_u = tf.reshape(u, tf.concat([tf.shape(u)[:2], [self._input_size]], axis=0))
+        eps = [eps_all[..., offsets[i]:offsets[i + 1]] for i in range(len(self.directions))]
+        sequences = [
+            d.perturbed(tf.concat([flat_u, e], axis=-1), mask=mask, training=False)
+            for d, e in zip(self.directions, eps)
+        ]
+        outputs = [self._layer_output(d, seq) for d, seq in zip(self.directions, sequences)]
+        post_inputs = self._post_inputs(outputs, mask)
+        if mask is not None and self.layer.return_sequences and not self._post_takes_mask:
+            # The layer's output carries its input's mask (as keras.layers.RNN
+            # computes it), so the layers after it and the loss see the
+            # padding as in the model itself.
+            for tensor in (post_inputs if isinstance(post_inputs, list) else [post_inputs]):
+                tensor._keras_mask = mask
+        return self._post(post_inputs, training=False)
+
+    def _eps(self, u, copies=1):
+        size = sum(d.size for d in self.directions)
+        shape = tf.concat([[copies * tf.shape(u)[0], tf.shape(u)[1]], [size]], axis=0)
+        return tf.zeros(shape, dtype=u.dtype)
+
+    def _horizon_eager(self, x, y, sample_weight, method):
         u, mask = self._pre_layer(x)
         timesteps = u.shape[1]
         if timesteps is None:
             raise UnsupportedLayerError("the batch's number of timesteps must be static")
-        flat_u = tf.reshape(u, tf.concat([tf.shape(u)[:2], [self._input_size]], axis=0))
-        eps_all = tf.zeros(
-            tf.concat([tf.shape(u)[:2], [sum(d.size for d in self.directions)]], axis=0),
-            dtype=u.dtype,
-        )
         offsets = np.cumsum([0] + [d.size for d in self.directions]).tolist()
-        with tf.GradientTape(persistent=loop) as tape:
+        eps_all = self._eps(u)
+        with tf.GradientTape(persistent=(method == "loop")) as tape:
             tape.watch(eps_all)
-            eps = [eps_all[..., offsets[i]:offsets[i + 1]] for i in range(len(self.directions))]
-            sequences = [
-                d.perturbed(tf.concat([flat_u, e], axis=-1), mask=mask, training=False)
-                for d, e in zip(self.directions, eps)
-            ]
-            outputs = [self._layer_output(d, seq) for d, seq in zip(self.directions, sequences)]
-            y_pred = self._post(self._post_inputs(outputs, mask), training=False)
+            y_pred = self._forward(u, mask, eps_all, offsets)
             steps = self._step_losses(y, y_pred, sample_weight, timesteps)
             compiled = self.model.compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
             )
             if self.model.losses:
                 compiled = compiled - tf.cast(tf.add_n(self.model.losses), compiled.dtype)
-            if steps is None:
-                targets = [timesteps - 1]
-                selected = compiled[None, None]  # one loss, one row
-            else:
-                targets = self._normalised_targets(timesteps)
+            targets = [timesteps - 1] if steps is None else self._normalised_targets(timesteps)
+            if steps is not None and method != "tile":
                 selected = tf.gather(steps, targets, axis=1)  # [B, K]
-            if loop:  # the slices must be recorded on the tape too
+            if steps is not None and method == "loop":  # slices recorded too
                 per_target = [tf.reduce_sum(selected[:, k]) for k in range(len(targets))]
         if steps is None:
-            grad = tape.gradient(compiled, eps_all, unconnected_gradients="zero")
-            vectors = grad[:, None]
-        elif loop:
+            # Sequence-to-one: one loss, one row.
+            vectors = tape.gradient(compiled, eps_all, unconnected_gradients="zero")[:, None]
+        elif method == "loop":
             rows = [
                 tape.gradient(loss_k, eps_all, unconnected_gradients="zero")
                 for loss_k in per_target
             ]
             vectors = tf.stack(rows, axis=1)
-        else:
+        elif method == "jacobian":
             vectors = tape.batch_jacobian(
                 selected, eps_all, unconnected_gradients="zero", experimental_use_pfor=True
             )  # [B, K, T, C_all]
+        else:
+            chunk = len(targets) if not self.max_copies else max(1, int(self.max_copies))
+            vectors = tf.concat([
+                self._tiled_rows(u, mask, y, sample_weight, targets[i:i + chunk], offsets)
+                for i in range(0, len(targets), chunk)
+            ], axis=1)
         per_direction = [
             vectors[..., offsets[i]:offsets[i + 1]] for i in range(len(self.directions))
         ]
         return mask, steps, compiled, per_direction, tf.constant(targets)
+
+    def _tiled_rows(self, u, mask, y, sample_weight, targets, offsets):
+        """dl[b, t_k]/deps[b, j] for the K targets: [B, K, T, C_all].
+
+        The batch is tiled K times (copy k first); copy k contributes only
+        its loss at step t_k, so one backward pass gives every row.
+        """
+        copies = len(targets)
+        batch, timesteps = tf.shape(u)[0], u.shape[1]
+        tile = lambda v: None if v is None else tf.tile(
+            v, tf.concat([[copies], tf.ones([len(v.shape) - 1], tf.int32)], axis=0)
+        )
+        u_k, mask_k = tile(u), tile(mask)
+        y_k = tile(tf.convert_to_tensor(y))
+        w_k = None if sample_weight is None else tile(tf.convert_to_tensor(sample_weight))
+        eps_k = self._eps(u, copies)
+        with tf.GradientTape() as tape:
+            tape.watch(eps_k)
+            y_pred = self._forward(u_k, mask_k, eps_k, offsets)
+            steps = self._step_losses(y_k, y_pred, w_k, timesteps, copies=copies)
+            pick = tf.one_hot(targets, timesteps, dtype=steps.dtype)  # [K, T]
+            steps = tf.reshape(steps, tf.stack([copies, batch, timesteps]))
+            loss = tf.reduce_sum(steps * pick[:, None, :])
+        grad = tape.gradient(loss, eps_k, unconnected_gradients="zero")
+        grad = tf.reshape(grad, tf.concat([[copies, batch], tf.shape(grad)[1:]], axis=0))
+        return tf.transpose(grad, [1, 0, 2, 3])
 
     def _normalised_targets(self, timesteps):
         if self.targets is None:
@@ -222,8 +272,11 @@ class GradientHorizon(LayerProbe):
             out.append(n)
         return out
 
-    def _step_losses(self, y, y_pred, sample_weight, timesteps):
-        """l[b, t] with sum = the compiled loss, or None without a time axis."""
+    def _step_losses(self, y, y_pred, sample_weight, timesteps, copies=1):
+        """l[b, t] with sum = the compiled loss, or None without a time axis.
+
+        copies: the batch is that many copies of the real one; each copy's
+        l is then the real batch's (Keras' divisor taken per copy)."""
         if isinstance(y_pred, (list, tuple)):
             if len(y_pred) != 1:
                 raise UnsupportedLayerError("only a model with one output is supported")
@@ -255,11 +308,11 @@ class GradientHorizon(LayerProbe):
             weight = mask if weight is None else weight * mask
         weighted = values if weight is None else values * weight
         if reduction in ("mean", "sum_over_batch_size"):
-            divisor = tf.cast(tf.size(values), dtype)
+            divisor = tf.cast(tf.size(values), dtype) / copies
         elif reduction == "mean_with_sample_weight" and weight is not None:
-            divisor = tf.reduce_sum(weight)
+            divisor = tf.reduce_sum(weight) / copies
         elif reduction == "mean_with_sample_weight":
-            divisor = tf.cast(tf.size(values), dtype)
+            divisor = tf.cast(tf.size(values), dtype) / copies
         elif reduction == "sum":
             divisor = tf.ones((), dtype)
         else:
