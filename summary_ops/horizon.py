@@ -21,9 +21,15 @@ The horizon is G[b, k, j] = ||dL_{t_k}/dh_j|| (sample b's part of L_t, which
 is the only part that depends on sample b's h), for targets t_k and every
 source step j, both in input-time order. Exact through the recurrence: the
 layer's cell reruns inside LayerProbe's perturbed RNN (h_t + eps_t), and
-dl[b, t]/deps[b, j] is one row of a batch Jacobian, computed with
-tf.GradientTape.batch_jacobian (pfor: all target cotangents vectorised in
-one backward pass). A forward direction has G = 0 for j > t, a backward one
+dl[b, t]/deps[b, j] is one row of a batch Jacobian. method="tile" tiles the batch K times (K targets), copy k contributing only its
+loss at t_k, so one forward and one backward pass of a K*B batch give every
+row (max_copies bounds K*B per pass, splitting the targets into chunks);
+method="jacobian" (the default) uses tf.GradientTape.batch_jacobian with
+pfor: the same result, ~3x faster per call than "tile" on CPU (LSTM 128
+units, batch 8, 50 steps: 0.31 s vs 0.99 s), but its first call (tracing)
+costs ~12-15 s even for a tiny LSTM; method="loop"
+(also GradientHorizon.loop) one backward pass per target, as a reference.
+A forward direction has G = 0 for j > t, a backward one
 (go_backwards, Bidirectional's backward layer) for j < t, unless layers
 after this one mix timesteps.
 
@@ -82,7 +88,7 @@ class GradientHorizon(LayerProbe):
     METHODS = ("tile", "jacobian", "loop")
 
     def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
-                 method="tile", max_copies=None):
+                 method="jacobian", max_copies=None):
         super().__init__(model, layer)
         if max_lag is not None and (int(max_lag) != max_lag or max_lag < 0):
             raise ValueError("max_lag must be None or an int >= 0, got %r" % (max_lag,))
@@ -111,8 +117,6 @@ class GradientHorizon(LayerProbe):
     # -- internals ------------------------------------------------------------
 
     def _run(self, method, x, y, sample_weight):
-        if not self._checked:
-            LayerProbe.__call__(self, x, y, sample_weight)  # the layer check
         if self._unsupported is not None:
             raise UnsupportedLayerError(self._unsupported)
         if method not in self._fns:
@@ -122,7 +126,11 @@ class GradientHorizon(LayerProbe):
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            mask, steps, compiled, per_direction, targets = self._fns[method](x, y, sample_weight)
+            mask, steps, compiled, per_direction, targets, outputs = self._fns[method](
+                x, y, sample_weight
+            )
+            if not self._checked:  # LayerProbe's check: the rerun reproduces the layer
+                self._check_reproduces_layer(x, outputs)
         if steps is not None and not self._sum_checked:
             self._check_sum(steps, compiled)
         targets = [int(t) for t in np.asarray(targets)]
@@ -183,7 +191,7 @@ class GradientHorizon(LayerProbe):
             # padding as in the model itself.
             for tensor in (post_inputs if isinstance(post_inputs, list) else [post_inputs]):
                 tensor._keras_mask = mask
-        return self._post(post_inputs, training=False)
+        return self._post(post_inputs, training=False), outputs
 
     def _eps(self, u, copies=1):
         size = sum(d.size for d in self.directions)
@@ -199,7 +207,7 @@ class GradientHorizon(LayerProbe):
         eps_all = self._eps(u)
         with tf.GradientTape(persistent=(method == "loop")) as tape:
             tape.watch(eps_all)
-            y_pred = self._forward(u, mask, eps_all, offsets)
+            y_pred, outputs = self._forward(u, mask, eps_all, offsets)
             steps = self._step_losses(y, y_pred, sample_weight, timesteps)
             compiled = self.model.compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
@@ -233,7 +241,7 @@ class GradientHorizon(LayerProbe):
         per_direction = [
             vectors[..., offsets[i]:offsets[i + 1]] for i in range(len(self.directions))
         ]
-        return mask, steps, compiled, per_direction, tf.constant(targets)
+        return mask, steps, compiled, per_direction, tf.constant(targets), outputs
 
     def _tiled_rows(self, u, mask, y, sample_weight, targets, offsets):
         """dl[b, t_k]/deps[b, j] for the K targets: [B, K, T, C_all].
@@ -252,7 +260,7 @@ class GradientHorizon(LayerProbe):
         eps_k = self._eps(u, copies)
         with tf.GradientTape() as tape:
             tape.watch(eps_k)
-            y_pred = self._forward(u_k, mask_k, eps_k, offsets)
+            y_pred, _ = self._forward(u_k, mask_k, eps_k, offsets)
             steps = self._step_losses(y_k, y_pred, w_k, timesteps, copies=copies)
             pick = tf.one_hot(targets, timesteps, dtype=steps.dtype)  # [K, T]
             steps = tf.reshape(steps, tf.stack([copies, batch, timesteps]))

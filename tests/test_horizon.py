@@ -65,7 +65,7 @@ def test_linear_cell_decays_as_a_to_the_lag(a):
     model.compile(loss="mse")
     layer.cell.recurrent_kernel.assign(a * np.eye(U))
     x, y = data(out=U)
-    result = GradientHorizon(model, layer)(x, y)
+    result = GradientHorizon(model, layer, method="tile")(x, y)
     (d,) = result["directions"]
     assert d["targets"] is None and d["max_lag"] is None
     G = d["horizon"]
@@ -84,7 +84,7 @@ def test_linear_cell_decays_as_a_to_the_lag(a):
     )
     assert stats["max"] == pytest.approx(G.max())
 
-    truncated = GradientHorizon(model, layer, max_lag=2)(x, y)["directions"][0]["horizon"]
+    truncated = GradientHorizon(model, layer, max_lag=2, method="tile")(x, y)["directions"][0]["horizon"]
     np.testing.assert_allclose(truncated, np.where(lag <= 2, expected, 0.0), rtol=1e-10, atol=1e-14)
     assert horizon_statistics(truncated, max_lag=2)["effective_horizon"] == pytest.approx(
         expected_effective_horizon(abs(a), 2), rel=1e-10
@@ -97,7 +97,7 @@ def test_vectors_add_up_to_the_state_gradient_and_losses_to_the_compiled_loss():
     x, y = data()
     # Per-step weights (Keras rejects a [B] weight for a [B, T] loss).
     weight = np.random.default_rng(1).uniform(0.1, 2.0, size=(B, T))
-    result = GradientHorizon(model, layer, return_vectors=True)(x, y, weight)
+    result = GradientHorizon(model, layer, return_vectors=True, method="tile")(x, y, weight)
     (d,) = result["directions"]
     assert result["step_losses"].shape == (B, T)
     assert result["step_losses"].sum() == pytest.approx(compiled_loss(model, x, y, weight), rel=1e-12)
@@ -122,7 +122,8 @@ def test_one_backward_pass_per_target_agrees(kind):
     layer = LAYERS[kind]()
     model = sequence_model(layer)
     x, y = data(seed=3)
-    horizon = GradientHorizon(model, layer)
+    # The default pfor Jacobian on one case (its tracing costs ~12 s).
+    horizon = GradientHorizon(model, layer, method="jacobian" if kind == "LSTM" else "tile")
     fast, slow = horizon(x, y), horizon.loop(x, y)
     expected_directions = {"Bidirectional": ["forward", "backward"]}.get(kind, [None])
     assert [d["direction"] for d in fast["directions"]] == expected_directions
@@ -135,11 +136,11 @@ def test_one_backward_pass_per_target_agrees(kind):
 
 
 def test_targets_and_max_lag_keep_only_their_rows_and_lags():
-    layer = keras.layers.Bidirectional(keras.layers.GRU(U, return_sequences=True))
+    layer = keras.layers.Bidirectional(keras.layers.SimpleRNN(U, return_sequences=True))
     model = sequence_model(layer)
     x, y = data(seed=4)
-    full = GradientHorizon(model, layer)(x, y)
-    part = GradientHorizon(model, layer, max_lag=1, targets=[1, -1])(x, y)
+    full = GradientHorizon(model, layer, method="tile")(x, y)
+    part = GradientHorizon(model, layer, max_lag=1, targets=[1, -1], method="tile", max_copies=1)(x, y)
     t = np.array([1, T - 1])[:, None]
     j = np.arange(T)[None]
     for f, p in zip(full["directions"], part["directions"]):
@@ -164,7 +165,7 @@ def test_masked_sequences_padding_has_no_loss_and_no_gradient(reduction):
     real = x != 0
     _, y = data(seed=5)
     weight = np.array([[1.0, 2.0, 0.5, 1.0, 1.0], [0.2, 1.0, 1.0, 3.0, 1.0]])
-    horizon = GradientHorizon(model, layer, return_vectors=True)
+    horizon = GradientHorizon(model, layer, return_vectors=True, method="tile")
     result = horizon(x, y, weight)
     np.testing.assert_array_equal(result["mask"], real)
     steps = result["step_losses"]
@@ -194,7 +195,7 @@ def test_sequence_to_one_is_one_row_of_state_gradient_norms():
     model.compile(loss="mse")
     x, _ = data()
     y = np.random.default_rng(6).normal(size=(B, 2))
-    result = GradientHorizon(model, layer)(x, y)
+    result = GradientHorizon(model, layer, method="tile")(x, y)
     (d,) = result["directions"]
     assert result["step_losses"] is None
     assert d["targets"] == [T - 1] and d["horizon"].shape == (B, 1, T)
