@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
 
@@ -32,6 +33,17 @@ class RNNTensorBoard(keras.callbacks.Callback):
     Bidirectional layers write each direction separately, in input-time
     order: `<layer>/forward/...` and `<layer>/backward/...`.
 
+    With `log_weights` (the default), at the same steps, for every cell of
+    every logged layer (per direction, per stacked cell) and each of its
+    weight matrices (`kernel`, `recurrent_kernel`, `bias`; a GRU with
+    reset_after=True has `input_bias` and `recurrent_bias` instead of
+    `bias`), in Keras' own layout (gates side by side on the last axis):
+      - `<layer>[/<direction>][/cell_<i>]/<matrix>/weight`,
+      - `.../<matrix>/weight_gradient`: dL/dW on the probe batch (compiled
+        loss plus the model's regularization losses, inference mode,
+        unscaled),
+    each with `/gate_stats`, per-gate statistics kept for every step.
+
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
     logged steps are comparable over training. Logging problems are warned
@@ -48,6 +60,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         batch, kept for the rest of training.
       max_samples: how many samples of the probe batch to write (int > 0).
         The loss and its gradients are computed on the whole probe batch.
+      log_weights: also log the cells' weights and weight gradients, split
+        by gate (bool).
     """
 
     def __init__(
@@ -57,6 +71,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         update_freq=100,
         probe_data=None,
         max_samples=4,
+        log_weights=True,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -65,6 +80,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.layers = layers
         self.update_freq = update_freq
         self.max_samples = max_samples
+        self.log_weights = bool(log_weights)
         self._probe_batch = _unpack_probe_data(probe_data)
         self._layer_probes = None
         self._probed_setup = None
@@ -237,6 +253,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
             with _model_state_kept(self.model):
                 for layer_probe in list(self._layer_probes):
                     self._log_layer(layer_probe, step)
+                if self.log_weights and self._layer_probes:
+                    self._log_weights(step)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
@@ -262,9 +280,78 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 % (layer_probe.layer.name, step, type(e).__name__, e),
             )
 
-    def _write_layer(self, layer, result, step):
+    def _log_weights(self, step):
+        """Writes every logged layer's weight matrices and their gradients, by gate."""
+        try:
+            layers = [layer_probe.layer for layer_probe in self._layer_probes]
+            entries = _weight_entries(layers)
+            gradients = self._weight_gradients(entries)
+            self._ensure_writer()
+            pinned = self._first_log_of_fit
+            with self._writer.as_default(step=step), tf.summary.record_if(True):
+                for entry, gradient in zip(entries, gradients):
+                    matrix = entry["matrix"]
+                    common = dict(
+                        matrix=entry["name"],
+                        gates=matrix.gates,
+                        layer=entry["layer"].name,
+                        cell=entry["cell"],
+                        direction=entry["direction"],
+                        cell_index=entry["cell_index"],
+                        pinned=pinned,
+                    )
+                    summary.weight("%s/weight" % entry["prefix"], matrix.value(), **common)
+                    if gradient is not None:
+                        summary.weight_gradient(
+                            "%s/weight_gradient" % entry["prefix"], gradient, **common
+                        )
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once(
+                "weights", "RNNTensorBoard: could not log weights at step %d: %s: %s"
+                % (step, type(e).__name__, e)
+            )
+
+    def _weight_gradients(self, entries):
+        """dL/dW (numpy, per entry's matrix; None if not trainable or unconnected).
+
+        L is the compiled loss plus the model's regularization losses
+        (model.compute_loss) on the whole probe batch, in inference mode,
+        without loss scaling; one tape over the logged layers' variables.
+        """
+        x, y, sample_weight = self._probe_batch
+        variables = []
+        for entry in entries:
+            variable = entry["matrix"].variable
+            if getattr(variable, "trainable", True) and not any(variable is v for v in variables):
+                variables.append(variable)
+        if not variables:
+            return [None] * len(entries)
+        with tf.GradientTape() as tape:
+            y_pred = self.model(x, training=False)
+            loss = self.model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
+            )
+        grads = tape.gradient(loss, variables)
+        by_variable = []
+        for variable, grad in zip(variables, grads):
+            if isinstance(grad, tf.IndexedSlices):
+                grad = tf.convert_to_tensor(grad)
+            by_variable.append((variable, None if grad is None else np.asarray(grad)))
+        result = []
+        for entry in entries:
+            matrix = entry["matrix"]
+            grad = next((g for v, g in by_variable if v is matrix.variable), None)
+            if grad is not None and matrix.row is not None:
+                grad = grad[matrix.row]
+            result.append(grad)
+        return result
+
+    def _ensure_writer(self):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def _write_layer(self, layer, result, step):
+        self._ensure_writer()
         keep = slice(0, self.max_samples)
         pinned = self._first_log_of_fit  # the untrained model must never be sampled away
         mask_tag = None
@@ -307,6 +394,32 @@ def _tag_prefix(layer, entry):
     if entry.get("cell_index") is not None:
         parts.append("cell_%d" % entry["cell_index"])
     return "/".join(parts)
+
+
+def _weight_entries(layers):
+    """[{"layer", "prefix", "direction", "cell_index", "cell", "matrix"}] of `layers`."""
+    entries = []
+    for layer in layers:
+        for slot in gates_lib.layer_cells(layer):
+            prefix = _tag_prefix(
+                layer, {"direction": slot.direction, "cell_index": slot.cell_index}
+            )
+            seen = {}
+            for matrix in slot.matrices():
+                # A user's cell may have two weights with the same leaf name.
+                count = seen.get(matrix.name, 0)
+                seen[matrix.name] = count + 1
+                name = matrix.name if count == 0 else "%s_%d" % (matrix.name, count)
+                entries.append({
+                    "layer": layer,
+                    "prefix": "%s/%s" % (prefix, name),
+                    "name": name,
+                    "direction": slot.direction,
+                    "cell_index": slot.cell_index,
+                    "cell": probe_lib.cell_type(slot.cell),
+                    "matrix": matrix,
+                })
+    return entries
 
 
 def _require_positive_int(name, value):
