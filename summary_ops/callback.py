@@ -83,6 +83,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.log_weights = bool(log_weights)
         self._probe_batch = _unpack_probe_data(probe_data)
         self._layer_probes = None
+        self._weight_layers = []
         self._probed_setup = None
         self._restore_train_function = None
         self._writer = None
@@ -98,7 +99,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         # The probes trace the compiled loss: rebuild them after compile().
         setup = (id(self.model), id(self.model.optimizer), id(self.model.loss))
         if self._probed_setup != setup:
-            self._layer_probes = self._build_probes(self._selected_layers())
+            selected = self._selected_layers()
+            self._layer_probes = self._build_probes(selected)
+            # Weights need no probe: they are logged also for a layer whose
+            # per-timestep probe is unsupported or dropped.
+            self._weight_layers = list(selected) if self.log_weights else []
             self._probed_setup = setup
         if self._probe_batch is None:
             self._capture_first_training_batch()
@@ -218,7 +223,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         """
         model = self.model
         train_function = model.train_function
-        if train_function is None or not self._layer_probes:
+        if train_function is None or not (self._layer_probes or self._weight_layers):
             return
 
         def restore():
@@ -247,13 +252,17 @@ class RNNTensorBoard(keras.callbacks.Callback):
         try:
             step = self._iterations()
             self._next_log_step = (step // self.update_freq + 1) * self.update_freq
-            if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
+            if (
+                self._probe_batch is None
+                or not (self._layer_probes or self._weight_layers)
+                or not _is_chief(self.model)
+            ):
                 return
             self._last_logged_step = step
             with _model_state_kept(self.model):
                 for layer_probe in list(self._layer_probes):
                     self._log_layer(layer_probe, step)
-                if self.log_weights and self._layer_probes:
+                if self._weight_layers:
                     self._log_weights(step)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
@@ -283,8 +292,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
     def _log_weights(self, step):
         """Writes every logged layer's weight matrices and their gradients, by gate."""
         try:
-            layers = [layer_probe.layer for layer_probe in self._layer_probes]
-            entries = _weight_entries(layers)
+            entries = _weight_entries(self._weight_layers)
             gradients = self._weight_gradients(entries)
             self._ensure_writer()
             pinned = self._first_log_of_fit
