@@ -19,6 +19,9 @@ import tb_reading
 from test_gates import fill_by_gate
 
 
+_ALL_BLOB_KINDS = metadata.TIMESTEP_KINDS + metadata.WEIGHT_KINDS
+
+
 def _fit_one_step(model, x, y, logdir, loss="mse", **callback_args):
     """One training step that leaves the weights alone (lr 0), logged at step 1."""
     model.compile(keras.optimizers.SGD(0.0), loss)
@@ -68,7 +71,7 @@ def test_every_gate_block_reads_back_with_its_constant(tmp_path, model_name):
     y = np.zeros((2, 1), "float32")
     _fit_one_step(model, x, y, tmp_path)
 
-    series = tb_reading.read_back(tmp_path)["."]
+    series = tb_reading.read_back(tmp_path, _ALL_BLOB_KINDS)["."]
     gate_stats = tb_reading.read_stats(tmp_path, metadata.GATE_STATS)["."]
     weight_tags = {t for t, (info, _, _) in series.items() if info["kind"] == metadata.WEIGHT}
     wanted_tags = set()
@@ -135,7 +138,7 @@ def test_weight_gradients_equal_finite_differences_with_regularization(tmp_path)
             total = keras.ops.mean(keras.ops.square(prediction - y))
             return float(total + keras.ops.sum(model.losses))
 
-        series = tb_reading.read_back(tmp_path)["."]
+        series = tb_reading.read_back(tmp_path, _ALL_BLOB_KINDS)["."]
         h = 1e-6
         regularized = False
         for matrix in gates.layer_cells(layer)[0].matrices():
@@ -208,7 +211,7 @@ def test_gate_stats_match_numpy_with_nan_and_inf(tmp_path):
     assert whole_info["gates"] is None
     np.testing.assert_allclose(whole[0], [_numpy_gate_stats(data)], rtol=1e-5)
     # The blob keeps NaN and Inf as they are.
-    np.testing.assert_array_equal(tb_reading.read_back(tmp_path)["."]["w/kernel/weight"][2][0], data)
+    np.testing.assert_array_equal(tb_reading.read_back(tmp_path, _ALL_BLOB_KINDS)["."]["w/kernel/weight"][2][0], data)
 
 
 def test_weight_op_rejects_scalars_and_bad_gates(tmp_path):
@@ -261,6 +264,6 @@ def test_log_weights_false_writes_no_weights(tmp_path):
     model = keras.Sequential([keras.Input((3, 2)), keras.layers.GRU(2, name="rnn"), keras.layers.Dense(1)])
     x = np.zeros((2, 3, 2), "float32")
     _fit_one_step(model, x, np.zeros((2, 1), "float32"), tmp_path, log_weights=False)
-    series = tb_reading.read_back(tmp_path)["."]
+    series = tb_reading.read_back(tmp_path, _ALL_BLOB_KINDS)["."]
     assert "rnn/activation" in series
     assert not [t for t, (info, _, _) in series.items() if info["kind"] in metadata.WEIGHT_KINDS]
