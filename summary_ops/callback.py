@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
 
@@ -32,6 +33,17 @@ class RNNTensorBoard(keras.callbacks.Callback):
     Bidirectional layers write each direction separately, in input-time
     order: `<layer>/forward/...` and `<layer>/backward/...`.
 
+    With `log_weights` (the default), at the same steps, for every cell of
+    every logged layer (per direction, per stacked cell) and each of its
+    weight matrices (`kernel`, `recurrent_kernel`, `bias`; a GRU with
+    reset_after=True has `input_bias` and `recurrent_bias` instead of
+    `bias`), in Keras' own layout (gates side by side on the last axis):
+      - `<layer>[/<direction>][/cell_<i>]/<matrix>/weight`,
+      - `.../<matrix>/weight_gradient`: dL/dW on the probe batch (compiled
+        loss plus the model's regularization losses, inference mode,
+        unscaled),
+    each with `/gate_stats`, per-gate statistics kept for every step.
+
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
     logged steps are comparable over training. Logging problems are warned
@@ -48,6 +60,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         batch, kept for the rest of training.
       max_samples: how many samples of the probe batch to write (int > 0).
         The loss and its gradients are computed on the whole probe batch.
+      log_weights: also log the cells' weights and weight gradients, split
+        by gate (bool).
     """
 
     def __init__(
@@ -57,6 +71,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         update_freq=100,
         probe_data=None,
         max_samples=4,
+        log_weights=True,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -65,8 +80,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.layers = layers
         self.update_freq = update_freq
         self.max_samples = max_samples
+        self.log_weights = bool(log_weights)
         self._probe_batch = _unpack_probe_data(probe_data)
         self._layer_probes = None
+        self._weight_layers = []
         self._probed_setup = None
         self._restore_train_function = None
         self._writer = None
@@ -82,7 +99,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         # The probes trace the compiled loss: rebuild them after compile().
         setup = (id(self.model), id(self.model.optimizer), id(self.model.loss))
         if self._probed_setup != setup:
-            self._layer_probes = self._build_probes(self._selected_layers())
+            selected = self._selected_layers()
+            self._layer_probes = self._build_probes(selected)
+            # Weights need no probe: they are logged also for a layer whose
+            # per-timestep probe is unsupported or dropped.
+            self._weight_layers = list(selected) if self.log_weights else []
             self._probed_setup = setup
         if self._probe_batch is None:
             self._capture_first_training_batch()
@@ -202,7 +223,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         """
         model = self.model
         train_function = model.train_function
-        if train_function is None or not self._layer_probes:
+        if train_function is None or not (self._layer_probes or self._weight_layers):
             return
 
         def restore():
@@ -231,12 +252,18 @@ class RNNTensorBoard(keras.callbacks.Callback):
         try:
             step = self._iterations()
             self._next_log_step = (step // self.update_freq + 1) * self.update_freq
-            if self._probe_batch is None or not self._layer_probes or not _is_chief(self.model):
+            if (
+                self._probe_batch is None
+                or not (self._layer_probes or self._weight_layers)
+                or not _is_chief(self.model)
+            ):
                 return
             self._last_logged_step = step
             with _model_state_kept(self.model):
                 for layer_probe in list(self._layer_probes):
                     self._log_layer(layer_probe, step)
+                if self._weight_layers:
+                    self._log_weights(step)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
@@ -262,9 +289,77 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 % (layer_probe.layer.name, step, type(e).__name__, e),
             )
 
-    def _write_layer(self, layer, result, step):
+    def _log_weights(self, step):
+        """Writes every logged layer's weight matrices and their gradients, by gate."""
+        try:
+            entries = _weight_entries(self._weight_layers)
+            gradients = self._weight_gradients(entries)
+            self._ensure_writer()
+            pinned = self._first_log_of_fit
+            with self._writer.as_default(step=step), tf.summary.record_if(True):
+                for entry, gradient in zip(entries, gradients):
+                    matrix = entry["matrix"]
+                    common = dict(
+                        matrix=entry["name"],
+                        gates=matrix.gates,
+                        layer=entry["layer"].name,
+                        cell=entry["cell"],
+                        direction=entry["direction"],
+                        cell_index=entry["cell_index"],
+                        pinned=pinned,
+                    )
+                    summary.weight("%s/weight" % entry["prefix"], matrix.value(), **common)
+                    if gradient is not None:
+                        summary.weight_gradient(
+                            "%s/weight_gradient" % entry["prefix"], gradient, **common
+                        )
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once(
+                "weights", "RNNTensorBoard: could not log weights at step %d: %s: %s"
+                % (step, type(e).__name__, e)
+            )
+
+    def _weight_gradients(self, entries):
+        """dL/dW (numpy, per entry's matrix; None if not trainable or unconnected).
+
+        L is the compiled loss plus the model's regularization losses
+        (model.compute_loss) on the whole probe batch, in inference mode,
+        without loss scaling; one tape over the logged layers' variables.
+        """
+        x, y, sample_weight = self._probe_batch
+        variables = []
+        for entry in entries:
+            variable = entry["matrix"].variable
+            if getattr(variable, "trainable", True) and not any(variable is v for v in variables):
+                variables.append(variable)
+        if not variables:
+            return [None] * len(entries)
+        with tf.GradientTape() as tape:
+            y_pred = self.model(x, training=False)
+            loss = self.model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
+            )
+        grads = tape.gradient(loss, variables)
+        by_variable = []
+        for variable, grad in zip(variables, grads):
+            if isinstance(grad, tf.IndexedSlices):
+                grad = tf.convert_to_tensor(grad)
+            by_variable.append((variable, None if grad is None else np.asarray(grad)))
+        result = []
+        for entry in entries:
+            matrix = entry["matrix"]
+            grad = next((g for v, g in by_variable if v is matrix.variable), None)
+            if grad is not None and matrix.row is not None:
+                grad = grad[matrix.row]
+            result.append(grad)
+        return result
+
+    def _ensure_writer(self):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def _write_layer(self, layer, result, step):
+        self._ensure_writer()
         keep = slice(0, self.max_samples)
         pinned = self._first_log_of_fit  # the untrained model must never be sampled away
         mask_tag = None
@@ -307,6 +402,32 @@ def _tag_prefix(layer, entry):
     if entry.get("cell_index") is not None:
         parts.append("cell_%d" % entry["cell_index"])
     return "/".join(parts)
+
+
+def _weight_entries(layers):
+    """[{"layer", "prefix", "direction", "cell_index", "cell", "matrix"}] of `layers`."""
+    entries = []
+    for layer in layers:
+        for slot in gates_lib.layer_cells(layer):
+            prefix = _tag_prefix(
+                layer, {"direction": slot.direction, "cell_index": slot.cell_index}
+            )
+            seen = {}
+            for matrix in slot.matrices():
+                # A user's cell may have two weights with the same leaf name.
+                count = seen.get(matrix.name, 0)
+                seen[matrix.name] = count + 1
+                name = matrix.name if count == 0 else "%s_%d" % (matrix.name, count)
+                entries.append({
+                    "layer": layer,
+                    "prefix": "%s/%s" % (prefix, name),
+                    "name": name,
+                    "direction": slot.direction,
+                    "cell_index": slot.cell_index,
+                    "cell": probe_lib.cell_type(slot.cell),
+                    "matrix": matrix,
+                })
+    return entries
 
 
 def _require_positive_int(name, value):

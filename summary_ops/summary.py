@@ -14,6 +14,10 @@ over channels per sample and timestep, which TensorBoard keeps for every
 step (the tensor itself is sampled); and with `pinned=True` a copy
 that is never sampled away (the callback pins the first step of each fit:
 the untrained model).
+
+Weights and weight gradients (weight(), weight_gradient()) are stored the
+same way, without a profile and with `<tag>/gate_stats`, per-gate
+statistics kept for every step.
 """
 
 import tensorflow as tf
@@ -139,6 +143,151 @@ def timestep_mask(name, mask, step=None, description=None, *, layer=None, pinned
     )
 
 
+def weight_tensor(
+    name,
+    data,
+    kind,
+    step=None,
+    description=None,
+    *,
+    matrix=None,
+    gates=None,
+    layer=None,
+    cell=None,
+    direction=None,
+    cell_index=None,
+    pinned=False,
+    argument_name="data",
+):
+    """Writes one weight matrix (or its gradient) of a cell, split by gate.
+
+    Stored like the per-timestep tensors: one blob per step under `name`,
+    `<name>/stats` (metadata.STAT_FIELDS over the whole matrix) and, with
+    `pinned`, `<name>/pinned`; plus `<name>/gate_stats`, a float32 tensor
+    [gates, metadata.GATE_STAT_FIELDS] kept for every step. No profile.
+
+    Args:
+      name: the tag.
+      data: numeric tensor of any rank >= 1 in Keras' own layout: the gates
+        side by side on the last axis.
+      kind: metadata.WEIGHT or metadata.WEIGHT_GRADIENT.
+      matrix: the weight's name ("kernel", "recurrent_kernel", "bias",
+        "input_bias", "recurrent_bias", or a user's cell's own).
+      gates: [Gate] (name, start, stop) or dicts, the columns of the last
+        axis each gate holds; None: unknown layout, the matrix goes whole
+        and gate_stats has one row.
+      layer, cell, direction, cell_index: see metadata.create_summary_metadata.
+      pinned: also write a copy TensorBoard never samples away.
+
+    Raises:
+      ValueError: `data` is a scalar, empty or not numeric; `kind` or
+        `direction` is unknown; a gate lies outside the last axis.
+    """
+    if kind not in metadata.WEIGHT_KINDS:
+        raise ValueError("kind must be one of %s, got %r" % (metadata.WEIGHT_KINDS, kind))
+    data = _validated_float32(data, None, argument_name)
+    rank = data.shape.rank
+    width = data.shape[-1]
+    gate_list = metadata._gates_json(gates)
+    if gate_list is not None:
+        for gate in gate_list:
+            if not 0 <= gate["start"] < gate["stop"] <= width:
+                raise ValueError(
+                    "gate %r: columns [%d, %d) are not inside the last axis (%d)"
+                    % (gate["name"], gate["start"], gate["stop"], width)
+                )
+    fields = dict(
+        layer=layer, cell=cell, direction=direction, cell_index=cell_index,
+        matrix=matrix, gates=gate_list,
+    )
+    summary_metadata = metadata.create_summary_metadata(
+        kind, description=description, rank=rank, **fields
+    )
+    with tf.summary.experimental.summary_scope(
+        name, "rnn_weight_summary", values=[data, step]
+    ) as (tag, _):
+        blob = tf.reshape(tf.io.serialize_tensor(data), [1])
+        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+        for companion_tag, companion, values in (
+            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
+            (metadata.gate_stats_tag(tag), metadata.GATE_STATS, _gate_statistics(data, gate_list)),
+        ):
+            tf.summary.write(
+                tag=companion_tag,
+                tensor=values,
+                step=step,
+                metadata=metadata.create_summary_metadata(companion, of_tag=tag, **fields),
+            )
+        if pinned:
+            tf.summary.write(
+                tag=metadata.pinned_tag(tag),
+                tensor=blob,
+                step=step,
+                metadata=metadata.create_summary_metadata(
+                    kind, of_tag=tag, rank=rank, **fields
+                ),
+            )
+        return written
+
+
+def weight(
+    name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
+    cell=None, direction=None, cell_index=None, pinned=False,
+):
+    """Writes a cell's weight matrix in Keras' layout (see weight_tensor)."""
+    return weight_tensor(
+        name, data, metadata.WEIGHT, step, description, matrix=matrix, gates=gates,
+        layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
+    )
+
+
+def weight_gradient(
+    name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
+    cell=None, direction=None, cell_index=None, pinned=False,
+):
+    """Writes dL/dW of a cell's weight matrix in Keras' layout (see weight_tensor)."""
+    return weight_tensor(
+        name, data, metadata.WEIGHT_GRADIENT, step, description, matrix=matrix, gates=gates,
+        layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
+    )
+
+
+def _gate_statistics(data, gates):
+    """[gates, metadata.GATE_STAT_FIELDS] float32; one row over everything if gates is None."""
+    if gates is None:
+        blocks = [data]
+    else:
+        blocks = [data[..., g["start"]:g["stop"]] for g in gates]
+    return tf.stack([_block_statistics(tf.reshape(b, [-1])) for b in blocks])
+
+
+def _block_statistics(values):
+    finite = tf.math.is_finite(values)
+    finite_values = tf.boolean_mask(values, finite)
+    n = tf.cast(tf.size(finite_values), tf.float32)
+    nan = tf.constant(float("nan"), tf.float32)
+    mean = tf.cond(n > 0, lambda: tf.reduce_mean(finite_values), lambda: nan)
+    std = tf.cond(
+        n > 0,
+        lambda: tf.sqrt(tf.reduce_mean(tf.square(finite_values - tf.reduce_mean(finite_values)))),
+        lambda: nan,
+    )
+
+    def count(condition):
+        return tf.reduce_sum(tf.cast(condition, tf.float32))
+
+    return tf.stack([
+        tf.norm(finite_values),
+        tf.reduce_max(tf.concat([tf.abs(finite_values), [0.0]], 0)),
+        mean,
+        std,
+        count(tf.math.is_nan(values)),
+        count(tf.equal(values, float("inf"))),
+        count(tf.equal(values, float("-inf"))),
+        count(tf.equal(values, 0.0)),
+    ])
+
+
 def _statistics(data):
     """metadata.STAT_FIELDS of a float32 tensor, as a float32 vector."""
     finite = tf.math.is_finite(data)
@@ -168,7 +317,10 @@ def _validated_float32(data, rank, argument_name):
             % (argument_name, tensor.dtype.name)
         )
     shape = tensor.shape
-    if shape.rank != rank:
+    if rank is None:  # weights: any rank >= 1
+        if shape.rank is None or shape.rank < 1:
+            raise ValueError("%s must have rank >= 1, got shape %s" % (argument_name, shape))
+    elif shape.rank != rank:
         raise ValueError("%s must have rank %d, got shape %s" % (argument_name, rank, shape))
     if any(dim == 0 for dim in shape.as_list()):
         raise ValueError("%s must not be empty, got shape %s" % (argument_name, shape))

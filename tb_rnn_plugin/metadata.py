@@ -31,6 +31,12 @@ STATE_GRADIENT = "state_gradient"
 MASK = "mask"
 STATS = "stats"
 PROFILE = "profile"
+# A weight matrix of a cell in Keras' own layout (gates side by side on the
+# last axis), and its gradient; one tensor per matrix per logged step.
+WEIGHT = "weight"
+WEIGHT_GRADIENT = "weight_gradient"
+# Per-gate statistics of a WEIGHT or WEIGHT_GRADIENT series, [gate, statistic].
+GATE_STATS = "gate_stats"
 
 # kind -> axis names of the stored float32 tensor.
 AXES = {
@@ -40,10 +46,18 @@ AXES = {
     MASK: ("sample", "timestep"),
     STATS: ("statistic",),
     PROFILE: ("sample", "timestep"),
+    # The rank of a weight varies (ConvLSTM kernels are rank 3-5): these are
+    # the axes of a rank-2 matrix; each series stores its own (weight_axes).
+    WEIGHT: ("row", "column"),
+    WEIGHT_GRADIENT: ("row", "column"),
+    GATE_STATS: ("gate", "statistic"),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
 TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK)
+# Weights and their gradients, stored like TIMESTEP_KINDS (blob per step,
+# `/stats`, `/pinned`) plus `/gate_stats`; their axes depend on their rank.
+WEIGHT_KINDS = (WEIGHT, WEIGHT_GRADIENT)
 DIRECTIONS = ("forward", "backward")
 
 # The values of a STATS tensor, in order: over the whole logged tensor of
@@ -51,12 +65,33 @@ DIRECTIONS = ("forward", "backward")
 # values are NaN, +Inf and -Inf.
 STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count")
 
+# The columns of a GATE_STATS tensor, per gate (row), over that gate's
+# block of the matrix: L2 norm, max |v|, mean and (population) standard
+# deviation of its finite values (NaN when it has none), and how many values
+# are NaN, +Inf, -Inf and exactly zero.
+GATE_STAT_FIELDS = (
+    "l2_norm", "max_abs", "mean", "std",
+    "nan_count", "posinf_count", "neginf_count", "zero_count",
+)
+
 # Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
 STATS_SUFFIX = "/stats"
 PROFILE_SUFFIX = "/profile"
 PINNED_SUFFIX = "/pinned"
+GATE_STATS_SUFFIX = "/gate_stats"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
-COMPANION_TENSOR_KINDS = (STATS, PROFILE)
+COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS)
+
+
+def weight_axes(rank):
+    """Axis names of a weight of `rank` in Keras' layout: the gates' columns
+    last, the input (or state) channels before them, and a ConvLSTM kernel's
+    spatial axes (`kernel_0`, ...) first."""
+    if rank < 1:
+        raise ValueError("a weight has rank >= 1, got %r" % (rank,))
+    if rank == 1:
+        return ("column",)
+    return tuple("kernel_%d" % k for k in range(rank - 2)) + ("row", "column")
 
 
 def stats_tag(tag):
@@ -67,6 +102,11 @@ def stats_tag(tag):
 def profile_tag(tag):
     """Tag of the per-step profile of `tag`: L2 norm over channels, [sample, timestep]."""
     return tag + PROFILE_SUFFIX
+
+
+def gate_stats_tag(tag):
+    """Tag of the per-step, per-gate statistics of the weight series `tag` (kept whole)."""
+    return tag + GATE_STATS_SUFFIX
 
 
 def pinned_tag(tag):
@@ -84,6 +124,9 @@ def create_summary_metadata(
     cell_index=None,
     channel_shape=None,
     of_tag=None,
+    matrix=None,
+    gates=None,
+    rank=None,
     display_name=None,
     description=None,
 ):
@@ -101,6 +144,16 @@ def create_summary_metadata(
         (ConvLSTM: spatial dims and filters), else None.
       of_tag: for a companion series (STATS, or a pinned copy), the tag of
         the per-timestep series it belongs to; None for that series itself.
+      matrix: WEIGHT_KINDS and GATE_STATS: which weight of the cell
+        ("kernel", "recurrent_kernel", "bias", "input_bias",
+        "recurrent_bias", or a user's cell's own weight name).
+      gates: WEIGHT_KINDS and GATE_STATS: [{"name", "start", "stop"}], the
+        columns [start, stop) of the last axis each gate holds (also
+        accepted: objects with those attributes), or None when the layout
+        is unknown (a user's own cell: the matrix goes whole, and its
+        GATE_STATS has one row over the whole matrix).
+      rank: WEIGHT_KINDS: the rank of the stored tensor (axes are
+        weight_axes(rank)); default 2.
 
     Per-timestep kinds are blob sequences (one serialized float32
     TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
@@ -127,6 +180,13 @@ def create_summary_metadata(
     }
     if kind == STATS:
         content["fields"] = list(STAT_FIELDS)
+    if kind in WEIGHT_KINDS:
+        content["axes"] = list(weight_axes(2 if rank is None else int(rank)))
+    if kind in WEIGHT_KINDS or kind == GATE_STATS:
+        content["matrix"] = matrix
+        content["gates"] = _gates_json(gates)
+    if kind == GATE_STATS:
+        content["fields"] = list(GATE_STAT_FIELDS)
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
         raise ValueError("a %s series needs of_tag" % kind)
     kept = of_tag is not None
@@ -141,6 +201,19 @@ def create_summary_metadata(
         if kind in COMPANION_TENSOR_KINDS
         else summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
     )
+
+
+def _gates_json(gates):
+    if gates is None:
+        return None
+    result = []
+    for gate in gates:
+        if isinstance(gate, dict):
+            name, start, stop = gate["name"], gate["start"], gate["stop"]
+        else:
+            name, start, stop = gate.name, gate.start, gate.stop
+        result.append({"name": str(name), "start": int(start), "stop": int(stop)})
+    return result
 
 
 def parse_plugin_metadata(content):
@@ -193,6 +266,17 @@ def _parse_cached(content):
         "channel_shape": None,
         "of_tag": None,
     }
+    if kind in WEIGHT_KINDS or kind == GATE_STATS:
+        result.update(matrix=None, gates=None)
     result.update(parsed)
-    result["axes"] = list(AXES[kind])
+    stored_axes = parsed.get("axes")
+    if (
+        kind in WEIGHT_KINDS
+        and isinstance(stored_axes, list)
+        and stored_axes
+        and all(isinstance(a, str) for a in stored_axes)
+    ):
+        result["axes"] = list(stored_axes)  # the rank of a weight varies
+    else:
+        result["axes"] = list(AXES[kind])
     return result

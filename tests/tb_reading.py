@@ -20,9 +20,17 @@ def data_provider_over(logdir, samples=0):
     return tb_data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
 
 
-def _blob_series(provider, ctx, plugin_name):
-    """{run: {tag: (parsed metadata, {step: array})}} of a plugin's blob sequences."""
+def _blob_series(provider, ctx, plugin_name, kinds):
+    """{run: {tag: (parsed metadata, {step: array})}} of a plugin's blob sequences of `kinds`."""
     listing = provider.list_blob_sequences(ctx, experiment_id="", plugin_name=plugin_name)
+    listing = {
+        run: {
+            tag: series
+            for tag, series in tags.items()
+            if metadata.parse_plugin_metadata(series.plugin_content)["kind"] in kinds
+        }
+        for run, tags in listing.items()
+    }
     data = provider.read_blob_sequences(
         ctx, experiment_id="", plugin_name=plugin_name, downsample=_EVERYTHING
     )
@@ -43,16 +51,17 @@ def _blob_series(provider, ctx, plugin_name):
     }
 
 
-def read_back(logdir):
-    """{run: {tag: (parsed metadata, [steps], [arrays])}} of the per-timestep series.
+def read_back(logdir, kinds=metadata.TIMESTEP_KINDS):
+    """{run: {tag: (parsed metadata, [steps], [arrays])}} of the per-timestep series
+    (or of the blob series of `kinds`, e.g. metadata.WEIGHT_KINDS).
 
     Pinned copies (never sampled away) are merged into their series, as the
     plugin merges them.
     """
     provider = data_provider_over(logdir)
     ctx = context.RequestContext()
-    main = _blob_series(provider, ctx, metadata.PLUGIN_NAME)
-    for run, tags in _blob_series(provider, ctx, metadata.KEPT_PLUGIN_NAME).items():
+    main = _blob_series(provider, ctx, metadata.PLUGIN_NAME, kinds)
+    for run, tags in _blob_series(provider, ctx, metadata.KEPT_PLUGIN_NAME, kinds).items():
         for _, (info, by_step) in tags.items():
             main.setdefault(run, {}).setdefault(info["of_tag"], (info, {}))[1].update(by_step)
     return {
@@ -61,6 +70,7 @@ def read_back(logdir):
             for tag, (info, by_step) in tags.items()
         }
         for run, tags in main.items()
+        if tags
     }
 
 

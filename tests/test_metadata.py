@@ -168,3 +168,39 @@ def test_create_good_directions(direction):
 def test_parse_unhashable_kind_raises_value_error():
     with pytest.raises(ValueError, match="unknown kind"):
         metadata.parse_plugin_metadata(b'{"kind": ["activation"]}')
+
+
+@pytest.mark.parametrize(
+    "rank, axes",
+    [
+        (1, ["column"]),
+        (2, ["row", "column"]),
+        (3, ["kernel_0", "row", "column"]),
+        (5, ["kernel_0", "kernel_1", "kernel_2", "row", "column"]),
+    ],
+)
+def test_weight_axes_follow_the_rank(rank, axes):
+    for kind in metadata.WEIGHT_KINDS:
+        created = metadata.create_summary_metadata(
+            kind, rank=rank, matrix="kernel", gates=[{"name": "i", "start": 0, "stop": 2}]
+        )
+        assert created.plugin_data.plugin_name == metadata.PLUGIN_NAME
+        assert created.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+        parsed = metadata.parse_plugin_metadata(created.plugin_data.content)
+        assert parsed["axes"] == axes
+        assert parsed["matrix"] == "kernel"
+        assert parsed["gates"] == [{"name": "i", "start": 0, "stop": 2}]
+
+
+def test_gate_stats_is_a_kept_tensor_with_fields_and_gates():
+    created = metadata.create_summary_metadata(
+        metadata.GATE_STATS, of_tag="l/kernel/weight", matrix="kernel", gates=None
+    )
+    assert created.plugin_data.plugin_name == metadata.KEPT_PLUGIN_NAME
+    assert created.data_class == summary_pb2.DATA_CLASS_TENSOR
+    parsed = metadata.parse_plugin_metadata(created.plugin_data.content)
+    assert parsed["fields"] == list(metadata.GATE_STAT_FIELDS)
+    assert parsed["axes"] == ["gate", "statistic"]
+    assert parsed["gates"] is None and parsed["of_tag"] == "l/kernel/weight"
+    with pytest.raises(ValueError, match="of_tag"):
+        metadata.create_summary_metadata(metadata.GATE_STATS)
