@@ -328,3 +328,53 @@ def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
     assert np.count_nonzero(np.abs(forward).sum(-1)) == 2
     assert np.count_nonzero(np.abs(backward).sum(-1)) == 2
 
+
+
+def test_masked_return_sequences_padding_gets_no_loss_downstream():
+    """Embedding(mask_zero) -> LSTM(return_sequences) -> Dense per step: Keras'
+    compiled loss skips padded steps, so their output gradient is exactly 0,
+    and the probe's loss is the model's (the split model must see the mask)."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((5,), dtype="int32")
+    x = keras.layers.Embedding(6, 3, mask_zero=True)(inp)
+    x = keras.layers.LSTM(4, return_sequences=True, name="rnn")(x)
+    model = keras.Model(inp, keras.layers.Dense(2)(x))
+    model.compile(loss="mse")
+    tokens = np.array([[1, 2, 3, 0, 0], [4, 5, 1, 2, 3]], dtype="int32")
+    y = np.random.default_rng(0).normal(size=(2, 5, 2)).astype("float32")
+    result = LayerProbe(model, model.get_layer("rnn"))(tokens, y)
+    output_gradient = result["directions"][0]["output_gradient"]
+    np.testing.assert_array_equal(output_gradient[0, 3:], 0.0)
+    assert np.abs(output_gradient[0, :3]).min() > 0
+    assert np.abs(output_gradient[1]).min() > 0
+    # The real model's gradient w.r.t. the Dense kernel equals the one the
+    # probe's loss gives: both see the padding the same way.
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=tokens, y=y, y_pred=model(tokens), training=False)
+    dense = model.layers[-1].kernel
+    want = tape.gradient(loss, dense)
+    h = tf.constant(result["directions"][0]["activation"])
+    h._keras_mask = tf.constant(tokens != 0)
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=tokens, y=y, y_pred=model.layers[-1](h), training=False)
+    np.testing.assert_allclose(tape.gradient(loss, dense), want, rtol=1e-5, atol=1e-7)
+    # dL/dy_t is that loss's gradient w.r.t. h at every step.
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        loss = model.compute_loss(x=tokens, y=y, y_pred=model.layers[-1](h), training=False)
+    np.testing.assert_allclose(output_gradient, tape.gradient(loss, h), rtol=1e-5, atol=1e-7)
+
+
+def test_nan_weights_are_still_probed_not_called_a_different_cell():
+    """A model trained into NaN: the first-call check must not mistake NaN
+    (NaN != NaN) for a cell whose output is not its state."""
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, name="rnn"), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    kernel = model.get_layer("rnn").cell.kernel
+    value = kernel.numpy()
+    value[0, 0] = np.nan
+    kernel.assign(value)
+    x = np.ones((2, 4, 2), "float32")
+    result = LayerProbe(model, model.get_layer("rnn"))(x, np.ones((2, 1), "float32"))
+    assert np.isnan(result["directions"][0]["activation"]).any()
