@@ -76,27 +76,15 @@ def timestep_tensor(
     with tf.summary.experimental.summary_scope(
         name, "rnn_timestep_summary", values=[data, step]
     ) as (tag, _):
-        blob = tf.reshape(tf.io.serialize_tensor(data), [1])
-        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
-        if kind != metadata.MASK:
-            for companion_tag, companion, values in (
-                (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
-                (metadata.profile_tag(tag), metadata.PROFILE, tf.norm(data, axis=-1)),
-            ):
-                tf.summary.write(
-                    tag=companion_tag,
-                    tensor=values,
-                    step=step,
-                    metadata=metadata.create_summary_metadata(companion, of_tag=tag, **fields),
-                )
-        if pinned:
-            tf.summary.write(
-                tag=metadata.pinned_tag(tag),
-                tensor=blob,
-                step=step,
-                metadata=metadata.create_summary_metadata(kind, of_tag=tag, **fields),
-            )
-        return written
+        companions = [] if kind == metadata.MASK else [
+            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
+            (metadata.profile_tag(tag), metadata.PROFILE, tf.norm(data, axis=-1)),
+        ]
+        return _write_series(
+            tag, data, step, summary_metadata,
+            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            metadata.create_summary_metadata(kind, of_tag=tag, **fields) if pinned else None,
+        )
 
 
 def activation(
@@ -206,28 +194,15 @@ def weight_tensor(
     with tf.summary.experimental.summary_scope(
         name, "rnn_weight_summary", values=[data, step]
     ) as (tag, _):
-        blob = tf.reshape(tf.io.serialize_tensor(data), [1])
-        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
-        for companion_tag, companion, values in (
+        companions = [
             (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
             (metadata.gate_stats_tag(tag), metadata.GATE_STATS, _gate_statistics(data, gate_list)),
-        ):
-            tf.summary.write(
-                tag=companion_tag,
-                tensor=values,
-                step=step,
-                metadata=metadata.create_summary_metadata(companion, of_tag=tag, **fields),
-            )
-        if pinned:
-            tf.summary.write(
-                tag=metadata.pinned_tag(tag),
-                tensor=blob,
-                step=step,
-                metadata=metadata.create_summary_metadata(
-                    kind, of_tag=tag, rank=rank, **fields
-                ),
-            )
-        return written
+        ]
+        return _write_series(
+            tag, data, step, summary_metadata,
+            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            metadata.create_summary_metadata(kind, of_tag=tag, rank=rank, **fields) if pinned else None,
+        )
 
 
 def weight(
@@ -286,6 +261,23 @@ def _block_statistics(values):
         count(tf.equal(values, float("-inf"))),
         count(tf.equal(values, 0.0)),
     ])
+
+
+def _write_series(tag, data, step, summary_metadata, companions, pinned_metadata):
+    """Writes `data` as one blob at `step`, its small companions
+    [(tag, metadata, values)], and a pinned copy unless pinned_metadata is None.
+
+    Returns what tf.summary.write returned for the blob.
+    """
+    blob = tf.reshape(tf.io.serialize_tensor(data), [1])
+    written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+    for companion_tag, companion_metadata, values in companions:
+        tf.summary.write(tag=companion_tag, tensor=values, step=step, metadata=companion_metadata)
+    if pinned_metadata is not None:
+        tf.summary.write(
+            tag=metadata.pinned_tag(tag), tensor=blob, step=step, metadata=pinned_metadata
+        )
+    return written
 
 
 def _statistics(data):
