@@ -22,7 +22,6 @@ hundred seeded random requests each, bounded in time. Every response must:
 import collections
 import importlib.resources
 import json
-import os
 import random
 import re
 import time
