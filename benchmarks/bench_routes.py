@@ -1,9 +1,12 @@
 """What the plugin's routes cost on big logs, against real TensorBoard processes.
 
     python benchmarks/bench_routes.py [--repeats 50] [--index-steps 5] [--skip-big]
+        [--plugin-checkout DIR] [--logdir DIR]
 
-Run from anywhere; the plugin imported (in-process and by the tensorboard
-subprocesses) is this checkout's. Prints, side by side for
+Run from anywhere; the tensorboard subprocesses load the plugin from this
+checkout, or from --plugin-checkout (e.g. `git archive 03c64ae | tar -x -C
+/tmp/before` for the figures before a change; logs are written with this
+checkout's writers either way). Prints, side by side for
 `tensorboard --load_fast=true` (Rust data server) and `--load_fast=false`:
 
   1. Index: RUNS=100 runs x 50 tags (16 LSTM layers x 3 quantities + 2
@@ -59,14 +62,6 @@ def percentiles(seconds):
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def start_server(logdir, load_fast, runs):
-    server = broken.ServerClient(
-        logdir, load_fast=load_fast
-    )
-    server.start(runs=runs, timeout=300)
-    return server
-
-
 def wait_until_loaded(server, path, expected_steps, timeout=300):
     import json
 
@@ -118,6 +113,51 @@ def bench_index(logdir, load_fast, repeats):
         server.stop()
 
 
+def bench_listing(logdir, load_fast, repeats):
+    """p50/p95 ms of listing and encoding the whole index in-process (what the
+    first /tags and every background refresh cost), over TensorBoard's
+    data provider of each loader: MultiplexerDataProvider, or the Rust data
+    server's GrpcDataProvider."""
+    from tensorboard import context
+    from tensorboard.plugins import base_plugin
+
+    from tb_rnn_plugin import plugin as rnn_plugin
+
+    ingester = None
+    if load_fast:
+        from tensorboard.data import server_ingester
+        from tensorboard.util import grpc_util
+
+        ingester = server_ingester.SubprocessServerDataIngester(
+            server_ingester.get_server_binary(), logdir, reload_interval=0,
+            channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
+            samples_per_plugin={"rnn": 100, "rnn_kept": 0},
+        )
+        ingester.start()
+        provider = ingester.data_provider
+    else:
+        from tb_reading import data_provider_over
+
+        provider = data_provider_over(logdir, samples=100)
+    try:
+        ctx = context.RequestContext()
+        plugin = rnn_plugin.RnnLoader().load(base_plugin.TBContext(data_provider=provider))
+        expected = big.RUNS * big.TAGS
+        deadline = time.monotonic() + 300
+        while sum(map(len, plugin._read_index(ctx, "").index["runs"].values())) < expected:
+            assert time.monotonic() < deadline, "index not loaded"
+            time.sleep(0.5)
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            plugin._read_index(ctx, "")
+            seconds.append(time.perf_counter() - start)
+        return percentiles(seconds)
+    finally:
+        if ingester is not None:
+            ingester._stdin_handle.close()  # the data server runs --die-after-stdin
+
+
 def bench_tensor(logdir, load_fast, repeats, step_counts):
     server = broken.ServerClient(logdir, load_fast=load_fast)
     result = {}
@@ -153,7 +193,13 @@ def main():
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--logdir", default=None, help="reuse/keep logs here")
+    parser.add_argument(
+        "--plugin-checkout", default=ROOT,
+        help="source checkout whose tb_rnn_plugin the tensorboard processes load",
+    )
     args = parser.parse_args()
+    broken.ROOT = os.path.abspath(args.plugin_checkout)  # ServerClient's PYTHONPATH
+    print("plugin loaded by tensorboard from %s" % broken.ROOT)
     root = args.logdir or tempfile.mkdtemp(prefix="bench_routes_")
     loaders = (True, False)
 
@@ -166,13 +212,22 @@ def main():
                   % (big.RUNS, big.TAGS, args.index_steps, time.perf_counter() - start))
         print("\n/tags over %d runs x %d tags (ms; p50 / p95; %d requests each)"
               % (big.RUNS, big.TAGS, args.repeats))
-        print("%-16s %10s %16s %16s %16s %12s" % (
-            "loader", "first", "cold", "warm", "/data/runs", "gzip / json"))
+        print("  first: the first /tags after loading; expired: the first request after"
+              " the index cache's lifetime\n  (--reload_interval %d s); warm: back to back"
+              % RELOAD_INTERVAL)
+        print("%-16s %8s %16s %16s %16s %14s" % (
+            "loader", "first", "expired", "warm", "/data/runs", "gzip / json"))
         for load_fast in loaders:
             r = bench_index(index_dir, load_fast, args.repeats)
-            print("%-16s %10.1f %7.1f / %6.1f %7.1f / %6.1f %7.1f / %6.1f %5.0f / %4.0f kB" % (
+            print("%-16s %8.1f %7.1f / %6.1f %7.1f / %6.1f %7.1f / %6.1f %5.0f / %4.0f kB" % (
                 "load_fast=%s" % str(load_fast).lower(), r["first"], *r["cold"], *r["warm"],
                 *r["runs"], r["gzip_bytes"] / 1e3, r["json_bytes"] / 1e3))
+        if broken.ROOT == ROOT:
+            print("\nlisting + encoding the index in-process, this checkout (ms; p50 / p95;"
+                  " %d listings)" % min(args.repeats, 30))
+            for load_fast in loaders:
+                p50, p95 = bench_listing(index_dir, load_fast, min(args.repeats, 30))
+                print("%-16s %7.1f / %6.1f" % ("load_fast=%s" % str(load_fast).lower(), p50, p95))
 
     if not args.skip_big:
         big_dir = os.path.join(root, "big")

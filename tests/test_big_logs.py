@@ -17,6 +17,7 @@ import collections
 import gzip
 import json
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -221,8 +222,6 @@ def test_every_big_tensor_answers_200_real_tensorboard(big_logdir, load_fast):
         for _ in range(120):
             if len(body["steps"]) == BIG_STEPS:
                 break
-            import time
-
             time.sleep(0.5)
             body = broken.get_json(server, path)
         assert body["steps"] == list(range(BIG_STEPS))
@@ -263,8 +262,6 @@ def test_kept_series_keep_every_step_while_rnn_keeps_100(long_logdir, load_fast)
         for _ in range(60):  # the Python loader may still be reading
             if body["logged_steps"] == LONG_STEPS:
                 break
-            import time
-
             time.sleep(0.5)
             body = broken.get_json(server, path)
         assert body["logged_steps"] == LONG_STEPS

@@ -22,7 +22,6 @@ hundred seeded random requests each, bounded in time. Every response must:
 import collections
 import importlib.resources
 import json
-import os
 import random
 import re
 import time
@@ -63,7 +62,6 @@ def _frontend_files():
 STATIC_FILES = _frontend_files()
 
 # Bytes of files next to or far from the frontend that must never be served.
-_HERE = os.path.dirname(os.path.abspath(__file__))
 FORBIDDEN = [
     b"class RnnPlugin(base_plugin.TBPlugin)",  # tb_rnn_plugin/plugin.py
     b"def parse_step(value)",  # tb_rnn_plugin/reading.py

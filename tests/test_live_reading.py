@@ -19,7 +19,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 try:
     import test_broken_logs as broken
