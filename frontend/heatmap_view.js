@@ -4,7 +4,7 @@
 // readout and its colour bar.
 
 import { el } from "./dom.js";
-import { colorBar, drawHeatmap, heatmapCellAt, heatmapLayout } from "./plots.js";
+import { colorBar, drawHeatmap, heatmapCellAt, heatmapLayout, panelCanvas } from "./plots.js";
 import { hoverRows } from "./tooltip.js";
 
 export const KINDS = ["activation", "output_gradient", "state_gradient"];
@@ -28,13 +28,7 @@ export function aggregationNote(layout) {
  */
 export function heatmapBody(p, series, opts) {
   const view = p.view;
-  const canvas = el("canvas", {
-    class: "rnn-plot",
-    dataset: {
-      run: series.run, direction: series.direction || "none", view: "heatmap",
-      step: p.step, sample: opts.sample, vmax: p.scale.vmax, scale: p.scale.kind,
-    },
-  });
+  const canvas = panelCanvas(p, series, opts, "heatmap");
   const box = el("div", { class: "rnn-zoom-box", hidden: true });
   const wrap = el("div", { class: "rnn-canvas-wrap" }, [canvas, box]);
   const layout = drawHeatmap(canvas, view, p.scale, heatmapLayout(view.T, view.C, opts.maxPlotW, MAX_PLOT_H, opts.zoom));

@@ -4,7 +4,7 @@
 
 import { el } from "./dom.js";
 import {
-  drawLineHighlight, drawLines, linesLayout, linesLegend, linesPointAt, ROBUST_PERCENTILE,
+  drawLineHighlight, drawLines, linesLayout, linesLegend, linesPointAt, panelCanvas, ROBUST_PERCENTILE,
 } from "./plots.js";
 import { fmt } from "./scales.js";
 import { hoverRows } from "./tooltip.js";
@@ -19,13 +19,7 @@ const CLIP_NOTES = {
 /** The panel's plot and legend nodes. opts: maxPlotW, range, sample, onHover, onLeave. */
 export function linesBody(p, series, opts) {
   const view = p.view;
-  const canvas = el("canvas", {
-    class: "rnn-plot",
-    dataset: {
-      run: series.run, direction: series.direction || "none", view: "lines",
-      step: p.step, sample: opts.sample, vmax: p.scale.vmax, scale: p.scale.kind,
-    },
-  });
+  const canvas = panelCanvas(p, series, opts, "lines");
   const overlay = el("canvas", { class: "rnn-line-highlight" });
   const wrap = el("div", { class: "rnn-canvas-wrap" }, [canvas, overlay]);
   const layout = drawLines(canvas, view, p.scale, linesLayout(view.T, opts.maxPlotW));

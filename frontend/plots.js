@@ -624,3 +624,14 @@ export function linesLegend(C, width) {
   }
   return el("div", { class: "rnn-colorbar-legend rnn-lines-legend", style: { maxWidth: `${width}px` } }, items);
 }
+
+/** The canvas of one panel, with the data attributes tests and tools read. */
+export function panelCanvas(p, series, opts, view) {
+  return el("canvas", {
+    class: "rnn-plot",
+    dataset: {
+      run: series.run, direction: series.direction || "none", view,
+      step: p.step, sample: opts.sample, vmax: p.scale.vmax, scale: p.scale.kind,
+    },
+  });
+}

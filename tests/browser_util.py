@@ -174,6 +174,17 @@ class TensorBoardServer:
             os.unlink(self._log.name)
 
 
+@contextlib.contextmanager
+def chromium():
+    """Headless system Chromium through Playwright, closed on exit."""
+    with sync_playwright()() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def launch_chromium(playwright):
     """Launches headless system Chromium with flags that work in containers."""
     return playwright.chromium.launch(

@@ -128,12 +128,8 @@ def servers(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(servers):
-    with browser_util.sync_playwright()() as playwright:
-        chromium = browser_util.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with browser_util.chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

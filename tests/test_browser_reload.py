@@ -118,16 +118,11 @@ def live(tmp_path, request):
 @pytest.fixture
 def page(live):
     _, server = live
-    with browser_util.sync_playwright()() as playwright:
-        chromium = browser_util.launch_chromium(playwright)
-        try:
-            context = chromium.new_context(viewport=VIEWPORT)
-            page = context.new_page()
-            page.console_errors = browser_util.ConsoleErrors(page)
-            page.goto(server.url + "/#rnn")
-            yield page
-        finally:
-            chromium.close()
+    with browser_util.chromium() as chromium:
+        page = chromium.new_context(viewport=VIEWPORT).new_page()
+        page.console_errors = browser_util.ConsoleErrors(page)
+        page.goto(server.url + "/#rnn")
+        yield page
 
 
 def open_tab(page, state="ready"):

@@ -88,12 +88,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with browser_util.sync_playwright()() as playwright:
-        chromium = browser_util.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with browser_util.chromium() as chromium:
+        yield chromium
 
 
 def open_tab(browser, server, width, height=1100):
