@@ -14,7 +14,9 @@ const STOPS = [
 ];
 
 export const NAN_RGB = [255, 0, 255]; // magenta
-export const INF_RGB = [0, 0, 0]; // black
+export const POS_INF_RGB = [0, 0, 0]; // black
+// Green is on no colour map the tab uses for signed values.
+export const NEG_INF_RGB = [0, 160, 60];
 export const MASK_RGB = [185, 185, 185]; // grey, hatched darker on top
 export const MASK_HATCH = "rgba(90, 90, 90, 0.9)";
 export const NEGATIVE_NAME = "blue";
@@ -29,7 +31,8 @@ export function divergingInto(value, vmax, out, at) {
     return;
   }
   if (value === Infinity || value === -Infinity) {
-    out[at] = INF_RGB[0]; out[at + 1] = INF_RGB[1]; out[at + 2] = INF_RGB[2];
+    const c = value > 0 ? POS_INF_RGB : NEG_INF_RGB;
+    out[at] = c[0]; out[at + 1] = c[1]; out[at + 2] = c[2];
     return;
   }
   let x = vmax > 0 ? value / vmax : 0;

@@ -803,11 +803,12 @@ class App {
       },
     }));
 
-    const { nan, inf, maskedSteps } = p.stats;
-    if (nan || inf) {
+    const { nan, posInf, negInf, maskedSteps } = p.stats;
+    if (nan || posInf || negInf) {
       const parts = [];
       if (nan) parts.push(`${nan} NaN (magenta)`);
-      if (inf) parts.push(`${inf} \u00b1Inf (black)`);
+      if (posInf) parts.push(`${posInf} +Inf (black)`);
+      if (negInf) parts.push(`${negInf} \u2212Inf (green)`);
       p.notes.push({ text: `Non-finite values: ${parts.join(", ")}.`, kind: "warn" });
     }
     if (maskedSteps) {

@@ -5,7 +5,7 @@
 import { el } from "./dom.js";
 import { binEdges, fmt, scaleName, scaleTicks } from "./scales.js";
 import {
-  divergingInto, divergingCss, LINE_COLORS, MASK_HATCH, MASK_RGB, INF_RGB, NAN_RGB,
+  divergingInto, divergingCss, LINE_COLORS, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
   NEGATIVE_NAME, POSITIVE_NAME,
 } from "./colormap.js";
 
@@ -24,13 +24,14 @@ export function sliceView(tensor, sample, mask) {
   return { data: tensor.data, offset: sample * T * C, T, C, mask };
 }
 
-/** Max |v| over finite, unmasked values, and counts of NaN, Inf, masked. */
+/** Max |v| over finite, unmasked values, and counts of NaN, +Inf, -Inf, masked. */
 export function summarize(view) {
   const { data, offset, T, C, mask } = view;
   let maxAbs = 0;
   let minAbs = Infinity; // smallest nonzero finite |v|
   let nan = 0;
-  let inf = 0;
+  let posInf = 0;
+  let negInf = 0;
   let maskedSteps = 0;
   for (let t = 0; t < T; t++) {
     if (mask && mask[t] === 0) {
@@ -41,7 +42,8 @@ export function summarize(view) {
     for (let c = 0; c < C; c++) {
       const v = data[row + c];
       if (Number.isNaN(v)) nan++;
-      else if (v === Infinity || v === -Infinity) inf++;
+      else if (v === Infinity) posInf++;
+      else if (v === -Infinity) negInf++;
       else {
         const a = Math.abs(v);
         if (a > maxAbs) maxAbs = a;
@@ -49,7 +51,7 @@ export function summarize(view) {
       }
     }
   }
-  return { maxAbs, minAbs, nan, inf, maskedSteps };
+  return { maxAbs, minAbs, nan, posInf, negInf, inf: posInf + negInf, maskedSteps };
 }
 
 /** The percentile the "robust" colour range is taken at. */
@@ -598,7 +600,8 @@ export function colorBar(scale, width, { showMasked = false, range = "auto", cli
   const legend = el("div", { class: "rnn-colorbar-legend", style: { maxWidth: `${barWidth}px` } }, [
     showMasked ? swatch(MASK_RGB, "masked (padding)", "rnn-swatch-masked") : null,
     swatch(NAN_RGB, "NaN"),
-    swatch(INF_RGB, "\u00b1Inf"),
+    swatch(POS_INF_RGB, "+Inf"),
+    swatch(NEG_INF_RGB, "\u2212Inf"),
     clipNote ? el("span", { class: "rnn-swatch-item rnn-clip-note", text: clipNote }) : null,
   ]);
   return el("div", {

@@ -25,9 +25,10 @@ MASKED_TIMESTEPS = (9, 10, 11)
 # (t, c) cells of sample 0: clearly positive / clearly negative.
 POSITIVE_CELL = (2, 1)
 NEGATIVE_CELL = (7, 4)
-# run_b's state gradient at (t, c) of sample 0 is NaN / +Inf.
+# run_b's state gradient at (t, c) of sample 0 is NaN / +Inf / -Inf.
 NAN_CELL = (0, 5)
 INF_CELL = (1, 5)
+NEG_INF_CELL = (3, 5)
 KIND_SCALE = {"activation": 1.0, "output_gradient": 0.01, "state_gradient": 0.1}
 
 
@@ -79,6 +80,7 @@ def write_fixture_logdir(logdir):
                     if run == RUN_B and kind == "state_gradient":
                         values[0, NAN_CELL[0], NAN_CELL[1]] = np.nan
                         values[0, INF_CELL[0], INF_CELL[1]] = np.inf
+                        values[0, NEG_INF_CELL[0], NEG_INF_CELL[1]] = -np.inf
                     write(
                         "lstm/%s" % kind, values, step=step,
                         layer="lstm", cell="LSTM", mask_tag="lstm/mask",
@@ -378,8 +380,9 @@ def test_nan_and_inf_drawn_and_counted(frame):
     selector = browser_util.canvas_selector(RUN_B)
     assert browser_util.pixel(frame, selector, *NAN_CELL) == (255, 0, 255)
     assert browser_util.pixel(frame, selector, *INF_CELL) == (0, 0, 0)
+    assert browser_util.pixel(frame, selector, *NEG_INF_CELL) == (0, 160, 60)
     note = frame.text_content('.rnn-panel[data-run="run_b"]')
-    assert "1 NaN" in note and "1 \u00b1Inf" in note
+    assert "1 NaN" in note and "1 +Inf" in note and "1 \u2212Inf" in note
     # Non-finite values do not set the auto range.
     vmax = float(frame.get_attribute('.rnn-panel[data-run="run_b"]', "data-vmax"))
     assert vmax == pytest.approx(step_scale(15) * KIND_SCALE["state_gradient"], rel=1e-5)
