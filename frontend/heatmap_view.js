@@ -31,7 +31,10 @@ export function heatmapBody(p, series, opts) {
   const canvas = panelCanvas(p, series, opts, "heatmap");
   const box = el("div", { class: "rnn-zoom-box", hidden: true });
   const wrap = el("div", { class: "rnn-canvas-wrap" }, [canvas, box]);
+  const drawStart = performance.now();
   const layout = drawHeatmap(canvas, view, p.scale, heatmapLayout(view.T, view.C, opts.maxPlotW, MAX_PLOT_H, opts.zoom));
+  // Read by benchmarks/bench_draw.py.
+  canvas.dataset.drawMs = (performance.now() - drawStart).toFixed(3);
   const zoomed = layout.nT < view.T || layout.nC < view.C;
   canvas.dataset.zoomed = zoomed ? "true" : "false";
 

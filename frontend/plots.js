@@ -5,7 +5,7 @@
 import { el } from "./dom.js";
 import { binEdges, fmt, scaleName, scaleTicks } from "./scales.js";
 import {
-  divergingInto, divergingCss, LINE_COLORS, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
+  divergingInto, divergingCss, divergingPixels, LINE_COLORS, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
   NEGATIVE_NAME, POSITIVE_NAME,
 } from "./colormap.js";
 
@@ -24,8 +24,36 @@ export function sliceView(tensor, sample, mask) {
   return { data: tensor.data, offset: sample * T * C, T, C, mask };
 }
 
+// Results computed from a tensor's data, kept with it (a WeakMap: dropped
+// when the data is) so that redrawing a cached step or changing the colour
+// scale does not walk its 512 x 1000 values again. A few per tensor
+// (views of other samples, zoom windows).
+const derived = new WeakMap();
+const DERIVED_PER_TENSOR = 12;
+
+function memoized(data, key, compute) {
+  let entries = derived.get(data);
+  if (!entries) {
+    entries = new Map();
+    derived.set(data, entries);
+  }
+  if (entries.has(key)) return entries.get(key);
+  const value = compute();
+  if (entries.size >= DERIVED_PER_TENSOR) entries.delete(entries.keys().next().value);
+  entries.set(key, value);
+  return value;
+}
+
+function viewKey(view) {
+  return `${view.offset}|${view.T}|${view.C}|${view.mask ? view.mask.join("") : "-"}`;
+}
+
 /** Max |v| over finite, unmasked values, and counts of NaN, +Inf, -Inf, masked. */
 export function summarize(view) {
+  return memoized(view.data, `summary|${viewKey(view)}`, () => computeSummary(view));
+}
+
+function computeSummary(view) {
   const { data, offset, T, C, mask } = view;
   let maxAbs = 0;
   let minAbs = Infinity; // smallest nonzero finite |v|
@@ -292,37 +320,51 @@ export function heatmapLayout(T, C, maxPlotW, maxPlotH = 300, win = null) {
  * masked. Row-major Float64Array [rows][cols].
  */
 export function aggregateCells(view, layout) {
+  const { t0, t1, c0, c1, cols, rows } = layout;
+  const key = `cells|${viewKey(view)}|${t0}|${t1}|${c0}|${c1}|${cols}|${rows}`;
+  return memoized(view.data, key, () => computeCells(view, layout));
+}
+
+function computeCells(view, layout) {
   const { data, offset, C, mask } = view;
   const { t0, c0, nT, nC, cols, rows } = layout;
-  const tBins = binEdges(nT, cols);
-  const cBins = binEdges(nC, rows);
-  const out = new Float64Array(cols * rows);
-  const colMasked = new Uint8Array(cols);
-  for (let i = 0; i < cols; i++) {
-    const [ta, tb] = tBins[i];
-    let all = true;
-    for (let j = 0; j < rows; j++) {
-      const [ca, cb] = cBins[j];
-      let best = 0;
-      let bestAbs = -1;
-      for (let t = t0 + ta; t < t0 + tb; t++) {
-        if (mask && mask[t] === 0) continue;
-        all = false;
-        const row = offset + t * C;
-        for (let c = c0 + ca; c < c0 + cb; c++) {
-          const v = data[row + c];
-          const a = Number.isNaN(v) ? Infinity : Math.abs(v);
-          if (a > bestAbs || (Number.isNaN(v) && !Number.isNaN(best))) {
-            bestAbs = a;
-            best = v;
-          }
-        }
+  const colOf = binIndex(nT, cols);
+  const rowOf = binIndex(nC, rows);
+  // Column-major while reducing, so that a timestep's channels (contiguous
+  // in the data) land in contiguous bins: this is the hot loop of a
+  // 1000 x 512 draw, so no per-cell allocations or calls either.
+  const byColumn = new Float64Array(cols * rows);
+  const bestAbs = new Float64Array(cols * rows).fill(-1);
+  const colMasked = new Uint8Array(cols).fill(1);
+  for (let t = 0; t < nT; t++) {
+    if (mask && mask[t0 + t] === 0) continue;
+    const i = colOf[t];
+    colMasked[i] = 0;
+    const base = offset + (t0 + t) * C + c0;
+    const bins = i * rows;
+    for (let c = 0; c < nC; c++) {
+      const v = data[base + c];
+      const k = bins + rowOf[c];
+      // NaN (v !== v) wins over everything, then +-Inf, then largest |v|.
+      const a = v !== v ? Infinity : v < 0 ? -v : v;
+      if (a > bestAbs[k] || (v !== v && byColumn[k] === byColumn[k])) {
+        bestAbs[k] = a;
+        byColumn[k] = v;
       }
-      out[j * cols + i] = best;
     }
-    colMasked[i] = all ? 1 : 0;
   }
-  return { values: out, colMasked };
+  const values = new Float64Array(cols * rows);
+  for (let i = 0; i < cols; i++) {
+    for (let j = 0; j < rows; j++) values[j * cols + i] = byColumn[i * rows + j];
+  }
+  return { values, colMasked };
+}
+
+/** For each of n items, the index of its bin among binEdges(n, slots). */
+function binIndex(n, slots) {
+  const index = new Int32Array(n);
+  binEdges(n, slots).forEach(([a, b], bin) => index.fill(bin, a, b));
+  return index;
 }
 
 /**
@@ -339,18 +381,7 @@ export function drawHeatmap(canvas, view, scale, layout) {
   const { values, colMasked } = aggregateCells(view, layout);
   const { cols, rows } = layout;
   const image = new ImageData(cols, rows);
-  const px = image.data;
-  for (let j = 0; j < rows; j++) {
-    for (let i = 0; i < cols; i++) {
-      const at = (j * cols + i) * 4;
-      if (colMasked[i]) {
-        px[at] = MASK_RGB[0]; px[at + 1] = MASK_RGB[1]; px[at + 2] = MASK_RGB[2];
-      } else {
-        divergingInto(scale.norm(values[j * cols + i]), 1, px, at);
-      }
-      px[at + 3] = 255;
-    }
-  }
+  divergingPixels(scale.normAll(values), colMasked, cols, image.data);
   const cells = document.createElement("canvas");
   cells.width = cols;
   cells.height = rows;

@@ -53,14 +53,19 @@ export function makeScale(kind, vmax, minNonzero = NaN) {
   const zero = !(vmax > 0);
   if (kind === "symlog") {
     const linthresh = chooseLinthresh(vmax, minNonzero);
-    const denom = zero ? 1 : Math.log1p(vmax / linthresh);
+    const perLinthresh = 1 / linthresh;
+    const perDenom = zero ? 0 : 1 / Math.log1p(vmax / linthresh);
     return {
       kind, vmax, linthresh,
+      // Called once per heatmap pixel: no allocations, few calls.
       norm(v) {
-        if (!Number.isFinite(v)) return v;
-        if (zero) return 0;
-        const x = Math.log1p(Math.abs(v) / linthresh) / denom;
-        return Math.sign(v) * Math.min(1, x);
+        if (v !== v || v === Infinity || v === -Infinity) return v;
+        const x = Math.log1p((v < 0 ? -v : v) * perLinthresh) * perDenom;
+        const clipped = x < 1 ? x : 1;
+        return v < 0 ? -clipped : clipped;
+      },
+      normAll(values) {
+        return normEach(this.norm, values);
       },
     };
   }
@@ -71,7 +76,20 @@ export function makeScale(kind, vmax, minNonzero = NaN) {
       if (zero) return 0;
       return Math.max(-1, Math.min(1, v / vmax));
     },
+    normAll(values) {
+      return normEach(this.norm, values);
+    },
   };
+}
+
+/**
+ * norm over a whole array (a heatmap's pixels): one call site per scale,
+ * so the engine inlines `norm` instead of dispatching per pixel.
+ */
+function normEach(norm, values) {
+  const out = new Float64Array(values.length);
+  for (let k = 0; k < values.length; k++) out[k] = norm(values[k]);
+  return out;
 }
 
 /** 1, 2, 5 x 10^k: the smallest such step >= raw. */
