@@ -152,7 +152,9 @@ def weight_tensor(
     Stored like the per-timestep tensors: one blob per step under `name`,
     `<name>/stats` (metadata.STAT_FIELDS over the whole matrix) and, with
     `pinned`, `<name>/pinned`; plus `<name>/gate_stats`, a float32 tensor
-    [gates, metadata.GATE_STAT_FIELDS] kept for every step. No profile.
+    [gates, metadata.GATE_STAT_FIELDS], and `<name>/gate_histogram`, float32
+    counts [gates, bins] over metadata.HISTOGRAM_EDGES, both kept for every
+    step. No profile.
 
     Args:
       name: the tag.
@@ -197,6 +199,10 @@ def weight_tensor(
         companions = [
             (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
             (metadata.gate_stats_tag(tag), metadata.GATE_STATS, _gate_statistics(data, gate_list)),
+            (
+                metadata.gate_histogram_tag(tag), metadata.GATE_HISTOGRAM,
+                _gate_histograms(data, gate_list),
+            ),
         ]
         return _write_series(
             tag, data, step, summary_metadata,
@@ -227,13 +233,30 @@ def weight_gradient(
     )
 
 
+def _gate_blocks(data, gates):
+    """Each gate's values, flattened; the whole matrix if gates is None."""
+    if gates is None:
+        return [tf.reshape(data, [-1])]
+    return [tf.reshape(data[..., g["start"]:g["stop"]], [-1]) for g in gates]
+
+
 def _gate_statistics(data, gates):
     """[gates, metadata.GATE_STAT_FIELDS] float32; one row over everything if gates is None."""
-    if gates is None:
-        blocks = [data]
-    else:
-        blocks = [data[..., g["start"]:g["stop"]] for g in gates]
-    return tf.stack([_block_statistics(tf.reshape(b, [-1])) for b in blocks])
+    return tf.stack([_block_statistics(b) for b in _gate_blocks(data, gates)])
+
+
+def _gate_histograms(data, gates):
+    """[gates, bins] float32 counts of each gate's finite values in
+    metadata.HISTOGRAM_EDGES' bins; one row if gates is None."""
+    edges = tf.constant(metadata.HISTOGRAM_EDGES, tf.float32)
+    bins = len(metadata.HISTOGRAM_EDGES) + 1
+    rows = []
+    for block in _gate_blocks(data, gates):
+        finite = tf.boolean_mask(block, tf.math.is_finite(block))
+        # side="right": v == edge[i] counts in bin i + 1, i.e. edge <= v.
+        index = tf.searchsorted(edges, finite, side="right", out_type=tf.int32)
+        rows.append(tf.math.bincount(index, minlength=bins, maxlength=bins, dtype=tf.float32))
+    return tf.stack(rows)
 
 
 def _block_statistics(values):

@@ -37,6 +37,8 @@ WEIGHT = "weight"
 WEIGHT_GRADIENT = "weight_gradient"
 # Per-gate statistics of a WEIGHT or WEIGHT_GRADIENT series, [gate, statistic].
 GATE_STATS = "gate_stats"
+# Per-gate histograms of a WEIGHT or WEIGHT_GRADIENT series, [gate, bin].
+GATE_HISTOGRAM = "gate_histogram"
 
 # kind -> axis names of the stored float32 tensor.
 AXES = {
@@ -51,6 +53,7 @@ AXES = {
     WEIGHT: ("row", "column"),
     WEIGHT_GRADIENT: ("row", "column"),
     GATE_STATS: ("gate", "statistic"),
+    GATE_HISTOGRAM: ("gate", "bin"),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -74,13 +77,43 @@ GATE_STAT_FIELDS = (
     "nan_count", "posinf_count", "neginf_count", "zero_count",
 )
 
+# The bins of a GATE_HISTOGRAM: signed log-magnitude, fixed for every step
+# and run so that steps stack into a ridgeline and runs compare, and so
+# that one outlier cannot squash the rest (TensorBoard issue 405): one
+# outlier adds one count to a far bin. Magnitude edges 10^(k / PER_DECADE)
+# for k in [MIN_EXPONENT * PER_DECADE, MAX_EXPONENT * PER_DECADE]; a value
+# v falls in bin i where HISTOGRAM_EDGES[i - 1] <= v < HISTOGRAM_EDGES[i]
+# (the first and last bins are open: beyond -10^MAX, beyond +10^MAX). The
+# middle bin [-10^MIN, 10^MIN) holds exact zeros and tiny values. Only
+# finite values are counted: NaN and +-Inf are counted apart in GATE_STATS,
+# so a NaN never corrupts a histogram (TensorBoard issue 87).
+HISTOGRAM_MIN_EXPONENT = -9
+HISTOGRAM_MAX_EXPONENT = 3
+HISTOGRAM_BINS_PER_DECADE = 2
+
+
+def _histogram_edges():
+    ks = range(
+        HISTOGRAM_MIN_EXPONENT * HISTOGRAM_BINS_PER_DECADE,
+        HISTOGRAM_MAX_EXPONENT * HISTOGRAM_BINS_PER_DECADE + 1,
+    )
+    magnitudes = [10.0 ** (k / HISTOGRAM_BINS_PER_DECADE) for k in ks]
+    return tuple([-m for m in reversed(magnitudes)] + magnitudes)
+
+
+# The inner bin edges, ascending (len(HISTOGRAM_EDGES) + 1 bins).
+HISTOGRAM_EDGES = _histogram_edges()
+
 # Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
 STATS_SUFFIX = "/stats"
 PROFILE_SUFFIX = "/profile"
 PINNED_SUFFIX = "/pinned"
 GATE_STATS_SUFFIX = "/gate_stats"
+GATE_HISTOGRAM_SUFFIX = "/gate_histogram"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
-COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS)
+COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM)
+# Companions of a weight series, split by gate (metadata names matrix, gates).
+GATE_COMPANION_KINDS = (GATE_STATS, GATE_HISTOGRAM)
 
 
 def weight_axes(rank):
@@ -107,6 +140,11 @@ def profile_tag(tag):
 def gate_stats_tag(tag):
     """Tag of the per-step, per-gate statistics of the weight series `tag` (kept whole)."""
     return tag + GATE_STATS_SUFFIX
+
+
+def gate_histogram_tag(tag):
+    """Tag of the per-step, per-gate histograms of the weight series `tag` (kept whole)."""
+    return tag + GATE_HISTOGRAM_SUFFIX
 
 
 def pinned_tag(tag):
@@ -144,14 +182,14 @@ def create_summary_metadata(
         (ConvLSTM: spatial dims and filters), else None.
       of_tag: for a companion series (STATS, or a pinned copy), the tag of
         the per-timestep series it belongs to; None for that series itself.
-      matrix: WEIGHT_KINDS and GATE_STATS: which weight of the cell
+      matrix: WEIGHT_KINDS and GATE_COMPANION_KINDS: which weight of the cell
         ("kernel", "recurrent_kernel", "bias", "input_bias",
         "recurrent_bias", or a user's cell's own weight name).
-      gates: WEIGHT_KINDS and GATE_STATS: [{"name", "start", "stop"}], the
+      gates: WEIGHT_KINDS and GATE_COMPANION_KINDS: [{"name", "start", "stop"}], the
         columns [start, stop) of the last axis each gate holds (also
         accepted: objects with those attributes), or None when the layout
         is unknown (a user's own cell: the matrix goes whole, and its
-        GATE_STATS has one row over the whole matrix).
+        GATE_STATS and GATE_HISTOGRAM have one row over the whole matrix).
       rank: WEIGHT_KINDS: the rank of the stored tensor (axes are
         weight_axes(rank)); default 2.
 
@@ -182,11 +220,13 @@ def create_summary_metadata(
         content["fields"] = list(STAT_FIELDS)
     if kind in WEIGHT_KINDS:
         content["axes"] = list(weight_axes(2 if rank is None else int(rank)))
-    if kind in WEIGHT_KINDS or kind == GATE_STATS:
+    if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
         content["matrix"] = matrix
         content["gates"] = _gates_json(gates)
     if kind == GATE_STATS:
         content["fields"] = list(GATE_STAT_FIELDS)
+    if kind == GATE_HISTOGRAM:
+        content["bin_edges"] = list(HISTOGRAM_EDGES)
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
         raise ValueError("a %s series needs of_tag" % kind)
     kept = of_tag is not None
@@ -266,7 +306,7 @@ def _parse_cached(content):
         "channel_shape": None,
         "of_tag": None,
     }
-    if kind in WEIGHT_KINDS or kind == GATE_STATS:
+    if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
         result.update(matrix=None, gates=None)
     result.update(parsed)
     stored_axes = parsed.get("axes")

@@ -76,7 +76,7 @@ def read_back(logdir, kinds=metadata.TIMESTEP_KINDS):
 
 def read_stats(logdir, kind=metadata.STATS):
     """{run: {tag of the series: (parsed metadata, [steps], [arrays])}} of its
-    `kind` companion (metadata.STATS or metadata.PROFILE)."""
+    `kind` companion (metadata.STATS, PROFILE, GATE_STATS or GATE_HISTOGRAM)."""
     provider = data_provider_over(logdir)
     ctx = context.RequestContext()
     listing = provider.list_tensors(

@@ -214,6 +214,50 @@ def test_gate_stats_match_numpy_with_nan_and_inf(tmp_path):
     np.testing.assert_array_equal(tb_reading.read_back(tmp_path, _ALL_BLOB_KINDS)["."]["w/kernel/weight"][2][0], data)
 
 
+def _bin_of(value):
+    """The histogram bin of a finite value, from the documented rule, by hand."""
+    edges = metadata.HISTOGRAM_EDGES
+    return sum(1 for edge in edges if edge <= value)
+
+
+def test_gate_histograms_count_finite_values_in_log_magnitude_bins(tmp_path):
+    rng = np.random.RandomState(5)
+    # Gradients spanning 12 decades, one huge outlier, NaN/Inf and zeros.
+    data = (rng.randn(40, 8) * 10.0 ** rng.uniform(-10, 1, (40, 8))).astype("float32")
+    data[0, 0] = 5e6
+    data[1, 1] = np.nan
+    data[2, 2] = np.inf
+    data[3, 3] = -np.inf
+    data[4, 4:6] = 0.0
+    data[5, 6] = 1e-3  # exactly on an edge (float32 rounding kept as stored)
+    gate_list = [gates.Gate("i", 0, 4), gates.Gate("f", 4, 8)]
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default(step=3):
+        summary.weight_gradient("w/kernel/weight_gradient", data, matrix="kernel", gates=gate_list, layer="w")
+    writer.close()
+    hists = tb_reading.read_stats(tmp_path, metadata.GATE_HISTOGRAM)["."]
+    info, steps, arrays = hists["w/kernel/weight_gradient"]
+    assert steps == [3] and info["axes"] == ["gate", "bin"]
+    assert info["bin_edges"] == list(metadata.HISTOGRAM_EDGES)
+    bins = len(metadata.HISTOGRAM_EDGES) + 1
+    assert arrays[0].shape == (2, bins)
+    for row, gate in enumerate(gate_list):
+        block = data[:, gate.start:gate.stop].ravel()
+        expected = np.zeros(bins)
+        for value in block[np.isfinite(block)]:
+            expected[_bin_of(float(value))] += 1
+        np.testing.assert_array_equal(arrays[0][row], expected)
+        # NaN and Inf are not in the histogram; they are counted in gate_stats.
+        assert arrays[0][row].sum() == np.isfinite(block).sum()
+    # The outlier is one count in the open last bin; the rest keep their spread.
+    assert arrays[0][0][-1] == 1
+    assert np.count_nonzero(arrays[0][0]) > 15
+    # Zeros and |v| < 1e-9 share the middle bin.
+    middle = len(metadata.HISTOGRAM_EDGES) // 2
+    assert metadata.HISTOGRAM_EDGES[middle - 1] == -1e-9 and metadata.HISTOGRAM_EDGES[middle] == 1e-9
+    assert arrays[0][1][middle] >= 2
+
+
 def test_weight_op_rejects_scalars_and_bad_gates(tmp_path):
     writer = tf.summary.create_file_writer(str(tmp_path))
     with writer.as_default(step=0):
