@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
@@ -42,7 +43,17 @@ class RNNTensorBoard(keras.callbacks.Callback):
       - `.../<matrix>/weight_gradient`: dL/dW on the probe batch (compiled
         loss plus the model's regularization losses, inference mode,
         unscaled),
-    each with `/gate_stats`, per-gate statistics kept for every step.
+    each with `/gate_stats` and `/gate_histogram`, per-gate statistics and
+    histograms kept for every step.
+
+    With `log_gate_activations` (the default), for layers of Keras' own LSTM
+    and GRU cells (also Bidirectional and stacked), on the probe batch:
+      - `<layer>[/<direction>][/cell_<i>]/gate_<name>`: each gate's
+        activation per timestep (LSTM i, f, candidate, o; GRU z, r,
+        candidate), recomputed from the cell's weights and the layer's
+        inputs (Keras does not expose them),
+      - `.../cell_state`: an LSTM's cell state c_t.
+    SimpleRNN has no gates; ConvLSTM and users' own cells are not recomputed.
 
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
@@ -62,6 +73,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         The loss and its gradients are computed on the whole probe batch.
       log_weights: also log the cells' weights and weight gradients, split
         by gate (bool).
+      log_gate_activations: also log LSTM/GRU gate activations and the LSTM
+        cell state per timestep (bool).
     """
 
     def __init__(
@@ -72,6 +85,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         probe_data=None,
         max_samples=4,
         log_weights=True,
+        log_gate_activations=True,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -81,6 +95,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.update_freq = update_freq
         self.max_samples = max_samples
         self.log_weights = bool(log_weights)
+        self.log_gate_activations = bool(log_gate_activations)
+        # layer -> GateRecorder, or None where its cells have no gates to recompute.
+        self._gate_recorders = {}
         self._probe_batch = _unpack_probe_data(probe_data)
         self._layer_probes = None
         self._weight_layers = []
@@ -101,6 +118,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._probed_setup != setup:
             selected = self._selected_layers()
             self._layer_probes = self._build_probes(selected)
+            self._gate_recorders = {}
             # Weights need no probe: they are logged also for a layer whose
             # per-timestep probe is unsupported or dropped.
             self._weight_layers = list(selected) if self.log_weights else []
@@ -272,7 +290,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         x, y, sample_weight = self._probe_batch
         try:
             result = layer_probe(x, y, sample_weight)
-            self._write_layer(layer_probe.layer, result, step)
+            gate_results = self._gate_activations(layer_probe, x)
+            self._write_layer(layer_probe.layer, result, step, gate_results)
         except probe_lib.UnsupportedLayerError as e:
             # Found on the probe batch (e.g. a cell whose output is not its
             # state): the layer cannot be logged at any step.
@@ -288,6 +307,22 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 "RNNTensorBoard: could not log layer %r at step %d: %s: %s"
                 % (layer_probe.layer.name, step, type(e).__name__, e),
             )
+
+    def _gate_activations(self, layer_probe, x):
+        """The layer's recomputed gates (gate_activations.GateRecorder's
+        result), or [] when off or its cells have none."""
+        if not self.log_gate_activations:
+            return []
+        layer = layer_probe.layer
+        if layer not in self._gate_recorders:
+            try:
+                self._gate_recorders[layer] = gate_activations_lib.GateRecorder(layer)
+            except gate_activations_lib.UnsupportedCellError:
+                self._gate_recorders[layer] = None  # SimpleRNN, ConvLSTM, own cells
+        recorder = self._gate_recorders[layer]
+        if recorder is None:
+            return []
+        return recorder(*layer_probe.layer_inputs(x))
 
     def _log_weights(self, step):
         """Writes every logged layer's weight matrices and their gradients, by gate."""
@@ -358,7 +393,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
-    def _write_layer(self, layer, result, step):
+    def _write_layer(self, layer, result, step, gate_results=()):
         self._ensure_writer()
         keep = slice(0, self.max_samples)
         pinned = self._first_log_of_fit  # the untrained model must never be sampled away
@@ -387,6 +422,18 @@ class RNNTensorBoard(keras.callbacks.Callback):
                         channel_shape=entry.get("channel_shape"),
                         pinned=pinned,
                     )
+            for entry in gate_results:
+                common = dict(
+                    layer=layer.name, cell=entry["cell"], direction=entry["direction"],
+                    mask_tag=mask_tag, cell_index=entry["cell_index"], pinned=pinned,
+                )
+                prefix = _tag_prefix(layer, entry)
+                for gate, values in entry["gates"].items():
+                    summary.gate_activation(
+                        "%s/gate_%s" % (prefix, gate), values[keep], gate=gate, **common
+                    )
+                if entry["cell_state"] is not None:
+                    summary.cell_state("%s/cell_state" % prefix, entry["cell_state"][keep], **common)
 
     def _warn_once(self, key, message):
         if key not in self._warned:

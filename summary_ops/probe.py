@@ -473,6 +473,14 @@ class LayerProbe:
             })
         return mask, per_direction, outputs
 
+    def layer_inputs(self, x):
+        """(the layer's input sequence, its mask or None) on batch x, as numpy."""
+        with warnings.catch_warnings():
+            # Keras warns that a Sequential model's input list gets a tensor.
+            warnings.simplefilter("ignore", UserWarning)
+            u, mask = self._pre_layer(x)
+        return np.asarray(u), None if mask is None else np.asarray(mask)
+
     def _pre_layer(self, x):
         pre_out = self._pre(x, training=False)
         pre_out = pre_out if isinstance(pre_out, (list, tuple)) else [pre_out]

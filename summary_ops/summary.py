@@ -39,6 +39,7 @@ def timestep_tensor(
     cell_index=None,
     channel_shape=None,
     pinned=False,
+    gate=None,
     argument_name="data",
 ):
     """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
@@ -55,11 +56,13 @@ def timestep_tensor(
       pinned: also write a copy TensorBoard never samples away. Meant for a
         few steps per run (the callback pins the first logged step of each
         fit()); every pinned step stays in TensorBoard's memory.
+      gate: for metadata.GATE_ACTIVATION, the gate's name.
       argument_name: what error messages call `data`.
 
     Raises:
       ValueError: `data` has the wrong rank, a non-numeric dtype or no
-        elements; `kind` or `direction` is unknown; no step is given or set.
+        elements; `kind` or `direction` is unknown; a gate activation has
+        no gate; no step is given or set.
     """
     if kind not in metadata.TIMESTEP_KINDS:
         raise ValueError("kind must be one of %s, got %r" % (metadata.TIMESTEP_KINDS, kind))
@@ -71,6 +74,8 @@ def timestep_tensor(
         cell_index=cell_index,
         channel_shape=channel_shape,
     )
+    if gate is not None or kind == metadata.GATE_ACTIVATION:
+        fields["gate"] = gate
     summary_metadata = metadata.create_summary_metadata(kind, description=description, **fields)
     data = _validated_float32(data, len(metadata.AXES[kind]), argument_name)
     with tf.summary.experimental.summary_scope(
@@ -120,6 +125,31 @@ def state_gradient(
         name, data, metadata.STATE_GRADIENT, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
         cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
+    )
+
+
+def gate_activation(
+    name, data, step=None, description=None, *, gate, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, pinned=False,
+):
+    """Writes one gate's activation per timestep, [samples, timesteps, units]
+    (e.g. an LSTM's forget gate f_t; `gate` names it)."""
+    return timestep_tensor(
+        name, data, metadata.GATE_ACTIVATION, step, description,
+        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
+        cell_index=cell_index, pinned=pinned, gate=gate,
+    )
+
+
+def cell_state(
+    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, pinned=False,
+):
+    """Writes an LSTM's cell state c_t, [samples, timesteps, units]."""
+    return timestep_tensor(
+        name, data, metadata.CELL_STATE, step, description,
+        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
+        cell_index=cell_index, pinned=pinned,
     )
 
 

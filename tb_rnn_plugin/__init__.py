@@ -28,6 +28,10 @@ _LAZY = {
     "state_gradient": "tb_rnn_plugin.summary_ops.summary",
     "timestep_mask": "tb_rnn_plugin.summary_ops.summary",
     "timestep_tensor": "tb_rnn_plugin.summary_ops.summary",
+    "gate_activation": "tb_rnn_plugin.summary_ops.summary",
+    "cell_state": "tb_rnn_plugin.summary_ops.summary",
+    "weight": "tb_rnn_plugin.summary_ops.summary",
+    "weight_gradient": "tb_rnn_plugin.summary_ops.summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.probe",
 }
 

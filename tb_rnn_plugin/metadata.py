@@ -29,6 +29,11 @@ ACTIVATION = "activation"
 OUTPUT_GRADIENT = "output_gradient"
 STATE_GRADIENT = "state_gradient"
 MASK = "mask"
+# Recomputed from the cell's weights (summary_ops/gate_activations.py): one
+# gate's activation per timestep (metadata `gate` names it: LSTM i, f,
+# candidate, o; GRU z, r, candidate), and an LSTM's cell state c_t.
+GATE_ACTIVATION = "gate_activation"
+CELL_STATE = "cell_state"
 STATS = "stats"
 PROFILE = "profile"
 # A weight matrix of a cell in Keras' own layout (gates side by side on the
@@ -46,6 +51,8 @@ AXES = {
     OUTPUT_GRADIENT: ("sample", "timestep", "channel"),
     STATE_GRADIENT: ("sample", "timestep", "channel"),
     MASK: ("sample", "timestep"),
+    GATE_ACTIVATION: ("sample", "timestep", "channel"),
+    CELL_STATE: ("sample", "timestep", "channel"),
     STATS: ("statistic",),
     PROFILE: ("sample", "timestep"),
     # The rank of a weight varies (ConvLSTM kernels are rank 3-5): these are
@@ -57,7 +64,7 @@ AXES = {
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
-TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK)
+TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK, GATE_ACTIVATION, CELL_STATE)
 # Weights and their gradients, stored like TIMESTEP_KINDS (blob per step,
 # `/stats`, `/pinned`) plus `/gate_stats`; their axes depend on their rank.
 WEIGHT_KINDS = (WEIGHT, WEIGHT_GRADIENT)
@@ -165,6 +172,7 @@ def create_summary_metadata(
     matrix=None,
     gates=None,
     rank=None,
+    gate=None,
     display_name=None,
     description=None,
 ):
@@ -192,6 +200,7 @@ def create_summary_metadata(
         GATE_STATS and GATE_HISTOGRAM have one row over the whole matrix).
       rank: WEIGHT_KINDS: the rank of the stored tensor (axes are
         weight_axes(rank)); default 2.
+      gate: GATE_ACTIVATION (and its companions): the gate's name.
 
     Per-timestep kinds are blob sequences (one serialized float32
     TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
@@ -225,6 +234,10 @@ def create_summary_metadata(
         content["gates"] = _gates_json(gates)
     if kind == GATE_STATS:
         content["fields"] = list(GATE_STAT_FIELDS)
+    if kind == GATE_ACTIVATION and gate is None:
+        raise ValueError("a %s series needs gate" % kind)
+    if gate is not None:
+        content["gate"] = str(gate)
     if kind == GATE_HISTOGRAM:
         content["bin_edges"] = list(HISTOGRAM_EDGES)
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
@@ -308,6 +321,8 @@ def _parse_cached(content):
     }
     if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
         result.update(matrix=None, gates=None)
+    if kind == GATE_ACTIVATION:
+        result["gate"] = None
     result.update(parsed)
     stored_axes = parsed.get("axes")
     if (

@@ -42,7 +42,12 @@ def test_callback_logs_what_the_probe_computes(tmp_path):
         "%s/%s" % (prefix, kind)
         for prefix in ("bi/forward", "bi/backward", "gru")
         for kind in ("activation", "output_gradient", "state_gradient")
-    }
+    } | {
+        # Gates recomputed from the weights (tests/test_gate_activations.py).
+        "%s/%s" % (prefix, kind)
+        for prefix in ("bi/forward", "bi/backward")
+        for kind in ("gate_i", "gate_f", "gate_candidate", "gate_o", "cell_state")
+    } | {"gru/gate_z", "gru/gate_r", "gru/gate_candidate"}
     assert set(logged) == expected_tags
     # The first step, every third, and the last (8 steps in all).
     assert all(steps == [1, 3, 6, 8] for _, steps, _ in logged.values())
@@ -177,6 +182,10 @@ def test_stacked_cells_and_conv_lstm_are_logged_per_cell(tmp_path):
         "conv/activation", "conv/output_gradient", "conv/state_gradient",
         "stack/cell_0/activation", "stack/cell_0/state_gradient",
         "stack/cell_1/activation", "stack/cell_1/output_gradient", "stack/cell_1/state_gradient",
+        # Gates of the stack's LSTM and GRU cells; ConvLSTM's are not recomputed.
+        "stack/cell_0/gate_i", "stack/cell_0/gate_f", "stack/cell_0/gate_candidate",
+        "stack/cell_0/gate_o", "stack/cell_0/cell_state",
+        "stack/cell_1/gate_z", "stack/cell_1/gate_r", "stack/cell_1/gate_candidate",
     }
     conv, _, conv_values = logged["conv/state_gradient"]
     assert (conv["cell"], conv["channel_shape"], conv_values[0].shape) == ("ConvLSTM1D", [4, 3], (2, 5, 12))
