@@ -114,7 +114,8 @@ export class StateStore {
     this.top = top;
     this.storage = storage;
     this.key = key;
-    this.lastHashState = null;
+    // The encoded state last written or read from the link.
+    this.lastEncoded = null;
   }
 
   /** The state to restore: the link's, else the stored one, else {}. */
@@ -122,6 +123,7 @@ export class StateStore {
     const fromLink = this._readHash();
     if (fromLink !== null) {
       const state = decodeState(fromLink);
+      this.lastEncoded = fromLink;
       if (Object.keys(state).length) return { state, source: "link" };
     }
     try {
@@ -139,6 +141,7 @@ export class StateStore {
   /** Keeps `state` in both places. */
   save(state) {
     const encoded = encodeState(state);
+    this.lastEncoded = encoded;
     try {
       if (this.storage) this.storage.setItem(this.key, encoded);
     } catch (e) {
@@ -157,6 +160,17 @@ export class StateStore {
     } catch (e) {
       return null;
     }
+  }
+
+  /**
+   * The top-level hash changed: the state a link there carries when it is
+   * not the one last written (a pasted link), else null.
+   */
+  linkChange() {
+    const encoded = this._readHash();
+    if (encoded === null || encoded === this.lastEncoded) return null;
+    this.lastEncoded = encoded;
+    return decodeState(encoded);
   }
 
   _readHash() {
