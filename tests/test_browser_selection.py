@@ -38,11 +38,17 @@ SAMPLES, TIMESTEPS, CHANNELS = 3, 24, 8
 READY = "#rnn-app[data-state=ready]"
 
 
-def values(run_index, step, sample_sign=True):
-    t = np.linspace(-1.0, 1.0, TIMESTEPS)[None, :, None]
-    c = np.linspace(0.2, 1.0, CHANNELS)[None, None, :]
-    s = np.arange(1, SAMPLES + 1, dtype=np.float32)[:, None, None]
-    return (t * c * s * (1 + run_index + step / 10.0)).astype(np.float32)
+def values(run_index, step):
+    """[samples, timesteps, channels]: a gradient-like pattern that reaches
+    further back in time the higher the run's index (decay length 1.5 +
+    2 * index timesteps), signs alternating over channels, growing with
+    the step; sample s is (s + 1) times sample 0."""
+    t = np.arange(TIMESTEPS)[None, :, None]
+    c = np.arange(CHANNELS)[None, None, :]
+    s = np.arange(1, SAMPLES + 1)[:, None, None]
+    decay = np.exp(-(TIMESTEPS - 1 - t) / (1.5 + 2.0 * run_index))
+    sign = np.where(c % 2 == 0, 1.0, -1.0) * (0.4 + 0.6 * (c + 1) / CHANNELS)
+    return (decay * sign * s * (1 + step / 10.0)).astype(np.float32)
 
 
 def write_logdir(root):
@@ -58,8 +64,11 @@ def write_logdir(root):
                     )
                 if run in BIDI_RUNS:
                     for direction, sign in (("forward", 1.0), ("backward", -1.0)):
+                        pattern = values(i, step)
+                        if direction == "backward":  # reaches forward in input time
+                            pattern = pattern[:, ::-1, :]
                         rows += broken.rnn_values(
-                            "bigru/%s/activation" % direction, sign * values(i, step), "activation",
+                            "bigru/%s/activation" % direction, sign * pattern, "activation",
                             layer="bigru", cell="GRU", direction=direction, pinned=step == 0,
                         )
                 writer.add(step, rows, wall_time=wall)
@@ -362,7 +371,7 @@ def column_boxes(frame):
 
 
 def test_ten_runs_at_1000px_wrap_into_a_grid_without_horizontal_scroll(open_tab, tmp_path):
-    tab = open_tab(width=1000, height=1400)
+    tab = open_tab(width=1000, height=2100)
     frame = tab.frame
     frame.click("#rnn-runs-all")
     tab.settle()
