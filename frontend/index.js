@@ -408,7 +408,9 @@ class App {
       storage = null;
     }
     const where = top ? top.location : window.location;
-    this.store = new StateStore({ top, storage, key: storageKey(where.origin, where.pathname, logdir) });
+    this.store = new StateStore({
+      top, storage, key: storageKey(where.origin, where.pathname, logdir), hashDelay: 250,
+    });
     this.applySavedState(this.store.load().state);
     if (top && top !== window) {
       // Back on this tab (TensorBoard set the hash to "#rnn"): write the

@@ -106,14 +106,19 @@ export function storageKey(origin, path, logdir) {
 
 /**
  * Reads and writes the state where it is kept: the top-level URL's hash
- * (when readable) and localStorage. `env` = {top, storage, key}, every
- * access guarded: a cross-origin top or blocked storage just keeps less.
+ * (when readable) and localStorage. `env` = {top, storage, key, hashDelay},
+ * every access guarded: a cross-origin top or blocked storage just keeps
+ * less. The hash is written hashDelay ms after the last change (0: at once):
+ * dragging the step slider must not call history.replaceState on every
+ * step (Chromium throttles more than 100 calls in 10 s).
  */
 export class StateStore {
-  constructor({ top, storage, key }) {
+  constructor({ top, storage, key, hashDelay = 0 }) {
     this.top = top;
     this.storage = storage;
     this.key = key;
+    this.hashDelay = hashDelay;
+    this._hashTimer = null;
     // The encoded state last written or read from the link.
     this.lastEncoded = null;
   }
@@ -141,13 +146,21 @@ export class StateStore {
   /** Keeps `state` in both places. */
   save(state) {
     const encoded = encodeState(state);
+    const changed = encoded !== this.lastEncoded;
     this.lastEncoded = encoded;
-    try {
-      if (this.storage) this.storage.setItem(this.key, encoded);
-    } catch (e) {
-      // full or blocked storage: the link still carries it
+    if (changed) {
+      try {
+        if (this.storage) this.storage.setItem(this.key, encoded);
+      } catch (e) {
+        // full or blocked storage: the link still carries it
+      }
     }
-    this._writeHash(encoded);
+    clearTimeout(this._hashTimer);
+    if (this.hashDelay > 0) {
+      this._hashTimer = setTimeout(() => this._writeHash(this.lastEncoded), this.hashDelay);
+    } else {
+      this._writeHash(encoded);
+    }
     return encoded;
   }
 

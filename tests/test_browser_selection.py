@@ -286,7 +286,8 @@ def test_selection_survives_reload_and_travels_as_a_link(open_tab):
         assert canvas.get_attribute("data-scale") == "symlog"
 
     check(frame)
-    # The state is in TensorBoard's URL, after "#rnn&".
+    # The state is in TensorBoard's URL, after "#rnn&" (written 250 ms after the last change).
+    tab.page.wait_for_function("decodeURIComponent(location.hash).includes('run_0[0-5]')", timeout=10000)
     url = tab.page.url
     assert "#rnn&rnn=" in url, url
     check(tab.reload())
@@ -298,7 +299,7 @@ def test_selection_survives_reload_and_travels_as_a_link(open_tab):
     # localStorage alone (TensorBoard's hash reset to "#rnn", as after
     # visiting another tab) restores it too, and writes the hash back.
     check(tab.open(url.split("#")[0] + "#rnn"))
-    assert "#rnn&rnn=" in tab.page.url
+    tab.page.wait_for_function("location.hash.startsWith('#rnn&rnn=')", timeout=10000)
 
 
 def test_last_step_follows_the_newest_and_switching_tabs_keeps_the_state(open_tab):

@@ -181,3 +181,19 @@ test("durations and a step's wall and relative time", () => {
   assert.equal(stepTime(series, 20).relative, 65);
   assert.equal(stepTime(series, 99), null);
 });
+
+test("with a delay, the hash is written once, after the last change", async () => {
+  const top = fakeTop("http://127.0.0.1:6006/#rnn");
+  let writes = 0;
+  const replace = top.history.replaceState;
+  top.history.replaceState = (...args) => {
+    writes += 1;
+    replace(...args);
+  };
+  const store = new StateStore({ top, storage: fakeStorage(), key: "k", hashDelay: 20 });
+  for (let step = 0; step < 50; step++) store.save({ ...STATE, step });
+  assert.equal(writes, 0);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(writes, 1);
+  assert.equal(decodeState(stateFromHash(top.location.hash)).step, 49);
+});
