@@ -474,3 +474,20 @@ def test_step_slider_shows_wall_and_relative_time(open_tab):
         text = node.text_content()
         assert text.startswith(expected_wall), text
         assert relative + " since first step" in text, text
+
+
+def test_a_link_pasted_into_an_open_tab_is_followed(open_tab):
+    tab = open_tab()
+    assert drawn_runs(tab.frame) == RUNS[:2]
+    state = {"runs": ["run_06", "run_08"], "runsChosen": True, "layer": "lstm",
+             "kind": "output_gradient", "step": 10}
+    # Only the hash changes: no page load, TensorBoard stays on the tab.
+    tab.page.evaluate("(h) => { location.hash = h; }",
+                      "#rnn&rnn=" + urllib.parse.quote(json.dumps(state), safe=""))
+    tab.frame.wait_for_function(
+        "[...document.querySelectorAll('.rnn-run-column')].map((c) => c.dataset.run).join() === 'run_06,run_08'",
+        timeout=15000)
+    tab.settle()
+    assert tab.frame.input_value("#rnn-quantity") == "output_gradient"
+    assert tab.frame.text_content("#rnn-step-value").strip() == "10"
+    assert checked_runs(tab.frame) == ["run_06", "run_08"]
