@@ -193,6 +193,14 @@ class App {
       id: "rnn-reload", type: "button", text: "Reload",
       title: `Looks for new data now (the tab also looks every ${POLL_MS / 1000} s and when TensorBoard reloads)`,
     });
+    // A link to this view (the same as the address bar's).
+    this.linkButton = el("button", {
+      id: "rnn-copy-link", type: "button", text: "Copy link",
+      title: "Copies a link to this view: runs, layer, quantity, step, sample, scales (also in the address bar)",
+    });
+    this.linkText = el("input", { id: "rnn-link", type: "text", readOnly: true, class: "rnn-link", attrs: { "aria-label": "Link to this view" } });
+    this.linkNote = el("span", { id: "rnn-link-note", class: "rnn-link-note" });
+    this.linkBox = el("div", { class: "rnn-link-box", hidden: true }, [this.linkText, this.linkNote]);
     // Where TensorBoard kept only a sample of the logged steps.
     this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
 
@@ -220,7 +228,8 @@ class App {
         ]),
         labelled("Scale type", this.scaleSelect),
         labelled("View", this.viewSelect),
-        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
+        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton, this.linkButton]),
+        this.linkBox,
       ]),
     ]);
     // Series or runs the server could not read: a collapsed notice.
@@ -291,6 +300,7 @@ class App {
       this.update();
     });
     this.reloadButton.addEventListener("click", () => this.reload());
+    this.linkButton.addEventListener("click", () => this.copyLink());
     this.runFilterInput.addEventListener("input", () => {
       this.state.runFilter = this.runFilterInput.value;
       this.applyRunFilter();
@@ -472,6 +482,30 @@ class App {
       this.viewSelect.value = st.view;
     }
     st.zoom = null;
+  }
+
+  /** Shows the link to this view, selected, and copies it where allowed. */
+  async copyLink() {
+    this.saveState();
+    const st = this.state;
+    const last = this.steps[this.steps.length - 1];
+    const link = this.store && this.store.link({
+      ...st, runsChosen: this.runsChosen, lastStep: this.steps.length > 0 && st.step === last,
+    });
+    this.linkBox.hidden = false;
+    if (!link) {
+      this.linkText.value = "";
+      this.linkNote.textContent = "No link: TensorBoard's page is not readable from this tab.";
+      return;
+    }
+    this.linkText.value = link;
+    this.linkText.select();
+    try {
+      await navigator.clipboard.writeText(link);
+      this.linkNote.textContent = "Copied.";
+    } catch (e) {
+      this.linkNote.textContent = "Press Ctrl+C (Cmd+C) to copy.";
+    }
   }
 
   /** Keeps the state (localStorage and the top-level URL's hash). */

@@ -293,6 +293,11 @@ def test_selection_survives_reload_and_travels_as_a_link(open_tab):
     check(tab.reload())
     assert tab.page.url == url
 
+    # "Copy link" gives the same link.
+    tab.frame.click("#rnn-copy-link")
+    tab.frame.wait_for_selector("#rnn-link-note:not(:empty)")
+    assert tab.frame.input_value("#rnn-link") == url
+
     # The link alone (a fresh browser context: no localStorage) shows the same.
     check(open_tab(url=url).frame)
 
