@@ -16,6 +16,14 @@ import { makeScale } from "./scales.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
 import { linesBody } from "./lines_view.js";
+import { runColor } from "./run_colors.js";
+import {
+  compileRunFilter, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
+  selectionSummary,
+} from "./run_list.js";
+import { StateStore, storageKey } from "./persist.js";
+import { gridLayout, GRID_GAP, PANEL_GAP } from "./layout.js";
+import { stepTime } from "./step_time.js";
 
 // The views by name: each draws one panel's plot and legend.
 const VIEWS = { heatmap: heatmapBody, lines: linesBody };
@@ -117,6 +125,11 @@ class App {
     this.drawSignature = null;
     this.drawnStatus = ["", ""];
     this.drawnState = "ready";
+    // Where the selection is kept across reloads (set up in start()).
+    this.store = null;
+    this.runFilter = compileRunFilter("");
+    // {run, steps, wall_times} of the drawn series, for the slider's times.
+    this.stepSeries = [];
     this.state = {
       runs: [],
       layer: null,
@@ -128,6 +141,8 @@ class App {
       shared: true,
       view: "heatmap",
       scale: "linear",
+      // The run list's regex filter (runs it hides are not drawn).
+      runFilter: "",
       // Heatmap zoom window { t0, t1, c0, c1 } or null (everything).
       zoom: null,
     };
@@ -141,6 +156,15 @@ class App {
       el("label", { class: "rnn-field" }, [el("span", { class: "rnn-field-label", text }), control, extra]);
 
     this.runsBox = el("div", { id: "rnn-runs", class: "rnn-runs", attrs: { role: "group", "aria-label": "Runs" } });
+    this.runFilterInput = el("input", {
+      id: "rnn-run-filter", type: "text", class: "rnn-run-filter", placeholder: "Filter runs (regex)",
+      spellcheck: false, attrs: { "aria-label": "Filter runs by regular expression" },
+    });
+    this.runFilterError = el("div", { id: "rnn-run-filter-error", class: "rnn-run-filter-error", hidden: true, attrs: { role: "alert" } });
+    this.runsAll = el("button", { id: "rnn-runs-all", type: "button", class: "rnn-small-button", text: "all", title: "Select every run the filter shows" });
+    this.runsNone = el("button", { id: "rnn-runs-none", type: "button", class: "rnn-small-button", text: "none", title: "Deselect every run the filter shows" });
+    this.runsSummary = el("div", { id: "rnn-runs-summary", class: "rnn-runs-summary" });
+    this.stepTime = el("span", { id: "rnn-step-time", class: "rnn-step-time" });
     this.layerSelect = el("select", { id: "rnn-layer" });
     this.kindSelect = el("select", { id: "rnn-quantity" });
     this.stepSlider = el("input", { id: "rnn-step", type: "range", min: "0", max: "0", step: "1", value: "0" });
@@ -169,15 +193,29 @@ class App {
       id: "rnn-reload", type: "button", text: "Reload",
       title: `Looks for new data now (the tab also looks every ${POLL_MS / 1000} s and when TensorBoard reloads)`,
     });
+    // A link to this view (the same as the address bar's).
+    this.linkButton = el("button", {
+      id: "rnn-copy-link", type: "button", text: "Copy link",
+      title: "Copies a link to this view: runs, layer, quantity, step, sample, scales (also in the address bar)",
+    });
+    this.linkText = el("input", { id: "rnn-link", type: "text", readOnly: true, class: "rnn-link", attrs: { "aria-label": "Link to this view" } });
+    this.linkNote = el("span", { id: "rnn-link-note", class: "rnn-link-note" });
+    this.linkBox = el("div", { class: "rnn-link-box", hidden: true }, [this.linkText, this.linkNote]);
     // Where TensorBoard kept only a sample of the logged steps.
     this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
 
     this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
-      el("fieldset", { class: "rnn-runs-box" }, [el("legend", { text: "Runs" }), this.runsBox]),
+      el("fieldset", { class: "rnn-runs-box" }, [
+        el("legend", { text: "Runs" }),
+        this.runFilterInput, this.runFilterError,
+        el("div", { class: "rnn-runs-buttons" }, [this.runsAll, this.runsNone, this.runsSummary]),
+        this.runsBox,
+      ]),
       el("div", { class: "rnn-control-column" }, [
         labelled("Layer", this.layerSelect),
         labelled("Quantity", this.kindSelect),
         labelled("Step", this.stepSlider, this.stepValue),
+        el("div", { class: "rnn-step-time-row" }, [this.stepTime]),
         this.sampling,
         labelled("Sample", this.sampleInput, this.sampleCount),
       ]),
@@ -190,7 +228,8 @@ class App {
         ]),
         labelled("Scale type", this.scaleSelect),
         labelled("View", this.viewSelect),
-        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton]),
+        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton, this.linkButton]),
+        this.linkBox,
       ]),
     ]);
     // Series or runs the server could not read: a collapsed notice.
@@ -200,7 +239,7 @@ class App {
     this.status = el("div", { id: "rnn-status", class: "rnn-status", attrs: { role: "status", "aria-live": "polite" } });
     this.message = el("div", { id: "rnn-message", class: "rnn-message", hidden: true });
     this.readout = el("div", { id: "rnn-readout", class: "rnn-readout", text: HOVER_HINT });
-    this.panels = el("div", { id: "rnn-panels", class: "rnn-panels" });
+    this.panels = el("div", { id: "rnn-panels", class: "rnn-panels", style: { gap: `${GRID_GAP}px` } });
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
       this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
@@ -224,6 +263,7 @@ class App {
       this.state.step = step;
       this.toLastStep = false;
       this.stepValue.textContent = String(step);
+      this.showStepTime();
       this.update();
     });
     this.sampleInput.addEventListener("input", () => {
@@ -260,6 +300,23 @@ class App {
       this.update();
     });
     this.reloadButton.addEventListener("click", () => this.reload());
+    this.linkButton.addEventListener("click", () => this.copyLink());
+    this.runFilterInput.addEventListener("input", () => {
+      this.state.runFilter = this.runFilterInput.value;
+      this.applyRunFilter();
+      this.fillLayers();
+      this.update();
+    });
+    const chooseRuns = (pick) => {
+      const shown = filterRuns(this.index.runs, this.runFilter);
+      this.runsChosen = true;
+      this.state.runs = pick(this.index.runs, this.state.runs, shown);
+      this.fillRuns();
+      this.fillLayers();
+      this.update();
+    };
+    this.runsAll.addEventListener("click", () => chooseRuns(selectAll));
+    this.runsNone.addEventListener("click", () => chooseRuns(selectNone));
     // Panels are sized to the frame's width: redraw (from cache) on resize.
     let resizeTimer = null;
     let lastWidth = window.innerWidth;
@@ -330,8 +387,137 @@ class App {
   // ---- index and controls --------------------------------------------------
 
   async start() {
+    await this.restoreState();
     await this.loadIndex({ force: true });
     this.watchForNewData();
+  }
+
+  // ---- the selection across reloads and as a link (frontend/persist.js) ----
+
+  /** Sets up where the state is kept and applies what was kept. */
+  async restoreState() {
+    let logdir = "";
+    try {
+      // TensorBoard's /data/environment: the logdir, so each logdir keeps its own state.
+      const response = await fetch(new URL("../../environment", document.baseURI), { credentials: "same-origin" });
+      if (response.ok) logdir = String((await response.json()).data_location || "");
+    } catch (e) {
+      logdir = "";
+    }
+    let top = null;
+    try {
+      top = window.top;
+      void top.location.href; // throws when not same origin
+    } catch (e) {
+      top = null;
+    }
+    let storage = null;
+    try {
+      storage = window.localStorage;
+    } catch (e) {
+      storage = null;
+    }
+    const where = top ? top.location : window.location;
+    this.store = new StateStore({
+      top, storage, key: storageKey(where.origin, where.pathname, logdir), hashDelay: 250,
+    });
+    this.applySavedState(this.store.load().state);
+    if (top && top !== window) {
+      // Back on this tab (TensorBoard set the hash to "#rnn"): write the
+      // state again; a pasted link with another state: show it.
+      top.addEventListener("hashchange", () => {
+        const linked = this.store.linkChange();
+        if (!linked) {
+          this.saveState();
+          return;
+        }
+        this.applySavedState(linked);
+        if (!this.index.runs.length) return;
+        this.fillRuns();
+        this.fillLayers();
+        this.update();
+      });
+    }
+  }
+
+  /** Puts kept values into the state and controls; the index drops what is gone. */
+  applySavedState(saved) {
+    const st = this.state;
+    const hasOption = (select, value) => [...select.options].some((o) => o.value === value);
+    if (saved.runs) {
+      st.runs = saved.runs;
+      this.runsChosen = saved.runsChosen === true;
+    }
+    if (saved.runFilter !== undefined) st.runFilter = saved.runFilter;
+    this.runFilterInput.value = st.runFilter;
+    if (saved.layer !== undefined) st.layer = saved.layer;
+    if (saved.kind !== undefined) st.kind = saved.kind;
+    // On the last step: the newest one, whatever came in since.
+    if (saved.lastStep) st.step = null;
+    else if (saved.step !== undefined) st.step = saved.step;
+    if (Number.isInteger(saved.sample)) {
+      st.sample = saved.sample;
+      this.sampleInput.value = String(saved.sample);
+    }
+    if (saved.rangeMode !== undefined && hasOption(this.rangeMode, saved.rangeMode)) {
+      st.rangeMode = saved.rangeMode;
+      this.rangeMode.value = st.rangeMode;
+      this.rangeValue.disabled = st.rangeMode !== "fixed";
+      this.sharedToggle.disabled = st.rangeMode === "fixed";
+    }
+    if (saved.rangeValue !== undefined) {
+      st.rangeValue = saved.rangeValue;
+      this.rangeValue.value = st.rangeValue;
+    }
+    if (saved.shared !== undefined) {
+      st.shared = saved.shared;
+      this.sharedToggle.checked = st.shared;
+    }
+    if (saved.scale !== undefined && hasOption(this.scaleSelect, saved.scale)) {
+      st.scale = saved.scale;
+      this.scaleSelect.value = st.scale;
+    }
+    if (saved.view !== undefined && hasOption(this.viewSelect, saved.view)) {
+      st.view = saved.view;
+      this.viewSelect.value = st.view;
+    }
+    st.zoom = null;
+  }
+
+  /** Shows the link to this view, selected, and copies it where allowed. */
+  async copyLink() {
+    this.saveState();
+    const st = this.state;
+    const last = this.steps[this.steps.length - 1];
+    const link = this.store && this.store.link({
+      ...st, runsChosen: this.runsChosen, lastStep: this.steps.length > 0 && st.step === last,
+    });
+    this.linkBox.hidden = false;
+    if (!link) {
+      this.linkText.value = "";
+      this.linkNote.textContent = "No link: TensorBoard's page is not readable from this tab.";
+      return;
+    }
+    this.linkText.value = link;
+    this.linkText.select();
+    try {
+      await navigator.clipboard.writeText(link);
+      this.linkNote.textContent = "Copied.";
+    } catch (e) {
+      this.linkNote.textContent = "Press Ctrl+C (Cmd+C) to copy.";
+    }
+  }
+
+  /** Keeps the state (localStorage and the top-level URL's hash). */
+  saveState() {
+    if (!this.store) return;
+    const st = this.state;
+    const last = this.steps[this.steps.length - 1];
+    this.store.save({
+      ...st,
+      runsChosen: this.runsChosen,
+      lastStep: this.steps.length > 0 && st.step === last,
+    });
   }
 
   /** The tab's Reload: reads the index again and redraws, now. */
@@ -468,36 +654,61 @@ class App {
 
   fillRuns() {
     const runs = this.index.runs;
-    const kept = this.state.runs.filter((r) => runs.includes(r));
     // The user's choice stands (even none checked) while any of it exists;
     // until they choose, the first two runs.
-    if (this.runsChosen && (kept.length || !this.state.runs.length)) {
-      this.state.runs = kept;
-    } else {
-      this.runsChosen = false;
-      this.state.runs = kept.length ? kept : runs.slice(0, 2);
-    }
+    const { runs: selected, chosen } = reconcileRuns(runs, this.state.runs, this.runsChosen);
+    this.state.runs = selected;
+    this.runsChosen = chosen;
     const boxes = [...this.runsBox.querySelectorAll("input[data-run]")];
-    if (boxes.length === runs.length && boxes.every((box, i) => box.dataset.run === runs[i])) {
+    const same = boxes.length === runs.length && boxes.every((box, i) => box.dataset.run === runs[i]);
+    if (same) {
       for (const box of boxes) box.checked = this.state.runs.includes(box.dataset.run);
-      return;
-    }
-    const items = runs.map((run) => {
-      const box = el("input", { type: "checkbox", checked: this.state.runs.includes(run), dataset: { run } });
-      box.addEventListener("change", () => {
-        this.runsChosen = true;
-        this.state.runs = this.index.runs.filter((r) =>
-          this.runsBox.querySelector(`input[data-run="${CSS.escape(r)}"]`).checked);
-        this.fillLayers();
-        this.update();
+    } else {
+      const items = runs.map((run) => {
+        const box = el("input", { type: "checkbox", checked: this.state.runs.includes(run), dataset: { run } });
+        box.addEventListener("change", () => {
+          this.runsChosen = true;
+          this.state.runs = this.index.runs.filter((r) =>
+            this.runsBox.querySelector(`input[data-run="${CSS.escape(r)}"]`).checked);
+          this.applyRunFilter();
+          this.fillLayers();
+          this.update();
+        });
+        const color = runColor(run, runs);
+        const swatch = el("span", { class: "rnn-run-swatch", style: { background: color }, dataset: { color } });
+        return el("label", { class: "rnn-run", title: run, dataset: { run } }, [
+          box, swatch, el("span", { class: "rnn-run-name", text: run }),
+        ]);
       });
-      return el("label", { class: "rnn-run", title: run }, [box, el("span", { class: "rnn-run-name", text: run })]);
-    });
-    this.runsBox.replaceChildren(...items);
+      this.runsBox.replaceChildren(...items);
+    }
+    this.applyRunFilter();
+  }
+
+  /** Shows the runs the filter matches (an invalid pattern: all, and why). */
+  applyRunFilter() {
+    this.runFilter = compileRunFilter(this.state.runFilter);
+    if (this.runFilterInput.value !== this.state.runFilter) this.runFilterInput.value = this.state.runFilter;
+    const error = this.runFilter.error;
+    this.runFilterInput.classList.toggle("rnn-invalid", Boolean(error));
+    this.runFilterInput.setAttribute("aria-invalid", error ? "true" : "false");
+    this.runFilterError.hidden = !error;
+    this.runFilterError.textContent = error ? `Invalid regex, not applied: ${error}` : "";
+    const shown = new Set(filterRuns(this.index.runs, this.runFilter));
+    for (const label of this.runsBox.querySelectorAll("label[data-run]")) {
+      label.hidden = !shown.has(label.dataset.run);
+    }
+    this.runsSummary.textContent = selectionSummary(this.index.runs, this.state.runs, this.runFilter);
+  }
+
+  /** The runs drawn: selected and shown by the filter. */
+  shownRuns() {
+    return drawnRuns(this.index.runs, this.state.runs, this.runFilter);
   }
 
   fillLayers() {
-    const runs = this.state.runs.length ? this.state.runs : null;
+    const shown = this.shownRuns();
+    const runs = shown.length ? shown : null;
     let layers = layersOf(this.index, runs);
     if (!layers.length) layers = layersOf(this.index);
     if (!layers.includes(this.state.layer)) this.state.layer = layers[0] || null;
@@ -511,21 +722,25 @@ class App {
   }
 
   fillKinds() {
-    const runs = this.state.runs.length ? this.state.runs : null;
+    const shown = this.shownRuns();
+    const runs = shown.length ? shown : null;
     let kinds = kindsOf(this.index, this.state.layer, runs);
     if (!kinds.length) kinds = kindsOf(this.index, this.state.layer);
     if (!kinds.includes(this.state.kind)) this.state.kind = kinds[0] || null;
     setOptions(this.kindSelect, kinds.map((kind) => ({ value: kind, text: quantityLabel(kind) })), this.state.kind);
   }
 
-  setSteps(steps) {
+  setSteps(steps, series = []) {
     this.steps = steps;
+    this.stepSeries = series;
     if (!steps.length) {
       this.state.step = null;
       this.stepSlider.max = "0";
       this.stepSlider.value = "0";
       this.stepSlider.disabled = true;
       this.stepValue.textContent = "\u2013";
+      this.showStepTime();
+      this.saveState();
       return;
     }
     if (this.state.step === null || !steps.includes(this.state.step)) {
@@ -538,6 +753,27 @@ class App {
     this.stepSlider.value = String(steps.indexOf(this.state.step));
     this.stepValue.textContent = String(this.state.step);
     this.stepSlider.title = `logged steps: ${steps[0]} \u2026 ${steps[steps.length - 1]} (${steps.length})`;
+    this.showStepTime();
+    this.saveState();
+  }
+
+  /** The step's wall time and time since its run's first logged step. */
+  showStepTime() {
+    const time = this.state.step === null ? null : stepTime(this.stepSeries, this.state.step);
+    this.stepTime.textContent = time
+      ? (new Set(this.stepSeries.map((s) => s.run)).size > 1 ? `${time.text} (${time.run})` : time.text)
+      : "";
+    this.stepTime.title = time ? `wall time of step ${time.step} in ${time.run}` : "";
+    const data = this.stepTime.dataset;
+    if (time) {
+      data.run = time.run;
+      data.wallTime = String(time.wallTime);
+      data.relative = String(time.relative);
+    } else {
+      delete data.run;
+      delete data.wallTime;
+      delete data.relative;
+    }
   }
 
   // ---- data and drawing ----------------------------------------------------
@@ -550,8 +786,13 @@ class App {
   async update({ quiet = false } = {}) {
     const gen = ++this.generation;
     const st = this.state;
-    if (!st.runs.length || st.layer === null || st.kind === null) {
-      this.panels.replaceChildren(el("div", { class: "rnn-message", text: "Select at least one run." }));
+    const runs = this.shownRuns();
+    if (!runs.length || st.layer === null || st.kind === null) {
+      const hidden = st.runs.length && !runs.length;
+      this.panels.replaceChildren(el("div", {
+        class: "rnn-message",
+        text: hidden ? "No selected run matches the run filter." : "Select at least one run.",
+      }));
       this.drawSignature = null;
       this.showSampling([]);
       this.setSteps([]);
@@ -564,7 +805,7 @@ class App {
       if (gen === this.generation) this.showStatus("Loading\u2026", "loading");
     }, 120);
     try {
-      const groups = st.runs.map((run) => ({
+      const groups = runs.map((run) => ({
         run,
         panels: seriesFor(this.index, run, st.layer, st.kind).map((series) => ({ series })),
       }));
@@ -578,7 +819,7 @@ class App {
       const steps = unionSteps(listed.map((p) => p.stepsResult.value.steps));
       if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
       this.toLastStep = false;
-      this.setSteps(steps);
+      this.setSteps(steps, listed.map((p) => ({ run: p.series.run, ...p.stepsResult.value })));
       this.showSampling(sampledRuns(listed.map((p) => ({
         run: p.series.run,
         shown: p.stepsResult.value.steps.length,
@@ -719,15 +960,17 @@ class App {
       this.rangeValue.classList.remove("rnn-invalid");
     }
 
-    const available = Math.max(320, (this.panels.clientWidth || window.innerWidth) - 8);
-    const gap = 16;
-    const columnWidth = Math.max(300, Math.floor((available - gap * (groups.length - 1)) / groups.length));
-    const maxPlotW = Math.min(720, columnWidth - 24 - 74);
-
-    const columns = groups.map((g) => this.groupElement(g, maxPlotW, range));
-    // Long notes wrap inside the column instead of widening it past its share.
-    for (const column of columns) column.style.width = `${columnWidth}px`;
-    this.panels.replaceChildren(...columns);
+    // Runs with panels in a grid sized to the width; runs without the
+    // chosen layer/quantity in one line above it.
+    const withPanels = groups.filter((g) => g.panels.length);
+    const missing = groups.filter((g) => !g.panels.length).map((g) => g.run);
+    const available = (this.panels.clientWidth || window.innerWidth) - 2;
+    const grid = gridLayout(available, withPanels.length, Math.max(1, ...withPanels.map((g) => g.panels.length)));
+    const columns = withPanels.map((g) => this.groupElement(g, grid, range));
+    Object.assign(this.panels.dataset, {
+      columns: grid.groupsPerRow, rows: grid.rows, sideBySide: grid.sideBySide,
+    });
+    this.panels.replaceChildren(...(missing.length ? [this.notLoggedElement(missing)] : []), ...columns);
     this.readout.textContent = HOVER_HINT;
   }
 
@@ -750,17 +993,41 @@ class App {
     return mask;
   }
 
-  groupElement(group, maxPlotW, range) {
-    const st = this.state;
-    const children = [el("h3", { class: "rnn-run-title", text: group.run, title: group.run })];
-    if (!group.panels.length) {
-      children.push(el("div", {
-        class: "rnn-note rnn-note-warn",
-        text: `No ${quantityLabel(st.kind)} logged for layer ${st.layer} in this run.`,
-      }));
-    }
-    for (const p of group.panels) children.push(this.panelElement(p, maxPlotW, range));
-    return el("section", { class: "rnn-run-column", dataset: { run: group.run } }, children);
+  /** One run's column of the grid: its title in the run's colour, its panels. */
+  groupElement(group, grid, range) {
+    const color = runColor(group.run, this.index.runs);
+    const title = el("h3", {
+      class: "rnn-run-title", title: group.run, style: { color, borderLeftColor: color }, dataset: { color },
+    }, [group.run]);
+    const panels = group.panels.map((p) => {
+      const panel = this.panelElement(p, grid.maxPlotW, range);
+      panel.style.width = `${grid.panelWidth}px`;
+      return panel;
+    });
+    const box = el("div", {
+      class: `rnn-run-panels ${grid.sideBySide ? "rnn-side-by-side" : ""}`,
+      style: { gap: `${PANEL_GAP}px` },
+    }, panels);
+    // Long notes wrap inside the column instead of widening it past its share.
+    return el("section", {
+      class: "rnn-run-column", dataset: { run: group.run }, style: { width: `${grid.columnWidth}px` },
+    }, [title, box]);
+  }
+
+  /** "<quantity> of layer <layer> not logged in: run_c, run_d", names in their colours. */
+  notLoggedElement(runs) {
+    const names = [];
+    runs.forEach((run, i) => {
+      if (i) names.push(", ");
+      const color = runColor(run, this.index.runs);
+      names.push(el("span", { class: "rnn-not-logged-run", text: run, style: { color }, dataset: { run, color } }));
+    });
+    return el("div", {
+      id: "rnn-not-logged", class: "rnn-not-logged", title: notLoggedText(runs), dataset: { runs: JSON.stringify(runs) },
+    }, [
+      el("span", { class: "rnn-muted", text: `${quantityLabel(this.state.kind)} of layer ${this.state.layer} ` }),
+      "not logged in: ", ...names,
+    ]);
   }
 
   panelElement(p, maxPlotW, range) {

@@ -267,3 +267,17 @@ def is_negative_colour(rgb):
 
 def is_grey(rgb):
     return max(rgb) - min(rgb) < 16
+
+
+def forget_kept_state(page):
+    """Forgets the tab's kept selection (frontend/persist.js): its
+    localStorage entries and its part of TensorBoard's hash, so the next
+    load of the plugin's frame starts from the defaults."""
+    page.evaluate(
+        """() => {
+          for (const key of Object.keys(localStorage)) {
+            if (key.startsWith("tb-rnn-plugin.state.")) localStorage.removeItem(key);
+          }
+          if (location.hash.startsWith("#rnn&")) history.replaceState(history.state, "", "#rnn");
+        }"""
+    )

@@ -161,6 +161,8 @@ def frame(tab):
     """
     frame = browser_util.plugin_frame(tab)
     tab.console_errors.take()
+    # Each test starts from the defaults, not the selection the last one kept.
+    browser_util.forget_kept_state(tab)
     frame.goto(frame.url)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=20000)
     yield frame
@@ -423,6 +425,7 @@ def failing_route(tab, pattern, status, body):
     )
     try:
         frame = browser_util.plugin_frame(tab)
+        browser_util.forget_kept_state(tab)
         frame.goto(frame.url)
         frame.wait_for_selector("#rnn-app[data-state=error]", timeout=20000)
         yield frame
@@ -504,6 +507,7 @@ def _steps_with_logged_count(route):
 def test_skipped_and_sampled_series_are_noted_not_drawn(tab):
     tab.console_errors.take()
     frame = browser_util.plugin_frame(tab)
+    browser_util.forget_kept_state(tab)
     frame.goto(frame.url)
     settle(frame)
     # Today's answers, without the fields: no notice.
