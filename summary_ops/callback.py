@@ -52,7 +52,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
         activation per timestep (LSTM i, f, candidate, o; GRU z, r,
         candidate), recomputed from the cell's weights and the layer's
         inputs (Keras does not expose them),
-      - `.../cell_state`: an LSTM's cell state c_t.
+      - `.../cell_state`: an LSTM's cell state c_t,
+      - `.../gate_f/memory_timescale` (GRU: `gate_z/...`): per unit,
+        T_u = -1 / ln(mean gate), kept for every step.
     SimpleRNN has no gates; ConvLSTM and users' own cells are not recomputed.
 
     The loss is the model's compiled loss on the probe batch, in inference
@@ -432,6 +434,14 @@ class RNNTensorBoard(keras.callbacks.Callback):
                     summary.gate_activation(
                         "%s/gate_%s" % (prefix, gate), values[keep], gate=gate, **common
                     )
+                    if gate == gate_activations_lib.KEEP_GATE[entry["cell"]]:
+                        # Over the whole probe batch, not only the samples written.
+                        summary.memory_timescales(
+                            "%s/gate_%s" % (prefix, gate),
+                            gate_activations_lib.memory_timescales(values, result["mask"]),
+                            gate=gate, layer=layer.name, cell=entry["cell"],
+                            direction=entry["direction"], cell_index=entry["cell_index"],
+                        )
                 if entry["cell_state"] is not None:
                     summary.cell_state("%s/cell_state" % prefix, entry["cell_state"][keep], **common)
 

@@ -29,6 +29,27 @@ LSTM_GATES = ("i", "f", "candidate", "o")
 GRU_GATES = ("z", "r", "candidate")
 
 
+# The gate that keeps the old state: its mean sets the memory timescale.
+KEEP_GATE = {"LSTM": "f", "GRU": "z"}
+
+
+def memory_timescales(keep_gate, mask=None):
+    """T_u = -1 / ln(mean g_u) per unit, over samples and real timesteps.
+
+    keep_gate: [B, T, units] activations of the gate that keeps the old
+    state (KEEP_GATE); mask: [B, T] bool or None. A gate that stays at 1
+    gives +inf (remembers forever), at 0 gives 0. Units with no real
+    timestep give NaN.
+    """
+    values = np.asarray(keep_gate, np.float64)
+    weights = np.ones(values.shape[:2]) if mask is None else np.asarray(mask, np.float64)
+    total = weights.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.einsum("bt,btu->u", weights, values) / total
+        # ln(1) is +0: -1/+0 would read -inf for a gate that never forgets.
+        return np.where(mean >= 1.0, np.inf, -1.0 / np.log(mean))
+
+
 class UnsupportedCellError(ValueError):
     """The cell's gates cannot be recomputed; the message says why."""
 

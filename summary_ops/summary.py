@@ -141,6 +141,25 @@ def gate_activation(
     )
 
 
+def memory_timescales(
+    gate_tag, timescales, step=None, *, gate, layer=None, cell=None, direction=None,
+    cell_index=None,
+):
+    """Writes per-unit memory timescales [units] (metadata.MEMORY_TIMESCALE)
+    as the kept companion of the gate series `gate_tag` (the full tag, as
+    gate_activation returned it under its name scope)."""
+    values = _validated_float32(timescales, 1, "timescales")
+    fields = dict(layer=layer, cell=cell, direction=direction, cell_index=cell_index, gate=gate)
+    return tf.summary.write(
+        tag=metadata.memory_timescale_tag(gate_tag),
+        tensor=values,
+        step=step,
+        metadata=metadata.create_summary_metadata(
+            metadata.MEMORY_TIMESCALE, of_tag=gate_tag, **fields
+        ),
+    )
+
+
 def cell_state(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
     mask_tag=None, cell_index=None, pinned=False,

@@ -34,6 +34,11 @@ MASK = "mask"
 # candidate, o; GRU z, r, candidate), and an LSTM's cell state c_t.
 GATE_ACTIVATION = "gate_activation"
 CELL_STATE = "cell_state"
+# Per unit u, the memory timescale T_u = -1 / ln(mean g_u) of the gate g
+# that keeps the old state (LSTM f; GRU z, as Keras' h = z h_{t-1} + (1 - z)
+# candidate), its mean over the probe batch's real timesteps (Mahto et
+# al., ICLR 2021). A companion of that gate's GATE_ACTIVATION series.
+MEMORY_TIMESCALE = "memory_timescale"
 STATS = "stats"
 PROFILE = "profile"
 # A weight matrix of a cell in Keras' own layout (gates side by side on the
@@ -61,6 +66,7 @@ AXES = {
     WEIGHT_GRADIENT: ("row", "column"),
     GATE_STATS: ("gate", "statistic"),
     GATE_HISTOGRAM: ("gate", "bin"),
+    MEMORY_TIMESCALE: ("unit",),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -117,8 +123,9 @@ PROFILE_SUFFIX = "/profile"
 PINNED_SUFFIX = "/pinned"
 GATE_STATS_SUFFIX = "/gate_stats"
 GATE_HISTOGRAM_SUFFIX = "/gate_histogram"
+MEMORY_TIMESCALE_SUFFIX = "/memory_timescale"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
-COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM)
+COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM, MEMORY_TIMESCALE)
 # Companions of a weight series, split by gate (metadata names matrix, gates).
 GATE_COMPANION_KINDS = (GATE_STATS, GATE_HISTOGRAM)
 
@@ -152,6 +159,11 @@ def gate_stats_tag(tag):
 def gate_histogram_tag(tag):
     """Tag of the per-step, per-gate histograms of the weight series `tag` (kept whole)."""
     return tag + GATE_HISTOGRAM_SUFFIX
+
+
+def memory_timescale_tag(tag):
+    """Tag of the per-step memory timescales of the gate series `tag` (kept whole)."""
+    return tag + MEMORY_TIMESCALE_SUFFIX
 
 
 def pinned_tag(tag):
@@ -321,7 +333,7 @@ def _parse_cached(content):
     }
     if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
         result.update(matrix=None, gates=None)
-    if kind == GATE_ACTIVATION:
+    if kind in (GATE_ACTIVATION, MEMORY_TIMESCALE):
         result["gate"] = None
     result.update(parsed)
     stored_axes = parsed.get("axes")

@@ -248,3 +248,40 @@ def test_callback_skips_gates_of_cells_without_them_and_when_off(tmp_path):
     series = _fit_logged(lstm, tmp_path / "off", _inputs(batch=2), log_gate_activations=False)
     assert "l/activation" in series
     assert not [t for t in series if "/gate_" in t or t.endswith("/cell_state")]
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_forget_bias_set_for_timescales_T0_logs_T0(tmp_path, rnn):
+    """mean f = exp(-1/T0) per unit (the gate's weights zeroed, its bias the
+    logit) must log T_u = T0 (Mahto et al.'s -1/ln(mean f))."""
+    t0 = np.array([2.0, 5.0, 10.0, 50.0])
+    keep = np.exp(-1.0 / t0)
+    logit = np.log(keep / (1.0 - keep)).astype("float32")
+    layer = keras.layers.LSTM(UNITS, name="rnn") if rnn == "lstm" else keras.layers.GRU(UNITS, name="rnn")
+    model = keras.Sequential([keras.Input((T, FEATURES)), layer, keras.layers.Dense(1)])
+    block = slice(UNITS, 2 * UNITS) if rnn == "lstm" else slice(0, UNITS)  # f / z columns
+    kernel, recurrent = layer.cell.kernel.numpy(), layer.cell.recurrent_kernel.numpy()
+    kernel[:, block] = 0.0
+    recurrent[:, block] = 0.0
+    layer.cell.kernel.assign(kernel)
+    layer.cell.recurrent_kernel.assign(recurrent)
+    bias = layer.cell.bias.numpy()
+    if bias.ndim == 2:  # GRU reset_after: input and recurrent bias rows
+        bias[0, block], bias[1, block] = logit, 0.0
+    else:
+        bias[block] = logit
+    layer.cell.bias.assign(bias)
+    _fit_logged(model, tmp_path, _inputs(batch=2))
+    gate = "f" if rnn == "lstm" else "z"
+    logged = tb_reading.read_stats(tmp_path, metadata.MEMORY_TIMESCALE)["."]
+    info, steps, arrays = logged["rnn/gate_%s" % gate]
+    assert info["gate"] == gate and info["axes"] == ["unit"] and steps == [1]
+    np.testing.assert_allclose(arrays[0], t0, rtol=2e-3)
+
+
+def test_memory_timescales_weigh_only_real_timesteps():
+    gate = np.full((2, 4, 1), 0.5)
+    gate[1, 2:] = 0.99  # padding: must not count
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    np.testing.assert_allclose(ga.memory_timescales(gate, mask), [-1 / np.log(0.5)])
+    assert ga.memory_timescales(np.ones((1, 3, 1)))[0] == np.inf
