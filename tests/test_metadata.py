@@ -62,13 +62,20 @@ def test_round_trip_all_fields():
 @pytest.mark.parametrize("kind", metadata.KINDS)
 def test_round_trip_each_kind_has_its_axes(kind):
     of_tag = "x/activation" if kind in metadata.COMPANION_TENSOR_KINDS else None
+    gate = "f" if kind in (metadata.GATE_ACTIVATION, metadata.MEMORY_TIMESCALE) else None
     parsed = metadata.parse_plugin_metadata(
-        _content(metadata.create_summary_metadata(kind, of_tag=of_tag))
+        _content(metadata.create_summary_metadata(kind, of_tag=of_tag, gate=gate))
     )
     assert parsed["kind"] == kind
+    assert parsed.get("gate") == gate
     assert parsed["axes"] == list(metadata.AXES[kind])
     assert parsed["direction"] is None
     assert parsed["mask_tag"] is None
+
+
+def test_a_gate_activation_names_its_gate():
+    with pytest.raises(ValueError, match="needs gate"):
+        metadata.create_summary_metadata(metadata.GATE_ACTIVATION)
 
 
 def test_parse_survives_deeply_nested_json():
