@@ -13,6 +13,7 @@ import {
   concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, sliceView, summarize,
 } from "./plots.js";
 import { makeScale, parseRangeMax } from "./scales.js";
+import { exportControls } from "./export.js";
 import { followHostTheme } from "./theme.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
@@ -814,6 +815,10 @@ class App {
         this.readout.textContent = HOVER_HINT;
         this.tooltip.hide();
       },
+    }));
+    // PNG / CSV / .npy of this panel (export.js).
+    panel.querySelector(".rnn-panel-heading").append(exportControls(panel, {
+      tensor: p.tensorResult.value, sample: st.sample, step: p.step, series: s,
     }));
 
     const { nan, posInf, negInf, maskedSteps } = p.stats;
