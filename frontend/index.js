@@ -163,7 +163,7 @@ class App {
       disabled: true, attrs: { "aria-label": "fixed colour range (max |v|)", "aria-describedby": "rnn-range-error" },
     });
     // Why the fixed range typed is not used (never silently replaced).
-    this.rangeError = el("span", { id: "rnn-range-error", class: "rnn-field-error", hidden: true, attrs: { role: "alert" } });
+    this.rangeError = el("div", { id: "rnn-range-error", class: "rnn-field-error", hidden: true, attrs: { role: "alert" } });
     this.sharedToggle = el("input", { id: "rnn-shared", type: "checkbox", checked: true });
     this.scaleSelect = el("select", { id: "rnn-scale" }, [
       el("option", { value: "linear", text: "linear" }),
@@ -190,7 +190,8 @@ class App {
         labelled("Sample", this.sampleInput, this.sampleCount),
       ]),
       el("div", { class: "rnn-control-column" }, [
-        labelled("Colour range", this.rangeMode, el("span", { class: "rnn-range-fixed" }, [this.rangeValue, this.rangeError])),
+        labelled("Colour range", this.rangeMode, this.rangeValue),
+        this.rangeError,
         el("label", { class: "rnn-field" }, [
           el("span", { class: "rnn-field-label", text: "Scale" }),
           this.sharedToggle,
@@ -739,7 +740,7 @@ class App {
     if (error) this.rangeValue.setAttribute("aria-invalid", "true");
     else this.rangeValue.removeAttribute("aria-invalid");
     this.rangeError.hidden = !error;
-    this.rangeError.textContent = error ? `${error}; auto range shown meanwhile` : "";
+    this.rangeError.textContent = error ? `${error[0].toUpperCase()}${error.slice(1)}; auto range shown.` : "";
   }
 
   maskFor(panel, tensor) {
