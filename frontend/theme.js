@@ -58,11 +58,11 @@ export function followHostTheme(onChange = () => {}, win = window) {
     observer.observe(body, { attributes: true, attributeFilter: ["class"] });
   }
   if (media) media.addEventListener("change", check);
-  return {
-    dark: () => current,
-    stop() {
-      if (observer) observer.disconnect();
-      if (media) media.removeEventListener("change", check);
-    },
+  const stop = () => {
+    if (observer) observer.disconnect();
+    if (media) media.removeEventListener("change", check);
   };
+  // The observer watches the parent's page: let go of it with this document.
+  if (win.addEventListener) win.addEventListener("pagehide", stop, { once: true });
+  return { dark: () => current, stop };
 }
