@@ -12,7 +12,9 @@ import {
 import {
   concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, sliceView, summarize,
 } from "./plots.js";
-import { makeScale } from "./scales.js";
+import { makeScale, parseRangeMax } from "./scales.js";
+import { exportControls } from "./export.js";
+import { followHostTheme } from "./theme.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
 import { linesBody } from "./lines_view.js";
@@ -46,6 +48,10 @@ const HOVER_HINT = "Hover over a plot to read values.";
 export async function render() {
   const stylesheet = loadStylesheet();
   const app = new App(document.body, new Api());
+  // TensorBoard's dark mode, followed live: canvases redraw in the new colours.
+  followHostTheme(() => {
+    if (app.index.runs.length) app.update();
+  });
   await stylesheet;
   await app.start();
 }
@@ -178,8 +184,10 @@ class App {
     ]);
     this.rangeValue = el("input", {
       id: "rnn-range-value", type: "number", min: "0", step: "any", placeholder: "e.g. 0.5",
-      disabled: true, attrs: { "aria-label": "fixed colour range (max |v|)" },
+      disabled: true, attrs: { "aria-label": "fixed colour range (max |v|)", "aria-describedby": "rnn-range-error" },
     });
+    // Why the fixed range typed is not used (never silently replaced).
+    this.rangeError = el("div", { id: "rnn-range-error", class: "rnn-field-error", hidden: true, attrs: { role: "alert" } });
     this.sharedToggle = el("input", { id: "rnn-shared", type: "checkbox", checked: true });
     this.scaleSelect = el("select", { id: "rnn-scale" }, [
       el("option", { value: "linear", text: "linear" }),
@@ -221,6 +229,7 @@ class App {
       ]),
       el("div", { class: "rnn-control-column" }, [
         labelled("Colour range", this.rangeMode, this.rangeValue),
+        this.rangeError,
         el("label", { class: "rnn-field" }, [
           el("span", { class: "rnn-field-label", text: "Scale" }),
           this.sharedToggle,
@@ -935,7 +944,8 @@ class App {
 
     // Colour range (heatmap) / y range (lines).
     const drawn = panels.filter((p) => p.view);
-    const fixed = st.rangeMode === "fixed" ? Number.parseFloat(st.rangeValue) : NaN;
+    const fixedInput = st.rangeMode === "fixed" ? parseRangeMax(st.rangeValue, this.rangeValue.validity.badInput) : null;
+    const fixed = fixedInput && !fixedInput.error ? fixedInput.value : NaN;
     const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
     const sharedMax = Math.max(0, ...drawn.map((p) => p.stats.maxAbs));
     const sharedMin = Math.min(Infinity, ...drawn.map((p) => p.stats.minAbs));
@@ -954,11 +964,7 @@ class App {
       p.clipped = range === "robust" ? countAbove(p.absValues, vmax) : null;
     }
     this.lastVmax = (range === "robust" ? sharedRobust : sharedMax) || null;
-    if (st.rangeMode === "fixed" && !useFixed) {
-      this.rangeValue.classList.add("rnn-invalid");
-    } else {
-      this.rangeValue.classList.remove("rnn-invalid");
-    }
+    this.showRangeError(fixedInput && fixedInput.error);
 
     // Runs with panels in a grid sized to the width; runs without the
     // chosen layer/quantity in one line above it.
@@ -972,6 +978,15 @@ class App {
     });
     this.panels.replaceChildren(...(missing.length ? [this.notLoggedElement(missing)] : []), ...columns);
     this.readout.textContent = HOVER_HINT;
+  }
+
+  /** Marks the fixed range field invalid with its reason (null: valid). */
+  showRangeError(error) {
+    this.rangeValue.classList.toggle("rnn-invalid", Boolean(error));
+    if (error) this.rangeValue.setAttribute("aria-invalid", "true");
+    else this.rangeValue.removeAttribute("aria-invalid");
+    this.rangeError.hidden = !error;
+    this.rangeError.textContent = error ? `${error[0].toUpperCase()}${error.slice(1)}; auto range shown.` : "";
   }
 
   maskFor(panel, tensor) {
@@ -1071,6 +1086,10 @@ class App {
         this.readout.textContent = HOVER_HINT;
         this.tooltip.hide();
       },
+    }));
+    // PNG / CSV / .npy of this panel (export.js).
+    panel.querySelector(".rnn-panel-heading").append(exportControls(panel, {
+      tensor: p.tensorResult.value, sample: st.sample, step: p.step, series: s,
     }));
 
     const { nan, posInf, negInf, maskedSteps } = p.stats;

@@ -3,7 +3,7 @@
 // are in CSS pixels; the canvas backing store is scaled by devicePixelRatio.
 
 import { el } from "./dom.js";
-import { binEdges, fmt, scaleName, scaleTicks } from "./scales.js";
+import { binEdges, fmt, multiplierText, scaleName, scaleTicks } from "./scales.js";
 import {
   divergingInto, divergingCss, divergingPixels, LINE_COLORS, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
   NEGATIVE_NAME, POSITIVE_NAME,
@@ -11,8 +11,32 @@ import {
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const AXIS_COLOR = "#555";
-const TEXT_COLOR = "#333";
+
+// Colours of what canvases draw around the data (background, axes, text,
+// grid), from the stylesheet's custom properties so they follow the tab's
+// light or dark theme; read again at every draw. The data's colours stay.
+const CANVAS_COLORS = {
+  background: ["--rnn-plot-bg", "#fff"],
+  axis: ["--rnn-axis", "#555"],
+  text: ["--rnn-axis-text", "#333"],
+  muted: ["--rnn-axis-muted", "#666"],
+  grid: ["--rnn-grid", "#e3e3e3"],
+  zero: ["--rnn-grid-zero", "#999"],
+};
+let colors = {};
+let AXIS_COLOR = "#555";
+let TEXT_COLOR = "#333";
+
+/** The canvas colours of the current theme: { background, axis, text, muted, grid, zero }. */
+export function canvasColors() {
+  const style = typeof getComputedStyle === "function" && document.documentElement
+    ? getComputedStyle(document.documentElement) : null;
+  const out = {};
+  for (const [name, [prop, fallback]] of Object.entries(CANVAS_COLORS)) {
+    out[name] = (style && style.getPropertyValue(prop).trim()) || fallback;
+  }
+  return out;
+}
 
 /**
  * One panel's data: a [timesteps, channels] slice of a [samples, timesteps,
@@ -167,7 +191,10 @@ function setupCanvas(canvas, width, height) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, width, height);
-  ctx.fillStyle = "#fff";
+  colors = canvasColors();
+  AXIS_COLOR = colors.axis;
+  TEXT_COLOR = colors.text;
+  ctx.fillStyle = colors.background;
   ctx.fillRect(0, 0, width, height);
   return ctx;
 }
@@ -218,7 +245,7 @@ function drawMaskedSpans(ctx, spans, layout, fillGrey) {
     const centre = Math.min(Math.max(x + w / 2, plotX + half), plotX + plotW - half);
     if (centre - half < labelEnd + 4) continue;
     labelEnd = centre + half;
-    ctx.fillStyle = "#666";
+    ctx.fillStyle = colors.muted;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
     ctx.fillText("masked", centre, plotY - 3);
@@ -481,15 +508,23 @@ export function drawLines(canvas, view, scale, layout) {
   ctx.font = FONT;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const tick of scaleTicks(scale, plotH, 22)) {
+  const ticks = scaleTicks(scale, plotH, 22);
+  for (const tick of ticks) {
     const y = Math.round(plotY + plotH / 2 - tick.pos * (plotH / 2)) + 0.5;
-    ctx.strokeStyle = tick.value === 0 ? "#999" : "#e3e3e3";
+    ctx.strokeStyle = tick.value === 0 ? colors.zero : colors.grid;
     ctx.beginPath();
     ctx.moveTo(plotX, y);
     ctx.lineTo(plotX + plotW, y);
     ctx.stroke();
     ctx.fillStyle = TEXT_COLOR;
-    ctx.fillText(tick.label, plotX - 6, y);
+    ctx.fillText(tick.short, plotX - 6, y);
+  }
+  // The ticks' shared exponent, once, above the axis.
+  const multiplier = multiplierText(ticks[0].exponent);
+  canvas.dataset.multiplier = multiplier;
+  if (multiplier) {
+    ctx.textBaseline = "bottom";
+    ctx.fillText(multiplier, plotX - 6, plotY - 5);
   }
   drawMaskedSpans(ctx, maskedSpans(mask, T), layout, true);
 
@@ -535,7 +570,7 @@ export function drawLineHighlight(overlay, view, scale, layout, c) {
   ctx.rect(layout.plotX, layout.plotY, layout.plotW, layout.plotH);
   ctx.clip();
   ctx.lineWidth = 4;
-  ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+  ctx.strokeStyle = colors.background || "#fff";
   strokeChannel(ctx, view, layout, scale, c);
   ctx.lineWidth = 2.5;
   ctx.strokeStyle = LINE_COLORS[c % LINE_COLORS.length];
@@ -602,10 +637,15 @@ export function colorBar(scale, width, { showMasked = false, range = "auto", cli
   const ticks = scale.kind === "linear" || !(vmax > 0)
     ? scaleTicks(scale, barWidth, barWidth)
     : scaleTicks(scale, barWidth, 44);
+  const multiplier = multiplierText(ticks[0].exponent);
+  const exponentLine = multiplier ? el("div", {
+    class: "rnn-colorbar-multiplier", style: { width: `${barWidth}px` }, text: multiplier,
+    title: `tick values are multiplied by 10^${ticks[0].exponent}`,
+  }) : null;
   const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barWidth}px` } },
     ticks.map((tick) => el("span", {
       class: "rnn-colorbar-tick",
-      text: tick.label,
+      text: tick.short,
       dataset: { value: tick.value },
       style: { left: `${((tick.pos + 1) / 2) * 100}%` },
     })));
@@ -641,9 +681,10 @@ export function colorBar(scale, width, { showMasked = false, range = "auto", cli
       vmax: String(vmax), range, scale: scale.kind,
       linthresh: scale.linthresh === null ? null : String(scale.linthresh),
       clipped: clipped === null ? null : String(clipped),
+      multiplier,
       negativeColor: divergingCss(-1, 1), positiveColor: divergingCss(1, 1),
     },
-  }, [canvas, numbers, caption, scaleLine, aggregated, legend]);
+  }, [exponentLine, canvas, numbers, caption, scaleLine, aggregated, legend]);
 }
 
 /** Legend of line colours: one swatch per channel, or how they cycle. */

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  binEdges, chooseLinthresh, fmt, fmtTick, makeScale, MAX_DECADES, maxAbsSigned, niceStep,
-  scaleName, scaleTicks,
+  binEdges, chooseLinthresh, fmt, fmtTick, formatShared, makeScale, MAX_DECADES, maxAbsSigned,
+  multiplierText, niceStep, parseRangeMax, scaleName, scaleTicks,
 } from "../../frontend/scales.js";
 
 const close = (a, b, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -89,7 +89,7 @@ test("number format: short, exponent for tiny and huge, powers of ten as 1eN", (
   assert.equal(fmtTick(0.01), "0.01");
   assert.equal(niceStep(0.3), 0.5);
   assert.equal(niceStep(7), 10);
-  assert.match(scaleName(makeScale("symlog", 1, 1e-9)), /symlog.*1\.00e-9/);
+  assert.match(scaleName(makeScale("symlog", 1, 1e-9)), /symlog.*below 1e-9\)/);
   assert.equal(scaleName(makeScale("linear", 1)), "linear");
 });
 
@@ -106,4 +106,54 @@ test("maxAbsSigned keeps the sign of the largest |v|; NaN wins", () => {
   assert.equal(maxAbsSigned([0.1, -3, 2]), -3);
   assert.ok(Number.isNaN(maxAbsSigned([1, NaN])));
   assert.equal(maxAbsSigned([1, -Infinity]), -Infinity);
+});
+
+test("one format: plain for moderate magnitudes, scientific otherwise, no trailing zeros", () => {
+  assert.equal(fmt(0.5), "0.5");
+  assert.equal(fmt(0.0123), "0.0123");
+  assert.equal(fmt(1234.5), "1235"); // integer digits are kept
+  assert.equal(fmt(0.005), "5e-3");
+  assert.equal(fmt(0.0025), "2.5e-3");
+  assert.equal(fmt(12345), "1.23e4");
+  assert.equal(fmt(1e-9), "1e-9");
+  assert.equal(fmt(0.009996), "0.01"); // decided on the rounded value
+  assert.equal(fmt(Infinity), "+Inf");
+  assert.equal(fmt(1.23456789, 4), "1.235");
+});
+
+test("numbers shown together share one exponent, written once", () => {
+  // Not "0.0025, 5e-3": one exponent, mantissas 0, 2.5, 5.
+  assert.deepEqual(formatShared([0, 0.0025, 0.005]), { exponent: -3, labels: ["0", "2.5", "5"] });
+  assert.equal(multiplierText(-3), "\u00d71e-3");
+  assert.equal(multiplierText(0), "");
+  assert.deepEqual(formatShared([0, 5e-5, 1e-4, 1.234e-4]), { exponent: -4, labels: ["0", "0.5", "1", "1.23"] });
+  assert.deepEqual(formatShared([-2e4, 0, 2e4]), { exponent: 4, labels: ["-2", "0", "2"] });
+  // Moderate: plain, no exponent.
+  assert.deepEqual(formatShared([0, 0.5, 1, 2.6]), { exponent: 0, labels: ["0", "0.5", "1", "2.6"] });
+  // A max that rounds up to the next decade takes that decade's exponent.
+  assert.deepEqual(formatShared([0.00099999]), { exponent: -3, labels: ["1"] });
+  assert.deepEqual(formatShared([NaN, 0, 3e-6]).labels, ["NaN", "0", "3"]);
+});
+
+test("linear ticks of one axis share the exponent; symlog ticks are decades", () => {
+  const ticks = scaleTicks(makeScale("linear", 0.00512), 480, 60);
+  assert.ok(ticks.every((t) => t.exponent === -3), JSON.stringify(ticks));
+  assert.deepEqual(ticks.map((t) => t.short), ["-5.12", "-4", "-2", "0", "2", "4", "5.12"]);
+  assert.deepEqual(ticks.map((t) => t.label), ["-5.12e-3", "-4e-3", "-2e-3", "0", "2e-3", "4e-3", "5.12e-3"]);
+  const plainTicks = scaleTicks(makeScale("linear", 2.6), 240, 22);
+  assert.ok(plainTicks.every((t) => t.exponent === 0 && t.short === t.label));
+  const logTicks = scaleTicks(makeScale("symlog", 1, 1e-10), 480, 44);
+  assert.ok(logTicks.every((t) => t.exponent === 0));
+  assert.ok(logTicks.some((t) => t.label === "1e-3"), logTicks.map((t) => t.label).join(" "));
+});
+
+test("a fixed range is a finite number > 0, else the reason", () => {
+  assert.deepEqual(parseRangeMax("0.5"), { value: 0.5 });
+  assert.deepEqual(parseRangeMax(" 2e-3 "), { value: 0.002 });
+  assert.deepEqual(parseRangeMax(""), { error: "enter a number > 0" });
+  assert.deepEqual(parseRangeMax("", true), { error: "must be a number > 0" });
+  assert.deepEqual(parseRangeMax("abc"), { error: "must be a number > 0" });
+  assert.deepEqual(parseRangeMax("0"), { error: "must be > 0" });
+  assert.deepEqual(parseRangeMax("-1"), { error: "must be > 0" });
+  assert.deepEqual(parseRangeMax("1e999"), { error: "must be finite" });
 });
