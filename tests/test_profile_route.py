@@ -163,3 +163,17 @@ def test_payload_refuses_too_many_values(monkeypatch):
     monkeypatch.setattr(reading, "MAX_PROFILE_VALUES", 10)
     with pytest.raises(reading.UnreadableDataError, match="at most 10"):
         reading.profile_payload({0: _Datum(np.ones((3, 4), np.float32))})
+
+
+def test_profile_of_vanishing_values_is_exact(tmp_path):
+    """Norms of values far below float32's squares' range (a vanished
+    gradient) are written exactly, not underflowed to 0."""
+    tiny = np.array([[[3e-25, 4e-25], [3e-36, 4e-36]]], np.float32)
+    with tf.summary.create_file_writer(str(tmp_path / "r")).as_default():
+        assert tb_rnn_plugin.state_gradient("g", tiny, step=0, layer="l")
+    dp = data_provider_over(str(tmp_path))
+    ctx = base_plugin.TBContext(data_provider=dp, sampling_hints=None, logdir=str(tmp_path))
+    app = application.TensorBoardWSGI([rnn_plugin.RnnLoader().load(ctx)], data_provider=dp)
+    response = werkzeug_test.Client(app).get(PREFIX + "/profile", query_string={"run": "r", "tag": "g"})
+    _, _, _, data = reading.parse_profile_body(response.get_data())
+    np.testing.assert_allclose(data[0, 0], np.linalg.norm(tiny.astype(np.float64), axis=-1)[0], rtol=1e-5)
