@@ -6,6 +6,23 @@
 
 import { binEdges } from "./scales.js";
 
+// The profile views' own choices (kept while the tab is open): y axis (or
+// colour) scale "log" | "linear"; batch "mean" | "sample" | "both".
+export const profileOptions = { yScale: "log", batch: "both" };
+
+/** Items grouped by direction: [[direction or null, items]], forward first. */
+export function byDirection(items) {
+  const order = [null, "forward", "backward"];
+  const groups = new Map();
+  for (const item of items) {
+    const d = item.series.direction || null;
+    if (!groups.has(d)) groups.set(d, []);
+    groups.get(d).push(item);
+  }
+  return [...groups].sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
+}
+
+
 /**
  * The profile of logged step index i over timesteps (a Float64Array of T):
  * the selected sample's norms, or (sample "mean") their mean over the
