@@ -285,7 +285,7 @@ function flowColorBar(scale, width, left, what, aggregated) {
       style: { left: `${tick.pos * 100}%` },
     })));
   const name = scale.kind === "log"
-    ? `colour scale: log, ${what} of ||v_t|| from ${fmt(scale.lo)} to ${fmt(scale.hi)} (viridis)`
+    ? `colour scale: log, ${what} of ||v_t|| from 1e${scale.decades[0]} to 1e${scale.decades[1]} (viridis)`
     : `colour scale: linear, ${what} of ||v_t|| from 0 to ${fmt(scale.hi)} (viridis)`;
   const swatch = (rgb, text) => el("span", { class: "rnn-swatch-item" }, [
     el("span", { class: "rnn-swatch", style: { background: `rgb(${rgb.join(",")})`, border: "1px solid #bbb" } }), text,

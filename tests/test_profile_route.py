@@ -177,3 +177,18 @@ def test_profile_of_vanishing_values_is_exact(tmp_path):
     response = werkzeug_test.Client(app).get(PREFIX + "/profile", query_string={"run": "r", "tag": "g"})
     _, _, _, data = reading.parse_profile_body(response.get_data())
     np.testing.assert_allclose(data[0, 0], np.linalg.norm(tiny.astype(np.float64), axis=-1)[0], rtol=1e-5)
+
+
+def test_vendored_colour_map_is_served_with_its_licence(client):
+    import importlib.resources
+
+    root = importlib.resources.files("tb_rnn_plugin.frontend")
+    response = client.get(PREFIX + "/static/vendor/viridis.js")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/javascript")
+    assert response.get_data() == root.joinpath("vendor/viridis.js").read_bytes()
+    assert "ISC" in root.joinpath("vendor/viridis.js").read_text()
+    assert root.joinpath("vendor/LICENSE-d3-scale-chromatic").is_file()
+    for name in ("vendor/../plugin.py", "vendor/a/b.js", "vendor/", "vendor/LICENSE-d3-scale-chromatic",
+                 "vendors/viridis.js", "../vendor/viridis.js"):
+        assert client.get(PREFIX + "/static/" + name).status_code == 404, name
