@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import { Api, parseProfileBody } from "../../frontend/api.js";
 import {
-  binFlow, decadeTicks, decayText, fitDecay, logScale, positiveRange, profileRow,
+  binFlow, byDirection, decadeTicks, decayText, fitDecay, logScale, positiveRange, profileRow,
 } from "../../frontend/profiles.js";
 
 /** A /profile body as reading.profile_payload writes it. */
@@ -109,4 +109,15 @@ test("binFlow takes the largest value per bin, NaN winning", () => {
   assert.equal(binned.rows, 1);
   assert.equal(binned.values[0], NaN);
   assert.equal(binned.values[1], 9);
+});
+
+test("byDirection groups series forward first, then backward", () => {
+  const items = [
+    { run: "a", series: { direction: "backward" } },
+    { run: "a", series: { direction: "forward" } },
+    { run: "b", series: { direction: "backward" } },
+  ];
+  const groups = byDirection(items);
+  assert.deepEqual(groups.map(([d, g]) => [d, g.length]), [["forward", 1], ["backward", 2]]);
+  assert.deepEqual(byDirection([{ run: "x", series: { direction: null } }]).map(([d]) => d), [null]);
 });
