@@ -227,17 +227,20 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   c.stroke();
   c.font = LABEL_FONT;
   c.fillText("timestep", plotX + plotW / 2, bottom + 22);
-  // y: logged steps (labels at row starts).
+  // y: logged steps (labels at row starts); the selected step's label in
+  // red, with a marker at the plot's right end of its row.
   c.font = FONT;
   c.textAlign = "right";
   c.textBaseline = "middle";
   const rowH = plotH / rows;
+  const selRow = selected >= 0 ? rowBins.findIndex(([a, b]) => selected >= a && selected < b) : -1;
+  const selY = plotY + (selRow + 0.5) * rowH;
   c.beginPath();
   for (const r of integerTicks(rows, rowH, 16)) {
     const y = Math.round(plotY + (r + 0.5) * rowH) + 0.5;
     c.moveTo(plotX - 4, y);
     c.lineTo(plotX - 1, y);
-    c.fillText(String(steps[rowBins[r][0]]), plotX - 6, y);
+    if (selRow < 0 || Math.abs(y - selY) >= 12) c.fillText(String(steps[rowBins[r][0]]), plotX - 6, y);
   }
   c.stroke();
   c.save();
@@ -247,19 +250,17 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   c.textAlign = "center";
   c.fillText("logged step", 0, 0);
   c.restore();
-  // The selected step: a marker at each end of its row.
-  if (selected >= 0) {
-    const r = rowBins.findIndex(([a, b]) => selected >= a && selected < b);
-    const y = plotY + (r + 0.5) * rowH;
+  if (selRow >= 0) {
     c.fillStyle = "#d50000";
-    for (const [x, dir] of [[plotX - 1, -1], [plotX + plotW + 1, 1]]) {
-      c.beginPath();
-      c.moveTo(x, y);
-      c.lineTo(x + 7 * dir, y - 4);
-      c.lineTo(x + 7 * dir, y + 4);
-      c.closePath();
-      c.fill();
-    }
+    c.font = `bold ${FONT}`;
+    c.fillText(String(steps[selected]), plotX - 6, selY);
+    const x = plotX + plotW + 1;
+    c.beginPath();
+    c.moveTo(x, selY);
+    c.lineTo(x + 8, selY - 5);
+    c.lineTo(x + 8, selY + 5);
+    c.closePath();
+    c.fill();
   }
 }
 
@@ -302,7 +303,7 @@ function flowColorBar(scale, width, left, what, aggregated) {
       swatch(NAN_RGB, "NaN"),
       swatch(POS_INF_RGB, "+Inf"),
       swatch(MASK_RGB, "not logged (shorter step)"),
-      el("span", { class: "rnn-swatch-item rnn-muted", text: "\u25b6\u25c0 selected step; click a row to select it" }),
+      el("span", { class: "rnn-swatch-item rnn-muted", text: "red: the selected step (\u25c0); click a row to select it" }),
     ]),
   ]);
 }
