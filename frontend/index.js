@@ -16,7 +16,9 @@ import { makeScale } from "./scales.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
 import { linesBody } from "./lines_view.js";
-import { loadProfiles, PROFILE_VIEWS, profileSamples, profileSteps, profileViewNodes } from "./profile_view.js";
+import {
+  loadMasks, loadProfiles, PROFILE_VIEWS, profileSamples, profileSteps, profileViewNodes,
+} from "./profile_view.js";
 
 // The views by name: each draws one panel's plot and legend.
 const VIEWS = { heatmap: heatmapBody, lines: linesBody };
@@ -646,6 +648,8 @@ class App {
     this.toLastStep = false;
     this.setSteps(steps);
     this.showSampling([]);
+    if (st.view === "profile") await loadMasks(this.api, loaded, st.step, (s) => maskSeriesOf(this.index, s));
+    if (gen !== this.generation) return;
     const samples = profileSamples(loaded);
     this.sampleInput.max = String(Math.max(0, samples - 1));
     this.sampleCount.textContent = samples ? `of 0\u2013${samples - 1}` : "";

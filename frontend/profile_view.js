@@ -51,6 +51,26 @@ export async function loadProfiles(api, groups) {
   return { items, missing: groups.filter((g) => !g.panels.length).map((g) => g.run) };
 }
 
+/**
+ * For the profile view: the mask of each item's series at the step it
+ * draws (item.mask, or null), when its series has one (maskOf(series) ->
+ * mask series or null) and the mask was logged at that step. Padding is
+ * then left out of the batch mean and drawn as a gap for one sample.
+ */
+export async function loadMasks(api, loaded, step, maskOf) {
+  await Promise.all(loaded.items.map(async (item) => {
+    item.mask = null;
+    const p = item.result.value;
+    const maskSeries = p && p.steps.length ? maskOf(item.series) : null;
+    if (!maskSeries) return;
+    const at = pickStep(p.steps, step);
+    const steps = await settle(api.steps(maskSeries.run, maskSeries.tag));
+    if (!steps.value || !steps.value.steps.includes(at)) return;
+    const mask = await settle(api.tensor(maskSeries.run, maskSeries.tag, at));
+    item.mask = mask.value || null;
+  }));
+}
+
 /** Every step any loaded profile holds, ascending (for the step slider). */
 export function profileSteps(loaded) {
   return unionSteps(loaded.items.filter((i) => i.result.value).map((i) => i.result.value.steps));
@@ -148,11 +168,11 @@ function setupCanvas(canvas, width, height) {
 }
 
 /** The lines one run contributes at its step: [{kind: "mean"|"sample", values, length}]. */
-function runLines(p, i, sample, batch) {
+function runLines(p, i, sample, batch, mask) {
   const length = rowLength(p, i);
   const lines = [];
-  if (batch !== "sample") lines.push({ kind: "mean", values: profileRow(p, i, "mean"), length });
-  if (batch !== "mean") lines.push({ kind: "sample", values: profileRow(p, i, sample), length });
+  if (batch !== "sample") lines.push({ kind: "mean", values: profileRow(p, i, "mean", mask), length });
+  if (batch !== "mean") lines.push({ kind: "sample", values: profileRow(p, i, sample, mask), length });
   return lines;
 }
 
@@ -172,10 +192,10 @@ function profileChart(direction, items, ctx, panelW) {
     const step = pickStep(p.steps, ctx.step);
     const i = p.steps.indexOf(step);
     const sample = Math.max(0, Math.min(ctx.sample, p.samples - 1));
-    const lines = runLines(p, i, sample, batch);
+    const lines = runLines(p, i, sample, batch, item.mask || null);
     const fitted = lines[0];
     return {
-      run: item.run, series: item.series, step, T: p.timesteps, lines, sample,
+      run: item.run, series: item.series, step, T: p.timesteps, lines, sample, masked: Boolean(item.mask),
       color: runColor(item.run, ctx.allRuns), fit: fitDecay(fitted.values, fitted.length), fitKind: fitted.kind,
     };
   });
@@ -223,6 +243,8 @@ function profileChart(direction, items, ctx, panelW) {
   const lineNote = batch === "both"
     ? `Thick: mean of ||v_t|| over the probe batch; thin dashed: sample ${ctx.sample}. Decay fitted on the mean.`
     : batch === "sample" ? `Sample ${ctx.sample} of the probe batch.` : "Mean of ||v_t|| over the probe batch.";
+  const maskNote = runs.some((r) => r.masked)
+    ? " Padding (the layer's mask at that step) is left out of the mean and is a gap for the sample." : "";
   const scaleNote = log
     ? `y axis: log (1e${scale.decades[0]} to 1e${scale.decades[1]}); zeros and non-finite values are gaps.`
     : "y axis: linear.";
@@ -236,7 +258,7 @@ function profileChart(direction, items, ctx, panelW) {
     el("div", { class: "rnn-panel-heading" }, heading),
     el("div", { class: "rnn-canvas-wrap" }, [canvas]),
     legend,
-    el("div", { class: "rnn-note", style: { marginLeft: `${layout.plotX}px` }, text: `${lineNote} ${scaleNote} Hover for values.` }),
+    el("div", { class: "rnn-note", style: { marginLeft: `${layout.plotX}px` }, text: `${lineNote}${maskNote} ${scaleNote} Hover for values.` }),
   ]);
 }
 

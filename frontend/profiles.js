@@ -28,14 +28,19 @@ export function byDirection(items) {
  * the selected sample's norms, or (sample "mean") their mean over the
  * samples whose value is finite; a timestep with none is NaN (+Inf when
  * one is +Inf). NaN padding of a shorter step (p.shapes) stays NaN.
+ * With a mask, masked (sample, timestep) pairs are left out of the mean
+ * and NaN (a gap) for the one sample.
  */
-export function profileRow(p, i, sample = "mean") {
+export function profileRow(p, i, sample = "mean", mask = null) {
   const { samples: S, timesteps: T, data } = p;
   const out = new Float64Array(T);
   const base = i * S * T;
+  // mask: {shape: [S, T], data} of 1 (real) / 0 (padding), or null.
+  const usable = mask && mask.shape.length === 2 && mask.shape[0] === S && mask.shape[1] === T;
+  const masked = (s, t) => usable && !(mask.data[s * T + t] > 0.5);
   if (sample !== "mean") {
     const s = Math.min(Math.max(0, sample), S - 1);
-    for (let t = 0; t < T; t++) out[t] = data[base + s * T + t];
+    for (let t = 0; t < T; t++) out[t] = masked(s, t) ? NaN : data[base + s * T + t];
     return out;
   }
   for (let t = 0; t < T; t++) {
@@ -43,6 +48,7 @@ export function profileRow(p, i, sample = "mean") {
     let n = 0;
     let inf = false;
     for (let s = 0; s < S; s++) {
+      if (masked(s, t)) continue;
       const v = data[base + s * T + t];
       if (Number.isFinite(v)) {
         sum += v;

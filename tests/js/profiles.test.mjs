@@ -121,3 +121,12 @@ test("byDirection groups series forward first, then backward", () => {
   assert.deepEqual(groups.map(([d, g]) => [d, g.length]), [["forward", 1], ["backward", 2]]);
   assert.deepEqual(byDirection([{ run: "x", series: { direction: null } }]).map(([d]) => d), [null]);
 });
+
+test("profileRow leaves masked timesteps out of the mean and gaps the sample", () => {
+  const p = { samples: 2, timesteps: 2, data: Float32Array.from([1, 2, 3, 4]) };
+  const mask = { shape: [2, 2], data: Float32Array.from([1, 0, 1, 1]) };
+  assert.deepEqual([...profileRow(p, 0, "mean", mask)], [2, 4]);
+  assert.deepEqual([...profileRow(p, 0, 0, mask)], [1, NaN]);
+  const wrong = { shape: [1, 2], data: Float32Array.from([0, 0]) };
+  assert.deepEqual([...profileRow(p, 0, "mean", wrong)], [2, 3]); // a mismatched mask is ignored
+});
