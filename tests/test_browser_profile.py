@@ -228,6 +228,18 @@ def test_flow_has_every_logged_step_and_log_colours_over_the_whole_length(tab):
                        "return {...c.dataset, left: r.left, top: r.top}; }", selector)
     origin = page.locator("iframe").element_handle().bounding_box()
     row = 30
+    # The tooltip at the cursor reads that cell: run, step, timestep, value.
+    x = float(d["plotX"]) + 300.5 * float(d["plotWidth"]) / T
+    y = float(d["plotY"]) + (row + 0.5) * float(d["plotHeight"]) / len(STEPS)
+    page.mouse.move(origin["x"] + d["left"] + x, origin["y"] + d["top"] + y)
+    frame.wait_for_selector("#rnn-tooltip:not([hidden])", timeout=5000)
+    tip = frame.locator("#rnn-tooltip")
+    text = tip.text_content()
+    assert RUNS[0] in text and "step %d" % STEPS[row] in text and "timestep" in text, text
+    col = int(x - float(d["plotX"])) * int(d["cols"]) // round(float(d["plotWidth"]))
+    t0 = col * T // int(d["cols"])
+    assert float(tip.get_attribute("data-value")) == pytest.approx(
+        expected_norms(0, STEPS[row]).mean(axis=0)[t0], rel=1e-3)
     page.mouse.click(origin["x"] + d["left"] + float(d["plotX"]) + 50,
                      origin["y"] + d["top"] + float(d["plotY"]) + (row + 0.5) * float(d["plotHeight"]) / len(STEPS))
     frame.wait_for_function("(s) => document.querySelector('#rnn-step-value').textContent === s",
