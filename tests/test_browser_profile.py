@@ -25,6 +25,7 @@ except ImportError:  # tests/ imported as a package
 
 RUNS = ("run_a", "run_b")
 OLD_RUN = "run_old"
+BI_RUN = "run_bi"  # a Bidirectional layer "bi": forward and backward series
 T, C, SAMPLES = 1000, 4, 2
 STEPS = tuple(range(0, 1200, 10))  # 120 logged steps
 LAST = STEPS[-1]
@@ -72,6 +73,12 @@ def write_logdir(logdir):
             plugin_name=metadata.PLUGIN_NAME, content=content),
         data_class=summary_pb2.DATA_CLASS_TENSOR,
     )
+    with tf.summary.create_file_writer(str(logdir / BI_RUN)).as_default():
+        for step in (0, 10, 20):
+            for sign, direction in ((1, "forward"), (-2, "backward")):
+                assert tb_rnn_plugin.state_gradient(
+                    "bi/%s/state_gradient" % direction, sign * values(0, step)[:, :50],
+                    step=step, layer="bi", cell="GRU", direction=direction)
     with tf.summary.create_file_writer(str(logdir / OLD_RUN)).as_default():
         for step in (0, 10):
             tf.summary.write("lstm/state_gradient", tf.constant(values(0, step)[:, :50]),
@@ -87,7 +94,7 @@ def server(tmp_path_factory):
     tb = browser_util.TensorBoardServer(logdir)
     try:
         tb.wait_until_serving()
-        tb.wait_for_runs(list(RUNS) + [OLD_RUN])
+        tb.wait_for_runs(list(RUNS) + [OLD_RUN, BI_RUN])
         yield tb
     finally:
         tb.stop()
@@ -99,21 +106,21 @@ def browser(server):
         yield chromium
 
 
-def open_view(browser, server, view, width=1200, height=1400, runs=RUNS):
+def open_view(browser, server, view, width=1200, height=1400, runs=RUNS, layer="lstm"):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.console_errors = browser_util.ConsoleErrors(page)
     page.goto(server.url + "/#rnn")
     frame = browser_util.plugin_frame(page)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=30000)
-    for run in (OLD_RUN,) + RUNS:
+    for run in (OLD_RUN, BI_RUN) + RUNS:
         box = '#rnn-runs input[data-run="%s"]' % run
         if run in runs:
             frame.check(box)
         else:
             frame.uncheck(box)
         frame.wait_for_selector(READY + ", #rnn-app[data-state=error]", timeout=30000)
-    frame.select_option("#rnn-layer", "lstm")
+    frame.select_option("#rnn-layer", layer)
     frame.select_option("#rnn-quantity", "state_gradient")
     frame.select_option("#rnn-view", view)
     frame.wait_for_selector(READY, timeout=30000)
@@ -276,3 +283,22 @@ def test_screenshots(browser, server, tmp_path):
             assert not page.console_errors.take()
         finally:
             context.close()
+
+
+def test_bidirectional_layer_has_a_chart_per_direction(browser, server):
+    context, page, frame = open_view(browser, server, "profile", runs=(BI_RUN,), layer="bi")
+    try:
+        for direction, factor in (("forward", 1), ("backward", 2)):
+            selector = 'canvas.rnn-profile-plot[data-direction="%s"]' % direction
+            drawn = frame.evaluate("(s) => document.querySelector(s).rnnProfile", selector)
+            assert [d["run"] for d in drawn] == [BI_RUN] and drawn[0]["step"] == 20
+            np.testing.assert_allclose(drawn[0]["lines"][0]["values"],
+                                       factor * expected_norms(0, 20)[:, :50].mean(axis=0), rtol=1e-5)
+        frame.select_option("#rnn-view", "flow")
+        frame.wait_for_selector(READY, timeout=30000)
+        for direction in ("forward", "backward"):
+            selector = 'canvas.rnn-flow-plot[data-run="%s"][data-direction="%s"]' % (BI_RUN, direction)
+            assert frame.get_attribute(selector, "data-rows") == "3"
+        assert not page.console_errors.take()
+    finally:
+        context.close()
