@@ -20,7 +20,7 @@ const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const TEXT_COLOR = "#333";
 const MAX_PLOT_H = 360;
-const MAX_ROW_H = 12;
+const MAX_ROW_H = 24;
 const MAX_COL_W = 24;
 // Below the log scale (exactly 0): white, off the map.
 export const ZERO_RGB = [255, 255, 255];
@@ -248,7 +248,7 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   c.rotate(-Math.PI / 2);
   c.font = LABEL_FONT;
   c.textAlign = "center";
-  c.fillText("logged step", 0, 0);
+  c.fillText(plotH >= 90 ? "logged step" : "step", 0, 0);
   c.restore();
   if (selRow >= 0) {
     c.fillStyle = "#d50000";

@@ -110,7 +110,11 @@ export function profileViewNodes(view, loaded, ctx) {
   }
   const ok = loaded.items.filter((i) => i.result.value && i.result.value.steps.length);
   if (ok.length) {
-    nodes.push(...(view === "flow" ? flowNodes(ok, ctx) : profileCharts(ok, ctx)));
+    // One full-width row of charts, below the notes.
+    nodes.push(el("div", {
+      class: "rnn-profile-charts",
+      style: { flexBasis: "100%", display: "flex", flexWrap: "wrap", gap: "16px", alignItems: "flex-start" },
+    }, view === "flow" ? flowNodes(ok, ctx) : profileCharts(ok, ctx)));
   } else if (!loaded.items.length && !loaded.missing.length) {
     nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
   }
