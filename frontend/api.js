@@ -46,6 +46,40 @@ export function parseShape(header) {
   return dims;
 }
 
+/**
+ * Parses a /profile body (tb_rnn_plugin/reading.py profile_payload): a
+ * uint32 header length, a JSON header, int64 steps, float64 wall times and
+ * float32 [steps, samples, timesteps] values, little-endian.
+ * @returns {{steps: number[], wallTimes: Float64Array, samples: number,
+ *   timesteps: number, data: Float32Array, shapes: Array<[number, number]>|null}}
+ * @throws {Error} on a malformed body (the message says what is wrong).
+ */
+export function parseProfileBody(buffer) {
+  const bytes = buffer.byteLength;
+  if (bytes < 4) throw new Error(`profile body of ${bytes} bytes`);
+  const view = new DataView(buffer);
+  const length = view.getUint32(0, true);
+  if (4 + length > bytes) throw new Error(`profile header of ${length} bytes in a ${bytes}-byte body`);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  const n = header.steps;
+  const samples = header.samples;
+  const timesteps = header.timesteps;
+  if (header.format !== 1 || header.dtype !== "float32" ||
+      ![n, samples, timesteps].every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`unsupported profile header ${JSON.stringify(header).slice(0, 200)}`);
+  }
+  const at = 4 + length;
+  const expected = at + 16 * n + 4 * n * samples * timesteps;
+  if (bytes !== expected || at % 8 !== 0) {
+    throw new Error(`profile body of ${bytes} bytes; its header needs ${expected}`);
+  }
+  const steps = [];
+  for (let i = 0; i < n; i++) steps.push(Number(view.getBigInt64(at + 8 * i, true)));
+  const wallTimes = new Float64Array(buffer.slice(at + 8 * n, at + 16 * n));
+  const data = new Float32Array(buffer, at + 16 * n, n * samples * timesteps);
+  return { steps, wallTimes, samples, timesteps, data, shapes: header.shapes || null };
+}
+
 /** A non-negative integer, or null for anything else (absent, malformed). */
 function countOrNull(value) {
   return Number.isInteger(value) && value >= 0 ? value : null;
@@ -67,6 +101,7 @@ export class Api {
   constructor(fetchFn = (url) => fetch(url, { credentials: "same-origin" })) {
     this._fetch = fetchFn;
     this._steps = new Map();
+    this._profiles = new Map();
     this._tensors = new Map();
     // Tensor cache key -> [run, tag, step, wall time or NaN] of what is cached.
     this._tensorInfo = new Map();
@@ -126,9 +161,28 @@ export class Api {
     });
   }
 
-  /** Forgets step lists (on reload: runs may have new steps). Tensors stay. */
+  /**
+   * Promise of the whole profile series of run/tag (parseProfileBody), one
+   * request; cached like step lists (forgotten with them: it grows).
+   */
+  profile(run, tag) {
+    const key = JSON.stringify([run, tag]);
+    return this._cached(this._profiles, key, async () => {
+      const url = withQuery("./profile", { run, tag });
+      const response = await get(url, this._fetch);
+      const buffer = await response.arrayBuffer();
+      try {
+        return parseProfileBody(buffer);
+      } catch (e) {
+        throw new HttpError(url, response.status, "malformed profile response", e.message);
+      }
+    });
+  }
+
+  /** Forgets step lists and profiles (on reload: runs may have new steps). Tensors stay. */
   forgetSteps() {
     this._steps.clear();
+    this._profiles.clear();
   }
 
   /** Forgets cached tensors of series for which `keep(run, tag)` is false. */

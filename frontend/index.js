@@ -26,6 +26,9 @@ import {
 import { StateStore, storageKey } from "./persist.js";
 import { gridLayout, GRID_GAP, PANEL_GAP } from "./layout.js";
 import { stepTime } from "./step_time.js";
+import {
+  loadMasks, loadProfiles, PROFILE_VIEWS, profileSamples, profileSteps, profileViewNodes,
+} from "./profile_view.js";
 
 // The views by name: each draws one panel's plot and legend.
 const VIEWS = { heatmap: heatmapBody, lines: linesBody };
@@ -196,6 +199,8 @@ class App {
     this.viewSelect = el("select", { id: "rnn-view" }, [
       el("option", { value: "heatmap", text: "heatmap" }),
       el("option", { value: "lines", text: "lines (one per channel)" }),
+      el("option", { value: "profile", text: "profile over timesteps (||v_t||, runs overlaid)" }),
+      el("option", { value: "flow", text: "flow over training (profile at every logged step)" }),
     ]);
     this.reloadButton = el("button", {
       id: "rnn-reload", type: "button", text: "Reload",
@@ -819,6 +824,12 @@ class App {
         panels: seriesFor(this.index, run, st.layer, st.kind).map((series) => ({ series })),
       }));
       const panels = groups.flatMap((g) => g.panels);
+      // The profile views have their own scale choices (profile_view.js).
+      this.scaleSelect.disabled = this.rangeMode.disabled = PROFILE_VIEWS.includes(st.view);
+      if (PROFILE_VIEWS.includes(st.view)) {
+        await this.updateProfiles(gen, groups);
+        return;
+      }
 
       await Promise.all(panels.map(async (p) => {
         p.stepsResult = await settle(this.api.steps(p.series.run, p.series.tag));
@@ -875,6 +886,52 @@ class App {
     } finally {
       clearTimeout(loadingTimer);
     }
+  }
+
+  /**
+   * The profile and flow views (profile_view.js): one /profile request per
+   * series gives every logged step, so the step slider lists them all.
+   */
+  async updateProfiles(gen, groups) {
+    const st = this.state;
+    const loaded = await loadProfiles(this.api, groups);
+    if (gen !== this.generation) return;
+    const steps = profileSteps(loaded);
+    if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
+    this.toLastStep = false;
+    this.setSteps(steps);
+    this.showSampling([]);
+    if (st.view === "profile") await loadMasks(this.api, loaded, st.step, (s) => maskSeriesOf(this.index, s));
+    if (gen !== this.generation) return;
+    const samples = profileSamples(loaded);
+    this.sampleInput.max = String(Math.max(0, samples - 1));
+    this.sampleCount.textContent = samples ? `of 0\u2013${samples - 1}` : "";
+    const hide = () => {
+      this.readout.textContent = HOVER_HINT;
+      this.tooltip.hide();
+    };
+    const { nodes, errors } = profileViewNodes(st.view, loaded, {
+      step: st.step, sample: st.sample, shared: st.shared, allRuns: this.index.runs,
+      width: this.panels.clientWidth || window.innerWidth, layer: st.layer, kind: st.kind,
+      onHover: (rows, event) => {
+        this.readout.textContent = hoverText(rows);
+        this.tooltip.show(rows, event);
+      },
+      onLeave: hide,
+      onStep: (step) => {
+        st.step = step;
+        this.toLastStep = false;
+        this.update();
+      },
+      redraw: () => this.update(),
+    });
+    this.panels.replaceChildren(...nodes);
+    hide();
+    this.drawSignature = null;
+    this.drawnStatus = errors ? [`${errors} profile(s) could not be loaded; see the messages below.`, "error"] : ["", ""];
+    this.drawnState = errors ? "error" : "ready";
+    this.showStatus(...this.drawnStatus);
+    this.setAppState(this.drawnState);
   }
 
   /** What a draw of these panels depends on: the state, width and data. */

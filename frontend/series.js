@@ -55,6 +55,7 @@ export function indexTags(json) {
         axes: Array.isArray(meta.axes) ? meta.axes.map(String) : null,
         description: entry.description || "",
         maxStep: entry.max_step,
+        version: Number.isInteger(meta.version) ? meta.version : 0,
       });
     }
   }

@@ -83,7 +83,7 @@ def timestep_tensor(
     ) as (tag, _):
         companions = [] if kind == metadata.MASK else [
             (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
-            (metadata.profile_tag(tag), metadata.PROFILE, tf.norm(data, axis=-1)),
+            (metadata.profile_tag(tag), metadata.PROFILE, _channel_norm(data)),
         ]
         return _write_series(
             tag, data, step, summary_metadata,
@@ -333,6 +333,13 @@ def _block_statistics(values):
         count(tf.equal(values, float("-inf"))),
         count(tf.equal(values, 0.0)),
     ])
+
+
+def _channel_norm(data):
+    """The L2 norm over the last axis, float32, computed in float64: in
+    float32 the squares of values below ~1e-19 underflow, and a vanishing
+    gradient's profile (the point of it) would read 0 or be off by far."""
+    return tf.cast(tf.norm(tf.cast(data, tf.float64), axis=-1), tf.float32)
 
 
 def _write_series(tag, data, step, summary_metadata, companions, pinned_metadata):

@@ -4,6 +4,9 @@ Routes (under /data/plugin/rnn/):
   GET /tags                       -> JSON index of every rnn series
   GET /steps?run=R&tag=T          -> JSON steps and wall times of one series
   GET /tensor?run=R&tag=T&step=S  -> one tensor, little-endian float32 bytes
+  GET /profile?run=R&tag=T        -> every logged step of the series' profile
+                                     (L2 norm over channels), one binary body
+                                     (reading.profile_payload)
   GET /static/<name>.(js|css)     -> the frontend, from tb_rnn_plugin.frontend
 
 Storage (see metadata): a per-timestep series is a blob sequence (version 2)
@@ -43,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 _STATIC_PACKAGE = "tb_rnn_plugin.frontend"
 _STATIC_PREFIX = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
-_STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(js|css)$")
+# Frontend files, and vendored libraries in frontend/vendor/.
+_STATIC_NAME = re.compile(r"^(?:vendor/)?[A-Za-z0-9_-]+\.(js|css)$")
 _STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
 
 
@@ -95,6 +99,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/tags": self.tags_route,
             "/steps": self.steps_route,
             "/tensor": self.tensor_route,
+            "/profile": self.profile_route,
             "/static/*": self.static_route,
         }
 
@@ -296,6 +301,34 @@ class RnnPlugin(base_plugin.TBPlugin):
         headers.append(("X-Tensor-Wall-Time", repr(wall_time)))
         return body, headers
 
+    def profile_impl(self, ctx, experiment, run, tag):
+        """(body bytes, extra headers) of the whole `<tag>/profile` series.
+
+        The profile is kept for every logged step (KEPT_PLUGIN_NAME, never
+        sampled), so one read returns all of it; see reading.profile_payload
+        for the body. A 404 for an unknown run/tag, for a kind that has no
+        profile (masks, weights) and for series logged without one (version-1
+        logs); a 422 for profile data that cannot be served.
+        """
+        _, parsed = self._series(ctx, experiment, run, tag)
+        if parsed.get("kind") not in reading.PROFILED_KINDS:
+            raise errors.NotFoundError(
+                "run %r tag %r is a %s series, which has no profile (only %s have one)"
+                % (reading.shortened(run), reading.shortened(tag), parsed.get("kind"),
+                   ", ".join(reading.PROFILED_KINDS))
+            )
+        series = self._tensor_series(
+            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.profile_tag(tag),
+            reading.ALL_SAMPLES,
+        )
+        if not series:
+            raise errors.NotFoundError(
+                "no profile logged for run %r tag %r (logs written before tb-rnn-plugin "
+                "logged profiles, or by a writer that does not)"
+                % (reading.shortened(run), reading.shortened(tag))
+            )
+        return reading.profile_payload(series)
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -335,6 +368,13 @@ class RnnPlugin(base_plugin.TBPlugin):
         series = _series_query(request)
         step = reading.parse_step(reading.required_arg(request.args, "step"))
         body, headers = self.tensor_impl(*series, step)
+        return http_util.Respond(
+            request, body, "application/octet-stream", headers=headers
+        )
+
+    @wrappers.Request.application
+    def profile_route(self, request):
+        body, headers = self.profile_impl(*_series_query(request))
         return http_util.Respond(
             request, body, "application/octet-stream", headers=headers
         )

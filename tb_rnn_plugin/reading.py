@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import re
+import struct
 
 import numpy as np
 
@@ -292,3 +293,104 @@ def tensor_payload(array):
         ("X-Tensor-Shape", shape),
         ("X-Tensor-Dtype", "float32"),
     ]
+
+
+# The kinds written with a `<tag>/profile` companion (metadata.PROFILE).
+PROFILED_KINDS = (metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT)
+
+# The /profile body's layout version (its JSON header's "format").
+PROFILE_FORMAT = 1
+# The most float32 values one /profile body carries (256 MiB of data):
+# 10,000 steps x 64 samples x 100 timesteps fit; a bigger series is a 422
+# that says so rather than a response no browser can hold.
+MAX_PROFILE_VALUES = 64 * 2**20
+
+
+def profile_payload(data_by_step):
+    """(body bytes, headers) of a whole profile series, for /profile.
+
+    Args:
+      data_by_step: `{step: TensorDatum}` of a `<tag>/profile` series, each a
+        [sample, timestep] array (the L2 norm over channels).
+
+    The body, all little-endian, sections 8-byte aligned:
+      uint32 n: the JSON header's length in bytes;
+      n bytes: utf-8 JSON {"format": 1, "steps": N, "samples": S,
+        "timesteps": T, "dtype": "float32"} (plus "shapes": [[s, t], ...] per
+        step when the steps' shapes differ), space-padded so 4 + n is a
+        multiple of 8;
+      int64[N] steps, ascending; float64[N] wall times;
+      float32[N, S, T] values, C order. Steps whose shape is smaller than
+        [S, T] are padded with NaN ("shapes" says where the data ends).
+    Headers: X-Profile-Shape "N,S,T" and X-Profile-Format.
+
+    About 4 bytes per value: 10,000 steps of 16 samples x 100 timesteps is
+    64 MB, one request. NaN and Inf pass through; a step that is not a
+    rank-2 numeric array is an UnreadableDataError naming it.
+    """
+    steps = sorted(int(s) for s in data_by_step)
+    arrays = []
+    for step in steps:
+        array = np.asarray(data_by_step[step].numpy)
+        real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+        if not (real or array.dtype == np.bool_):
+            raise UnreadableDataError(
+                "the profile at step %d holds %s values, not real numbers" % (step, array.dtype)
+            )
+        if array.ndim != 2:
+            raise UnreadableDataError(
+                "the profile at step %d has shape %s; a profile must be [sample, timestep]"
+                % (step, list(array.shape))
+            )
+        arrays.append(array)
+    samples = max((a.shape[0] for a in arrays), default=0)
+    timesteps = max((a.shape[1] for a in arrays), default=0)
+    count = len(steps) * samples * timesteps
+    if count > MAX_PROFILE_VALUES:
+        raise UnreadableDataError(
+            "the profile has %d steps x %d samples x %d timesteps, %d values; "
+            "/profile serves at most %d" % (len(steps), samples, timesteps, count, MAX_PROFILE_VALUES)
+        )
+    data = np.full((len(steps), samples, timesteps), np.nan, dtype="<f4")
+    ragged = False
+    for i, array in enumerate(arrays):
+        data[i, : array.shape[0], : array.shape[1]] = array
+        ragged = ragged or array.shape != (samples, timesteps)
+    header = {
+        "format": PROFILE_FORMAT,
+        "steps": len(steps),
+        "samples": samples,
+        "timesteps": timesteps,
+        "dtype": "float32",
+    }
+    if ragged:
+        header["shapes"] = [[int(a.shape[0]), int(a.shape[1])] for a in arrays]
+    head = json.dumps(header, sort_keys=True).encode("utf-8")
+    head += b" " * (-(4 + len(head)) % 8)
+    wall_times = [float(data_by_step[step].wall_time) for step in steps]
+    body = b"".join([
+        struct.pack("<I", len(head)),
+        head,
+        np.asarray(steps, dtype="<i8").tobytes(),
+        np.asarray(wall_times, dtype="<f8").tobytes(),
+        data.tobytes(order="C"),
+    ])
+    return body, [
+        ("X-Profile-Shape", "%d,%d,%d" % (len(steps), samples, timesteps)),
+        ("X-Profile-Format", str(PROFILE_FORMAT)),
+    ]
+
+
+def parse_profile_body(body):
+    """The inverse of profile_payload: (header dict, steps, wall_times, data).
+
+    For tests and Python clients; the browser parses it in api.js.
+    """
+    (length,) = struct.unpack_from("<I", body, 0)
+    header = json.loads(body[4 : 4 + length])
+    n, s, t = header["steps"], header["samples"], header["timesteps"]
+    at = 4 + length
+    steps = np.frombuffer(body, "<i8", n, at)
+    wall_times = np.frombuffer(body, "<f8", n, at + 8 * n)
+    data = np.frombuffer(body, "<f4", n * s * t, at + 16 * n).reshape(n, s, t)
+    return header, steps, wall_times, data

@@ -29,6 +29,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
+from tb_rnn_plugin import reading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ except ImportError:  # tests/ imported as a package
     from tests import test_broken_logs as broken
 
 PREFIX = broken.PREFIX
-ROUTES = ("tags", "steps", "tensor")
+ROUTES = ("tags", "steps", "tensor", "profile")
 OK_STATUSES = {200, 301, 302, 308, 400, 404, 405, 414, 422}
 
 # In-process requests tried (hypothesis examples x requests each).
@@ -52,11 +53,19 @@ TRIED = collections.Counter()
 
 def _frontend_files():
     root = importlib.resources.files("tb_rnn_plugin.frontend")
-    return {
+    files = {
         p.name: p.read_bytes()
         for p in root.iterdir()
         if re.fullmatch(r"[A-Za-z0-9_-]+\.(js|css)", p.name) and p.is_file()
     }
+    vendor = root.joinpath("vendor")
+    if vendor.is_dir():
+        files.update(
+            ("vendor/" + p.name, p.read_bytes())
+            for p in vendor.iterdir()
+            if re.fullmatch(r"[A-Za-z0-9_-]+\.(js|css)", p.name) and p.is_file()
+        )
+    return files
 
 
 STATIC_FILES = _frontend_files()
@@ -103,7 +112,7 @@ def value_pool():
 
 # Path segments under /data/plugin/rnn/ (static included).
 SEGMENTS = [
-    "tags", "steps", "tensor", "static", "index.js", "style.css", "api.js", "", ".",
+    "tags", "steps", "tensor", "profile", "static", "vendor", "index.js", "style.css", "api.js", "", ".",
     "..", "%2e%2e", "%2E%2E", ".%2e", "%2e.", "..%2f", "..%2F", "%2f", "%5c", "..%5c",
     "%00", "plugin.py", "reading.py", "__init__.py", "metadata.py", "etc", "passwd",
     "index.js%00.py", "index.js.map", ".hidden.js", "INDEX.JS", "x.JS", "ü", "😀",
@@ -155,6 +164,13 @@ def check_response(path, status, headers, body):
         shape = [int(d) for d in headers["X-Tensor-Shape"].split(",") if d]
         assert len(body) == 4 * int(np.prod(shape)), where
         _check_values(path, headers, body, shape)
+    elif route == "/profile":
+        assert content_type == "application/octet-stream", where
+        header, steps, wall_times, data = reading.parse_profile_body(body)
+        shape = [int(d) for d in headers["X-Profile-Shape"].split(",")]
+        assert list(data.shape) == shape == [header["steps"], header["samples"], header["timesteps"]], where
+        assert len(body) == (4 + int.from_bytes(body[:4], "little") + 16 * shape[0]
+                             + 4 * int(np.prod(shape))), where
     else:
         assert body in STATIC_FILES.values(), where
         assert content_type.startswith(("text/javascript", "text/css")), where

@@ -1,0 +1,388 @@
+// The profile views: "profile over timesteps" (||v_t|| against t at the
+// selected step, runs overlaid in their colours, log y axis, decay rate
+// fitted per run) and, through flow_view.js, "flow over training" (that
+// profile at every logged step as a heatmap). Both read /profile, one
+// request per run and direction, cached by the Api; index.js only calls
+// loadProfiles, profileSteps and profileViewNodes.
+
+import { el } from "./dom.js";
+import { integerTicks } from "./plots.js";
+import {
+  byDirection, decadeTicks, decayText, fitDecay, linearScale, logScale, positiveRange, profileOptions,
+  profileRow, rowLength,
+} from "./profiles.js";
+import { runColor } from "./run_colors.js";
+import { fmt, niceStep } from "./scales.js";
+import { directionLabel, pickStep, quantityLabel, unionSteps } from "./series.js";
+import { flowNodes } from "./flow_view.js";
+
+/** The View select's values drawn here. */
+export const PROFILE_VIEWS = ["profile", "flow"];
+
+
+const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const TEXT_COLOR = "#333";
+const AXIS_COLOR = "#555";
+const PLOT_H = 280;
+
+function settle(promise) {
+  return promise.then((value) => ({ value }), (error) => ({ error }));
+}
+
+function errorText(error) {
+  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
+  return String((error && error.message) || error);
+}
+
+/**
+ * Fetches the profile of every series of the groups ([{run, panels:
+ * [{series}]}], as index.js builds them). Returns [{run, series, result:
+ * {value} | {error}}], one per series, and the runs without a series.
+ */
+export async function loadProfiles(api, groups) {
+  const items = groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
+  await Promise.all(items.map(async (item) => {
+    // Version-1 logs predate profiles: no request (it would only 404).
+    item.result = item.series.version === 1
+      ? { error: { status: 404, message: "logged with metadata version 1, before profiles" } }
+      : await settle(api.profile(item.series.run, item.series.tag));
+  }));
+  return { items, missing: groups.filter((g) => !g.panels.length).map((g) => g.run) };
+}
+
+/**
+ * For the profile view: the mask of each item's series at the step it
+ * draws (item.mask, or null), when its series has one (maskOf(series) ->
+ * mask series or null) and the mask was logged at that step. Padding is
+ * then left out of the batch mean and drawn as a gap for one sample.
+ */
+export async function loadMasks(api, loaded, step, maskOf) {
+  await Promise.all(loaded.items.map(async (item) => {
+    item.mask = null;
+    const p = item.result.value;
+    const maskSeries = p && p.steps.length ? maskOf(item.series) : null;
+    if (!maskSeries) return;
+    const at = pickStep(p.steps, step);
+    const steps = await settle(api.steps(maskSeries.run, maskSeries.tag));
+    if (!steps.value || !steps.value.steps.includes(at)) return;
+    const mask = await settle(api.tensor(maskSeries.run, maskSeries.tag, at));
+    item.mask = mask.value || null;
+  }));
+}
+
+/** Every step any loaded profile holds, ascending (for the step slider). */
+export function profileSteps(loaded) {
+  return unionSteps(loaded.items.filter((i) => i.result.value).map((i) => i.result.value.steps));
+}
+
+/** The most samples a loaded profile has (for the Sample control). */
+export function profileSamples(loaded) {
+  return Math.max(0, ...loaded.items.filter((i) => i.result.value).map((i) => i.result.value.samples));
+}
+
+/**
+ * The panels' nodes for view "profile" or "flow". ctx: step, sample,
+ * shared, allRuns, width, layer, kind, onHover(rows, event), onLeave(),
+ * onStep(step), redraw(). Returns { nodes, errors }.
+ */
+export function profileViewNodes(view, loaded, ctx) {
+  const nodes = [toolbar(view, ctx)];
+  let errors = 0;
+  const notes = [];
+  if (loaded.missing.length) {
+    notes.push(`No ${quantityLabel(ctx.kind)} logged for layer ${ctx.layer} in: ${loaded.missing.join(", ")}.`);
+  }
+  for (const item of loaded.items) {
+    if (!item.result.error) continue;
+    const error = item.result.error;
+    const where = `${item.run}${item.series.direction ? ` (${item.series.direction})` : ""}`;
+    if (error.status === 404) {
+      notes.push(`${where}: no profile to show. Profiles are logged by tb-rnn-plugin's ` +
+        `summary ops since metadata version 2; older logs (or other writers) have none. (${errorText(error)})`);
+    } else {
+      errors++;
+      nodes.push(el("div", { class: "rnn-note rnn-note-error", text: `${where}: could not load the profile: ${errorText(error)}` }));
+    }
+  }
+  for (const text of notes) {
+    nodes.push(el("div", { class: "rnn-note rnn-note-warn rnn-profile-missing", style: { flexBasis: "100%" }, text }));
+  }
+  const ok = loaded.items.filter((i) => i.result.value && i.result.value.steps.length);
+  if (ok.length) {
+    // One full-width row of charts, below the notes.
+    nodes.push(el("div", {
+      class: "rnn-profile-charts",
+      style: { flexBasis: "100%", display: "flex", flexWrap: "wrap", gap: "16px", alignItems: "flex-start" },
+    }, view === "flow" ? flowNodes(ok, ctx) : profileCharts(ok, ctx)));
+  } else if (!loaded.items.length && !loaded.missing.length) {
+    nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
+  }
+  return { nodes, errors };
+}
+
+/** The y-axis (colour) scale and batch choices above the charts. */
+function toolbar(view, ctx) {
+  const scale = el("select", { class: "rnn-profile-scale", id: "rnn-profile-scale" }, [
+    el("option", { value: "log", text: "log" }),
+    el("option", { value: "linear", text: "linear" }),
+  ]);
+  scale.value = profileOptions.yScale;
+  scale.addEventListener("change", () => {
+    profileOptions.yScale = scale.value;
+    ctx.redraw();
+  });
+  const batchOptions = [
+    el("option", { value: "mean", text: "mean over the probe batch" }),
+    el("option", { value: "sample", text: `sample ${ctx.sample} (Sample control)` }),
+  ];
+  if (view === "profile") {
+    batchOptions.push(el("option", { value: "both", text: `mean (thick) and sample ${ctx.sample} (thin, dashed)` }));
+  }
+  const batch = el("select", { class: "rnn-profile-batch", id: "rnn-profile-batch" }, batchOptions);
+  batch.value = view === "flow" && profileOptions.batch === "both" ? "mean" : profileOptions.batch;
+  batch.addEventListener("change", () => {
+    profileOptions.batch = batch.value;
+    ctx.redraw();
+  });
+  const what = view === "flow"
+    ? "Rows: every logged step (top: first); columns: timesteps; colour: ||v_t|| (L2 norm over channels)."
+    : "||v_t|| (L2 norm over channels) against timestep at the selected step; one line per run.";
+  return el("div", {
+    class: "rnn-profile-toolbar", style: { flexBasis: "100%", display: "flex", flexWrap: "wrap", gap: "6px 18px", alignItems: "center", fontSize: "12px" },
+  }, [
+    el("label", {}, [el("span", { class: "rnn-muted", text: view === "flow" ? "Colour scale " : "y axis " }), scale]),
+    el("label", {}, [el("span", { class: "rnn-muted", text: "Batch " }), batch]),
+    el("span", { class: "rnn-muted", text: what }),
+  ]);
+}
+
+function setupCanvas(canvas, width, height) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  canvas.dataset.dpr = String(dpr);
+  const c = canvas.getContext("2d");
+  c.setTransform(dpr, 0, 0, dpr, 0, 0);
+  c.fillStyle = "#fff";
+  c.fillRect(0, 0, width, height);
+  return c;
+}
+
+/** The lines one run contributes at its step: [{kind: "mean"|"sample", values, length}]. */
+function runLines(p, i, sample, batch, mask) {
+  const length = rowLength(p, i);
+  const lines = [];
+  if (batch !== "sample") lines.push({ kind: "mean", values: profileRow(p, i, "mean", mask), length });
+  if (batch !== "mean") lines.push({ kind: "sample", values: profileRow(p, i, sample, mask), length });
+  return lines;
+}
+
+/** One chart per direction, every run's profile overlaid. */
+function profileCharts(items, ctx) {
+  const groups = byDirection(items);
+  const available = Math.max(360, ctx.width - 8);
+  const side = groups.length > 1 && available >= 2 * 520 + 16;
+  const panelW = side ? Math.floor((available - 16) / 2) : Math.min(available, 1180);
+  return groups.map(([direction, group]) => profileChart(direction, group, ctx, panelW));
+}
+
+function profileChart(direction, items, ctx, panelW) {
+  const batch = profileOptions.batch;
+  const runs = items.map((item) => {
+    const p = item.result.value;
+    const step = pickStep(p.steps, ctx.step);
+    const i = p.steps.indexOf(step);
+    const sample = Math.max(0, Math.min(ctx.sample, p.samples - 1));
+    const lines = runLines(p, i, sample, batch, item.mask || null);
+    const fitted = lines[0];
+    return {
+      run: item.run, series: item.series, step, T: p.timesteps, lines, sample, masked: Boolean(item.mask),
+      color: runColor(item.run, ctx.allRuns), fit: fitDecay(fitted.values, fitted.length), fitKind: fitted.kind,
+    };
+  });
+  const T = Math.max(...runs.map((r) => r.T));
+  const range = positiveRange(runs.flatMap((r) => r.lines.map((l) => l.values)));
+  const log = profileOptions.yScale === "log";
+  const scale = log ? logScale(range ? range.lo : 1e-3, range ? range.hi : 1) : linearScale(range ? range.hi : 1);
+
+  const layout = { plotX: 66, plotY: 10, plotW: Math.max(200, panelW - 66 - 36), plotH: PLOT_H };
+  layout.width = layout.plotX + layout.plotW + 16;
+  layout.height = layout.plotY + layout.plotH + 40;
+  layout.cellW = layout.plotW / T;
+  const canvas = el("canvas", {
+    class: "rnn-plot rnn-profile-plot",
+    dataset: {
+      view: "profile", direction: direction || "none", scale: scale.kind, timesteps: T,
+      plotX: layout.plotX, plotY: layout.plotY, plotWidth: layout.plotW, plotHeight: layout.plotH,
+      lo: scale.lo, hi: scale.hi,
+    },
+  });
+  drawProfile(canvas, runs, scale, layout, T);
+  // What is drawn, for tools and tests: per run and line, the values.
+  canvas.rnnProfile = runs.map((r) => ({
+    run: r.run, step: r.step, per10: r.fit ? r.fit.per10 : null,
+    lines: r.lines.map((l) => ({ kind: l.kind, values: Array.from(l.values.subarray(0, l.length)) })),
+  }));
+  canvas.addEventListener("mousemove", (event) => {
+    const rows = hoverRows(canvas, runs, scale, layout, event, direction);
+    if (rows.length) ctx.onHover(rows, event);
+    else ctx.onLeave();
+  });
+  canvas.addEventListener("mouseleave", () => ctx.onLeave());
+
+  const legend = el("div", { class: "rnn-profile-legend", style: { display: "flex", flexDirection: "column", gap: "2px", fontSize: "12px", marginLeft: `${layout.plotX}px` } },
+    runs.map((r) => el("div", {
+      class: "rnn-profile-legend-item",
+      dataset: { run: r.run, color: r.color, per10: r.fit ? r.fit.per10 : "", step: r.step },
+      style: { display: "flex", gap: "8px", alignItems: "center" },
+    }, [
+      el("span", { class: "rnn-swatch rnn-swatch-line", style: { background: r.color, width: "18px", height: "3px", display: "inline-block" } }),
+      el("span", { text: r.run, style: { fontWeight: "600" } }),
+      el("span", { class: "rnn-muted", text: `step ${r.step}` }),
+      el("span", { class: "rnn-profile-decay", text: decayText(r.fit), title: `least-squares fit of log10 ||v_t|| over t (${r.fitKind === "mean" ? "batch mean" : "the sample"}), finite nonzero values; factor from t to t + 10` }),
+    ])));
+  const lineNote = batch === "both"
+    ? `Thick: mean of ||v_t|| over the probe batch; thin dashed: sample ${ctx.sample}. Decay fitted on the mean.`
+    : batch === "sample" ? `Sample ${ctx.sample} of the probe batch.` : "Mean of ||v_t|| over the probe batch.";
+  const maskNote = runs.some((r) => r.masked)
+    ? " Padding (the layer's mask at that step) is left out of the mean and is a gap for the sample." : "";
+  const scaleNote = log
+    ? `y axis: log (1e${scale.decades[0]} to 1e${scale.decades[1]}); zeros and non-finite values are gaps.`
+    : "y axis: linear.";
+  const heading = [el("span", { text: `${quantityLabel(ctx.kind)} \u00b7 layer ${ctx.layer}` })];
+  if (direction) heading.unshift(el("span", { class: "rnn-direction", text: directionLabel(direction) }));
+  return el("div", {
+    class: "rnn-panel rnn-profile-panel",
+    dataset: { view: "profile", direction: direction || "none" },
+    style: { width: `${panelW}px` },
+  }, [
+    el("div", { class: "rnn-panel-heading" }, heading),
+    el("div", { class: "rnn-canvas-wrap" }, [canvas]),
+    legend,
+    el("div", { class: "rnn-note", style: { marginLeft: `${layout.plotX}px` }, text: `${lineNote}${maskNote} ${scaleNote} Hover for values.` }),
+  ]);
+}
+
+function yOf(scale, layout, v) {
+  const n = scale.norm(v);
+  if (!Number.isFinite(n)) return null;
+  return layout.plotY + layout.plotH * (1 - n);
+}
+
+function drawProfile(canvas, runs, scale, layout, T) {
+  const c = setupCanvas(canvas, layout.width, layout.height);
+  const { plotX, plotY, plotW, plotH, cellW } = layout;
+  // Grid and y ticks.
+  c.font = FONT;
+  c.textAlign = "right";
+  c.textBaseline = "middle";
+  const ticks = scale.kind === "log"
+    ? decadeTicks(scale, plotH, 22)
+    : linearTicks(scale.hi, plotH);
+  for (const tick of ticks) {
+    const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
+    c.strokeStyle = "#e6e6e6";
+    c.beginPath();
+    c.moveTo(plotX, y);
+    c.lineTo(plotX + plotW, y);
+    c.stroke();
+    c.fillStyle = TEXT_COLOR;
+    c.fillText(tick.label, plotX - 6, y);
+  }
+  // Lines: means thick, samples thin and dashed.
+  c.save();
+  c.beginPath();
+  c.rect(plotX, plotY, plotW, plotH);
+  c.clip();
+  for (const r of runs) {
+    for (const line of r.lines) {
+      c.strokeStyle = r.color;
+      c.lineWidth = line.kind === "mean" && r.lines.length > 1 ? 2.5 : line.kind === "mean" ? 2 : 1.2;
+      c.setLineDash(line.kind === "sample" && r.lines.length > 1 ? [4, 3] : []);
+      c.beginPath();
+      let drawing = false;
+      for (let t = 0; t < line.length; t++) {
+        const y = yOf(scale, layout, line.values[t]);
+        if (y === null) {
+          drawing = false;
+          continue;
+        }
+        const x = plotX + (t + 0.5) * cellW;
+        if (drawing) c.lineTo(x, y);
+        else {
+          c.moveTo(x, y);
+          c.lineTo(x + 0.01, y);
+        }
+        drawing = true;
+      }
+      c.stroke();
+    }
+  }
+  c.restore();
+  c.setLineDash([]);
+  c.strokeStyle = AXIS_COLOR;
+  c.lineWidth = 1;
+  c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
+  // x axis.
+  const bottom = plotY + plotH;
+  c.fillStyle = TEXT_COLOR;
+  c.textAlign = "center";
+  c.textBaseline = "top";
+  c.beginPath();
+  for (const t of integerTicks(T, cellW, 44)) {
+    const x = Math.round(plotX + (t + 0.5) * cellW) + 0.5;
+    c.moveTo(x, bottom);
+    c.lineTo(x, bottom + 4);
+    c.fillText(String(t), x, bottom + 6);
+  }
+  c.stroke();
+  c.font = LABEL_FONT;
+  c.fillText("timestep", plotX + plotW / 2, bottom + 22);
+  c.save();
+  c.translate(12, plotY + plotH / 2);
+  c.rotate(-Math.PI / 2);
+  c.textBaseline = "middle";
+  c.fillText(scale.kind === "log" ? "||v_t|| (log)" : "||v_t||", 0, 0);
+  c.restore();
+}
+
+function linearTicks(hi, pixels) {
+  const step = niceStep(hi / Math.max(1, Math.floor(pixels / 40)));
+  const ticks = [];
+  for (let v = 0; v <= hi * (1 + 1e-9); v += step) ticks.push({ value: v, pos: v / hi, label: fmt(Number(v.toPrecision(12))) });
+  return ticks;
+}
+
+/** Tooltip rows for the line nearest the cursor at the hovered timestep. */
+function hoverRows(canvas, runs, scale, layout, event, direction) {
+  const rect = canvas.getBoundingClientRect();
+  const x = event.clientX - rect.left - layout.plotX;
+  const y = event.clientY - rect.top;
+  if (x < 0 || x >= layout.plotW || y < layout.plotY || y > layout.plotY + layout.plotH) return [];
+  const t = Math.floor(x / layout.cellW);
+  let best = null;
+  let bestDist = Infinity;
+  for (const r of runs) {
+    for (const line of r.lines) {
+      if (t >= line.length) continue;
+      const ly = yOf(scale, layout, line.values[t]);
+      const d = ly === null ? Infinity : Math.abs(ly - y);
+      if (best === null || d < bestDist) {
+        best = { r, line };
+        bestDist = d;
+      }
+    }
+  }
+  if (!best) return [];
+  const rows = [["run", best.r.run]];
+  if (direction) rows.push(["direction", direction]);
+  rows.push(["step", String(best.r.step)], ["timestep", String(t)]);
+  const [first, second] = best.r.lines;
+  rows.push(["value", fmt(first.values[t], 4)]);
+  rows.push(["", first.kind === "mean" ? "mean over the batch" : `sample ${best.r.sample}`]);
+  if (second) rows.push([`sample ${best.r.sample}`, fmt(second.values[t], 4)]);
+  return rows;
+}
