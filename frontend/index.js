@@ -256,7 +256,7 @@ class App {
     });
     this.sampleMode.addEventListener("change", () => {
       this.state.sampleMode = this.sampleMode.value;
-      this.sampleInput.disabled = this.state.sampleMode !== "sample";
+      this.syncSampleControls();
       this.update();
     });
     this.rangeMode.addEventListener("change", () => {
@@ -285,6 +285,7 @@ class App {
     this.viewSelect.addEventListener("change", () => {
       this.state.view = this.viewSelect.value;
       this.linesControls.node.hidden = this.state.view !== "lines";
+      this.syncSampleControls();
       this.update();
     });
     this.reloadButton.addEventListener("click", () => this.reload());
@@ -299,6 +300,14 @@ class App {
         if (this.index.runs.length) this.update();
       }, 200);
     });
+  }
+
+  /** The Sample control from the state; unused parts disabled (all samples: all of it). */
+  syncSampleControls() {
+    const all = this.state.view === "samples";
+    this.sampleMode.value = this.state.sampleMode;
+    this.sampleMode.disabled = all;
+    this.sampleInput.disabled = all || this.state.sampleMode !== "sample";
   }
 
   /** Marks the sample number input with why it is not used ("" clears). */

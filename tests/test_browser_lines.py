@@ -347,6 +347,7 @@ def expected_mean(run, absolute):
 def test_mean_over_samples_heatmap_pixels(tab, mode, absolute):
     _, frame = tab
     choose(frame, "#rnn-sample-mode", mode)
+    assert frame.is_disabled("#rnn-sample")
     means = {run: expected_mean(run, absolute) for run in RUNS}
     vmax = max(np.nanmax(np.abs(m)) for m in means.values())
     for run in RUNS:
@@ -396,6 +397,8 @@ def test_invalid_sample_number_is_marked_not_replaced(tab):
 def test_all_samples_grid_one_small_multiple_per_sample(tab):
     page, frame = tab
     choose(frame, "#rnn-view", "samples")
+    # The sample choice does not apply: every sample is drawn.
+    assert frame.is_disabled("#rnn-sample") and frame.is_disabled("#rnn-sample-mode")
     for run in RUNS:
         cells = frame.locator('.rnn-panel[data-run="%s"] .rnn-sample-cell' % run)
         assert cells.count() == S

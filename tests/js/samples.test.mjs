@@ -92,3 +92,19 @@ test("sample number input: reasons for what is not a sample number", () => {
   assert.equal(sampleLabel("meanAbs", 0, 8), "mean |v| over 8 samples");
   assert.equal(sampleLabel("sample", 2, 8), "sample 2");
 });
+
+test("all-samples grid: fits the width, about square, fills its rows", async () => {
+  const { gridLayout, smallLayout } = await import("../../frontend/samples_view.js");
+  for (const [samples, width] of [[1, 500], [4, 470], [8, 470], [16, 1100], [64, 470], [7, 300]]) {
+    const g = gridLayout(samples, width);
+    assert.ok(g.cols * g.cellW + 10 * (g.cols - 1) <= width, JSON.stringify([samples, width, g]));
+    assert.ok(g.cols * g.rows >= samples && g.cols <= samples);
+  }
+  assert.equal(gridLayout(4, 470).cols, 2);
+  assert.equal(gridLayout(8, 470).cols, 4);
+  assert.equal(gridLayout(16, 1100).cols, 4);
+  const small = smallLayout(100, 128, 110, 66);
+  assert.equal(small.plotW, 108);
+  assert.ok(small.aggC && !small.aggT);
+  close(small.cellW * 100, 108, 1e-9);
+});
