@@ -7,19 +7,42 @@ export const DEFAULT_TOP_K = 10;
 // a typo, not a wish for 100000 lines).
 export const MAX_PICKED = 256;
 
-// Lightness levels cycled with the index, so that channels whose hues land
-// close together (c and c + 21, c + 34, ...) still differ in lightness.
-const LIGHTNESS = [42, 30, 56, 36];
+// OKLCH lightness levels cycled with the index, so that channels whose hues
+// land close together (c and c + 21, c + 34, ...) still differ in lightness.
+const LIGHTNESS = [0.55, 0.72, 0.42];
+const CHROMA = 0.16;
+
+/** OKLCH (L 0..1, chroma, hue in degrees) to "#rrggbb", chroma reduced into sRGB. */
+export function oklchHex(L, chroma, hue) {
+  const h = (hue * Math.PI) / 180;
+  for (let c = chroma; ; c *= 0.92) {
+    const a = c * Math.cos(h);
+    const b = c * Math.sin(h);
+    const l = (L + 0.3963377774 * a + 0.2158037573 * b) ** 3;
+    const m = (L - 0.1055613458 * a - 0.0638541728 * b) ** 3;
+    const s = (L - 0.0894841775 * a - 1.291485548 * b) ** 3;
+    const rgb = [
+      4.0767416621 * l - 3.3077115913 * m + 0.2309699292 * s,
+      -1.2684380046 * l + 2.6097574011 * m - 0.3413193965 * s,
+      -0.0041960863 * l - 0.7034186147 * m + 1.707614701 * s,
+    ];
+    if (c < 1e-3 || rgb.every((v) => v >= -1e-4 && v <= 1 + 1e-4)) {
+      return `#${rgb.map((v) => {
+        const x = Math.min(1, Math.max(0, v));
+        const g = x <= 0.0031308 ? 12.92 * x : 1.055 * x ** (1 / 2.4) - 0.055;
+        return Math.round(g * 255).toString(16).padStart(2, "0");
+      }).join("")}`;
+    }
+  }
+}
 
 /**
  * The colour of channel c: depends only on c. Hues step by the golden
- * angle (neighbouring channels far apart on the colour wheel), lightness
- * cycles over four levels; saturated enough to read on white.
+ * angle in OKLCH (a perceptually even hue circle, so neighbouring channels
+ * look far apart), lightness cycles over three levels; "#rrggbb".
  */
 export function channelColor(c) {
-  const hue = (210 + c * 137.508) % 360;
-  const light = LIGHTNESS[c % LIGHTNESS.length];
-  return `hsl(${hue.toFixed(1)}, 72%, ${light}%)`;
+  return oklchHex(LIGHTNESS[c % LIGHTNESS.length], CHROMA, (30 + c * 137.508) % 360);
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  channelColor, channelMagnitudes, formatChannelList, MAX_PICKED, parseChannelList, parseTopK,
+  channelColor, channelMagnitudes, formatChannelList, MAX_PICKED, oklchHex, parseChannelList, parseTopK,
   selectChannels, topChannels,
 } from "../../frontend/channels.js";
 
@@ -87,7 +87,15 @@ test("a channel's colour depends only on its index; neighbours differ", () => {
   assert.equal(channelColor(17), channelColor(17));
   const first = Array.from({ length: 64 }, (_, c) => channelColor(c));
   assert.equal(new Set(first).size, 64);
-  assert.match(channelColor(3), /^hsl\(/);
+  assert.match(channelColor(3), /^#[0-9a-f]{6}$/);
+});
+
+test("OKLCH to sRGB: grey axis, a known red, out-of-gamut chroma reduced", () => {
+  assert.equal(oklchHex(1, 0, 0), "#ffffff");
+  assert.equal(oklchHex(0, 0, 0), "#000000");
+  // oklch(0.628 0.2577 29.23) is sRGB red.
+  assert.equal(oklchHex(0.62796, 0.25768, 29.2339), "#ff0000");
+  assert.match(oklchHex(0.9, 0.4, 140), /^#[0-9a-f]{6}$/);
 });
 
 test("channel lists are written back compactly", () => {
