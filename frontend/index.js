@@ -848,6 +848,10 @@ class App {
         this.update();
       },
       onHover: (rows, event) => {
+        const mode = this.sampleModeFor();
+        if (rows.length && (mode === "mean" || mode === "meanAbs")) {
+          rows.splice(s.direction ? 2 : 1, 0, ["sample", mode === "mean" ? "mean" : "mean |v|"]);
+        }
         this.readout.textContent = rows.length ? hoverText(rows) : HOVER_HINT;
         this.tooltip.show(rows, event);
       },

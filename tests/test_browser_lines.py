@@ -345,7 +345,7 @@ def expected_mean(run, absolute):
 
 @pytest.mark.parametrize("mode, absolute", [("mean", False), ("meanAbs", True)])
 def test_mean_over_samples_heatmap_pixels(tab, mode, absolute):
-    _, frame = tab
+    page, frame = tab
     choose(frame, "#rnn-sample-mode", mode)
     assert frame.is_disabled("#rnn-sample")
     means = {run: expected_mean(run, absolute) for run in RUNS}
@@ -361,6 +361,17 @@ def test_mean_over_samples_heatmap_pixels(tab, mode, absolute):
             assert close_rgb(rgb, diverging(value / vmax)), (run, t, c, value, rgb)
         # Masked in every sample: the mask's grey in the mean too.
         assert is_mask_colour(browser_util.pixel(frame, selector, 29, 5))
+    # The tooltip says what the value is.
+    selector = browser_util.canvas_selector(RUNS[0])
+    box = frame.locator(selector).bounding_box()
+    d = canvas_layout(frame, selector)
+    cell_h = float(frame.get_attribute(selector, "data-cell-height"))
+    page.mouse.move(box["x"] + d["plotX"] + 3.5 * d["cellW"], box["y"] + d["plotY"] + 7.5 * cell_h)
+    frame.wait_for_selector("#rnn-tooltip:not([hidden])", timeout=5000)
+    text = frame.text_content("#rnn-tooltip")
+    assert ("sample mean |v|" if absolute else "sample mean") in text and "channel 7" in text, text
+    assert float(frame.get_attribute("#rnn-tooltip", "data-value")) == pytest.approx(
+        means[RUNS[0]][3, 7], rel=1e-3)
     # The lines view draws the same reduction.
     choose(frame, "#rnn-view", "lines")
     magnitude = np.nanmax(np.abs(means[RUNS[0]]), axis=0)
