@@ -149,3 +149,26 @@ export function formatChannelList(channels) {
   }
   return parts.join(", ");
 }
+
+/**
+ * stats (summarize's) with maxAbs and minAbs taken over `channels` only,
+ * for a y range that fits the drawn lines; the NaN/Inf and masked counts
+ * stay those of every channel (the markers show every channel).
+ */
+export function shownStats(view, stats, channels) {
+  const { data, offset, T, C, mask } = view;
+  let maxAbs = 0;
+  let minAbs = Infinity;
+  for (let t = 0; t < T; t++) {
+    if (mask && mask[t] === 0) continue;
+    const row = offset + t * C;
+    for (const c of channels) {
+      const v = data[row + c];
+      if (!Number.isFinite(v)) continue;
+      const a = Math.abs(v);
+      if (a > maxAbs) maxAbs = a;
+      if (a > 0 && a < minAbs) minAbs = a;
+    }
+  }
+  return { ...stats, maxAbs, minAbs };
+}

@@ -15,7 +15,7 @@ import {
 import { makeScale } from "./scales.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
-import { linesBody, linesControls } from "./lines_view.js";
+import { linesBody, linesControls, linesStats } from "./lines_view.js";
 import { samplesBody } from "./samples_view.js";
 import {
   NAN_RULE, panelView, parseSampleNumber, SAMPLE_MODES, sampleLabel, sampleRangeError,
@@ -731,6 +731,8 @@ class App {
       p.view = made.view;
       p.samples = tensor.shape[0];
       p.stats = summarize(p.view);
+      // Lines: the y range fits the drawn channels (top-k or picked).
+      if (st.view === "lines") p.stats = linesStats(p.view, p.stats, st);
       if (made.view.nanCells) {
         p.notes.push({ text: `Mean over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
       }

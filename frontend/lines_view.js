@@ -6,7 +6,7 @@
 
 import { el } from "./dom.js";
 import {
-  channelColor, DEFAULT_TOP_K, formatChannelList, parseChannelList, parseTopK, selectChannels,
+  channelColor, DEFAULT_TOP_K, formatChannelList, parseChannelList, parseTopK, selectChannels, shownStats,
 } from "./channels.js";
 import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
 import {
@@ -88,6 +88,14 @@ export function linesControls(state, onChange) {
 export function panelChannels(view, opts) {
   const parsed = parseChannelList(opts.channels || "");
   return selectChannels(view, { k: opts.topK || DEFAULT_TOP_K, picked: parsed.channels || null });
+}
+
+/**
+ * A lines panel's stats for its y range: max |v| of the channels it draws
+ * (opts: topK, channels as in the state), counts of every channel.
+ */
+export function linesStats(view, stats, opts) {
+  return shownStats(view, stats, panelChannels(view, opts).channels);
 }
 
 /** The legend: what was chosen, and one swatch per shown channel. */

@@ -261,6 +261,16 @@ def test_channel_picker_overrides_and_marks_invalid_input(tab):
     for run in RUNS:
         assert shown_channels(frame, run) == [2, 5, 6]
         assert legend_channels(frame, run) == [2, 5, 6]
+    # The y range fits the picked channels (shared by both runs: run a's).
+    shown = wide(RUNS[0])[0][wide_mask()[0] > 0][:, [2, 5, 6]]
+    vmax = float(frame.get_attribute(browser_util.canvas_selector(RUNS[0], view="lines"), "data-vmax"))
+    assert vmax == pytest.approx(np.max(np.abs(shown)), rel=1e-5)
+    frame.fill("#rnn-channels", "0")
+    settle(frame)
+    vmax = float(frame.get_attribute(browser_util.canvas_selector(RUNS[0], view="lines"), "data-vmax"))
+    assert vmax == pytest.approx(AMPLITUDE[0], rel=1e-5)  # 1, of up to 8.875
+    frame.fill("#rnn-channels", "2, 5-6")
+    settle(frame)
     frame.fill("#rnn-channels", "abc")
     assert "rnn-invalid" in frame.get_attribute("#rnn-channels", "class")
     error = frame.text_content("#rnn-channels-error")

@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import {
   channelColor, channelMagnitudes, formatChannelList, MAX_PICKED, oklchHex, parseChannelList, parseTopK,
-  selectChannels, topChannels,
+  selectChannels, shownStats, topChannels,
 } from "../../frontend/channels.js";
 
 /** A [T, C] view with value(t, c) = f(t, c). */
@@ -101,4 +101,15 @@ test("OKLCH to sRGB: grey axis, a known red, out-of-gamut chroma reduced", () =>
 test("channel lists are written back compactly", () => {
   assert.equal(formatChannelList([45, 3, 17, 40, 41, 42, 43, 44]), "3, 17, 40\u201345");
   assert.equal(formatChannelList([5, 6]), "5, 6");
+});
+
+test("y range of the drawn channels: max |v| over them, counts of all kept", () => {
+  const view = viewOf(3, 4, (t, c) => (c === 3 && t === 1 ? Infinity : (c + 1) * (t === 2 ? -1 : 0.5)), Uint8Array.from([1, 1, 0]));
+  const stats = { maxAbs: 3, minAbs: 0.5, nan: 0, posInf: 1, negInf: 0, inf: 1, maskedSteps: 1 };
+  const shown = shownStats(view, stats, [0, 1]);
+  assert.equal(shown.maxAbs, 1);
+  assert.equal(shown.minAbs, 0.5);
+  assert.equal(shown.posInf, 1);
+  assert.equal(shown.maskedSteps, 1);
+  assert.equal(shownStats(view, stats, [3]).maxAbs, 2);
 });
