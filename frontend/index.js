@@ -10,14 +10,13 @@ import {
   skippedEntries, unionSteps,
 } from "./series.js";
 import {
-  concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, sliceView, summarize,
+  concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize,
 } from "./plots.js";
 import { makeScale, parseRangeMax } from "./scales.js";
 import { exportControls } from "./export.js";
 import { followHostTheme } from "./theme.js";
 import { hoverText, Tooltip } from "./tooltip.js";
 import { heatmapBody } from "./heatmap_view.js";
-import { linesBody } from "./lines_view.js";
 import { runColor } from "./run_colors.js";
 import {
   compileRunFilter, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
@@ -29,9 +28,14 @@ import { stepTime } from "./step_time.js";
 import {
   loadMasks, loadProfiles, PROFILE_VIEWS, profileSamples, profileSteps, profileViewNodes,
 } from "./profile_view.js";
+import { linesBody, linesControls, linesStats } from "./lines_view.js";
+import { samplesBody } from "./samples_view.js";
+import {
+  NAN_RULE, panelView, parseSampleNumber, SAMPLE_MODES, sampleLabel, sampleRangeError,
+} from "./samples.js";
 
 // The views by name: each draws one panel's plot and legend.
-const VIEWS = { heatmap: heatmapBody, lines: linesBody };
+const VIEWS = { heatmap: heatmapBody, lines: linesBody, samples: samplesBody };
 
 // How often the tab checks its index for new data while it is visible. It
 // also checks when TensorBoard reloads (its reload button; its auto-reload
@@ -145,6 +149,11 @@ class App {
       kind: null,
       step: null,
       sample: 0,
+      // "sample" (the sample number), "mean" or "meanAbs" over samples.
+      sampleMode: "sample",
+      // Lines view: the top-k channels, or the picked ones (text; "" = top-k).
+      topK: 10,
+      channels: "",
       rangeMode: "auto",
       rangeValue: "",
       shared: true,
@@ -180,6 +189,11 @@ class App {
     this.stepValue = el("span", { id: "rnn-step-value", class: "rnn-step-value", text: "\u2013" });
     this.sampleInput = el("input", { id: "rnn-sample", type: "number", min: "0", max: "0", step: "1", value: "0" });
     this.sampleCount = el("span", { class: "rnn-muted", text: "" });
+    this.sampleMode = el("select", { id: "rnn-sample-mode", attrs: { "aria-label": "sample or reduction over samples" } },
+      SAMPLE_MODES.map((m) => el("option", m)));
+    // Why the sample number is not used (not a number, out of range).
+    this.sampleError = el("span", { id: "rnn-sample-error", class: "rnn-input-error", hidden: true });
+    this.sampleSyntaxError = "";
     this.rangeMode = el("select", { id: "rnn-range-mode" }, [
       el("option", { value: "auto", text: "auto, symmetric (max |v| shown)" }),
       el("option", { value: "fixed", text: "fixed \u00b1" }),
@@ -201,7 +215,10 @@ class App {
       el("option", { value: "lines", text: "lines (one per channel)" }),
       el("option", { value: "profile", text: "profile over timesteps (||v_t||, runs overlaid)" }),
       el("option", { value: "flow", text: "flow over training (profile at every logged step)" }),
+      el("option", { value: "samples", text: "all samples (small multiples)" }),
     ]);
+    this.linesControls = linesControls(this.state, () => this.update());
+    this.linesControls.node.hidden = true;
     this.reloadButton = el("button", {
       id: "rnn-reload", type: "button", text: "Reload",
       title: `Looks for new data now (the tab also looks every ${POLL_MS / 1000} s and when TensorBoard reloads)`,
@@ -230,7 +247,8 @@ class App {
         labelled("Step", this.stepSlider, this.stepValue),
         el("div", { class: "rnn-step-time-row" }, [this.stepTime]),
         this.sampling,
-        labelled("Sample", this.sampleInput, this.sampleCount),
+        labelled("Sample", this.sampleMode,
+          el("span", { class: "rnn-sample-number" }, [this.sampleInput, this.sampleCount, this.sampleError])),
       ]),
       el("div", { class: "rnn-control-column" }, [
         labelled("Colour range", this.rangeMode, this.rangeValue),
@@ -242,6 +260,7 @@ class App {
         ]),
         labelled("Scale type", this.scaleSelect),
         labelled("View", this.viewSelect),
+        this.linesControls.node,
         el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton, this.linkButton]),
         this.linkBox,
       ]),
@@ -281,9 +300,17 @@ class App {
       this.update();
     });
     this.sampleInput.addEventListener("input", () => {
-      const sample = Number.parseInt(this.sampleInput.value, 10);
-      if (!Number.isInteger(sample) || sample < 0) return;
-      this.state.sample = sample;
+      // Not a sample number: said next to the input; the last one stays drawn.
+      const parsed = parseSampleNumber(this.sampleInput.value);
+      this.sampleSyntaxError = parsed.error ? `${parsed.error}; showing sample ${this.state.sample}` : "";
+      this.showSampleError(this.sampleSyntaxError);
+      if (parsed.error) return;
+      this.state.sample = parsed.value;
+      this.update();
+    });
+    this.sampleMode.addEventListener("change", () => {
+      this.state.sampleMode = this.sampleMode.value;
+      this.syncSampleControls();
       this.update();
     });
     this.rangeMode.addEventListener("change", () => {
@@ -311,6 +338,8 @@ class App {
     });
     this.viewSelect.addEventListener("change", () => {
       this.state.view = this.viewSelect.value;
+      this.linesControls.node.hidden = this.state.view !== "lines";
+      this.syncSampleControls();
       this.update();
     });
     this.reloadButton.addEventListener("click", () => this.reload());
@@ -342,6 +371,21 @@ class App {
         if (this.index.runs.length) this.update();
       }, 200);
     });
+  }
+
+  /** The Sample control from the state; unused parts disabled (all samples: all of it). */
+  syncSampleControls() {
+    const all = this.state.view === "samples";
+    this.sampleMode.value = this.state.sampleMode;
+    this.sampleMode.disabled = all;
+    this.sampleInput.disabled = all || this.state.sampleMode !== "sample";
+  }
+
+  /** Marks the sample number input with why it is not used ("" clears). */
+  showSampleError(text) {
+    this.sampleInput.classList.toggle("rnn-invalid", Boolean(text));
+    this.sampleError.textContent = text;
+    this.sampleError.hidden = !text;
   }
 
   setAppState(state) {
@@ -495,6 +539,14 @@ class App {
       st.view = saved.view;
       this.viewSelect.value = st.view;
     }
+    if (saved.sampleMode !== undefined && hasOption(this.sampleMode, saved.sampleMode)) {
+      st.sampleMode = saved.sampleMode;
+    }
+    if (saved.topK !== undefined) st.topK = saved.topK;
+    if (saved.channels !== undefined) st.channels = saved.channels;
+    this.syncSampleControls();
+    this.linesControls.sync();
+    this.linesControls.node.hidden = st.view !== "lines";
     st.zoom = null;
   }
 
@@ -965,10 +1017,10 @@ class App {
       const tensor = p.tensorResult && p.tensorResult.value;
       if (tensor && tensor.shape.length === 3) maxSamples = Math.max(maxSamples, tensor.shape[0]);
     }
-    if (maxSamples && st.sample > maxSamples - 1) {
-      st.sample = maxSamples - 1;
-      this.sampleInput.value = String(st.sample);
-    }
+    // A sample number no run has is marked, not replaced.
+    const perSample = st.sampleMode === "sample" && st.view !== "samples";
+    this.showSampleError(this.sampleSyntaxError ||
+      (perSample ? sampleRangeError(st.sample, maxSamples) : ""));
     for (const p of panels) {
       p.notes = [];
       if (p.stepsResult.error) {
@@ -988,12 +1040,20 @@ class App {
         p.error = `Expected a [samples, timesteps, channels] tensor, got shape [${tensor.shape.join(", ")}].`;
         continue;
       }
-      if (st.sample >= tensor.shape[0]) {
-        p.error = `This run has ${tensor.shape[0]} sample(s); sample ${st.sample} is not logged.`;
+      // The slice (one sample), reduction over samples, or every sample.
+      const made = panelView(tensor, this.maskFor(p, tensor), perSample ? "sample" : this.sampleModeFor(), st.sample);
+      if (made.error) {
+        p.error = made.error;
         continue;
       }
-      p.view = sliceView(tensor, st.sample, this.maskFor(p, tensor));
+      p.view = made.view;
+      p.samples = tensor.shape[0];
       p.stats = summarize(p.view);
+      // Lines: the y range fits the drawn channels (top-k or picked).
+      if (st.view === "lines") p.stats = linesStats(p.view, p.stats, st);
+      if (made.view.nanCells) {
+        p.notes.push({ text: `Mean over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
+      }
     }
 
     this.sampleInput.max = String(Math.max(0, maxSamples - 1));
@@ -1059,10 +1119,12 @@ class App {
       panel.notes.push({ text: `Mask shape [${m.shape.join(", ")}] does not match; padding not shown.`, kind: "warn" });
       return null;
     }
-    const mask = new Uint8Array(T);
-    const offset = this.state.sample * T;
-    for (let t = 0; t < T; t++) mask[t] = m.data[offset + t] > 0.5 ? 1 : 0;
-    return mask;
+    return m;
+  }
+
+  /** What the panels show of the probe batch: "sample", "mean", "meanAbs" or "all". */
+  sampleModeFor() {
+    return this.state.view === "samples" ? "all" : this.state.sampleMode;
   }
 
   /** One run's column of the grid: its title in the run's colour, its panels. */
@@ -1115,7 +1177,8 @@ class App {
         heading.push(el("span", { class: "rnn-muted", text: `(${why})` }));
       }
     }
-    const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), `sample ${st.sample}`].filter(Boolean).join(" \u00b7 ");
+    const shows = sampleLabel(this.sampleModeFor(), st.sample, p.samples);
+    const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), shows].filter(Boolean).join(" \u00b7 ");
     const panel = el("div", {
       class: "rnn-panel",
       dataset: { run: s.run, direction, tag: s.tag, step: p.step, vmax: p.vmax, range: p.vmax ? range : null },
@@ -1129,13 +1192,18 @@ class App {
       return panel;
     }
     const view = p.view;
-    panel.append(...VIEWS[st.view === "lines" ? "lines" : "heatmap"](p, s, {
-      maxPlotW, range, sample: st.sample, zoom: st.zoom,
+    panel.append(...(VIEWS[st.view] || VIEWS.heatmap)(p, s, {
+      maxPlotW, range, zoom: st.zoom, topK: st.topK, channels: st.channels,
+      sample: this.sampleModeFor() === "sample" ? st.sample : this.sampleModeFor(),
       onZoom: (win) => {
         st.zoom = win;
         this.update();
       },
       onHover: (rows, event) => {
+        const mode = this.sampleModeFor();
+        if (rows.length && (mode === "mean" || mode === "meanAbs")) {
+          rows.splice(s.direction ? 2 : 1, 0, ["sample", mode === "mean" ? "mean" : "mean |v|"]);
+        }
         this.readout.textContent = rows.length ? hoverText(rows) : HOVER_HINT;
         this.tooltip.show(rows, event);
       },
@@ -1158,7 +1226,11 @@ class App {
       p.notes.push({ text: `Non-finite values: ${parts.join(", ")}.`, kind: "warn" });
     }
     if (maskedSteps) {
-      p.notes.push({ text: `${maskedSteps} of ${view.T} timesteps masked (padding, grey hatch).` });
+      p.notes.push({
+        text: view.samples && view.steps
+          ? `${maskedSteps} of ${view.samples} \u00d7 ${view.steps} sample timesteps masked (padding, grey).`
+          : `${maskedSteps} of ${view.T} timesteps masked (padding, grey hatch).`,
+      });
     }
     for (const note of p.notes) {
       panel.append(el("div", { class: `rnn-note ${note.kind ? `rnn-note-${note.kind}` : ""}`, text: note.text }));

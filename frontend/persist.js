@@ -33,6 +33,9 @@ const FIELDS = {
   shared: (v) => typeof v === "boolean",
   view: isString,
   scale: isString,
+  sampleMode: isString,
+  topK: (v) => Number.isInteger(v) && v > 0 && v <= 100000,
+  channels: isString,
 };
 
 /** The names of the kept fields. */

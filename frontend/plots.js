@@ -5,9 +5,10 @@
 import { el } from "./dom.js";
 import { binEdges, fmt, multiplierText, scaleName, scaleTicks } from "./scales.js";
 import {
-  divergingInto, divergingCss, divergingPixels, LINE_COLORS, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
+  divergingInto, divergingCss, divergingPixels, MASK_HATCH, MASK_RGB, NAN_RGB, NEG_INF_RGB, POS_INF_RGB,
   NEGATIVE_NAME, POSITIVE_NAME,
 } from "./colormap.js";
+import { channelColor } from "./channels.js";
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
@@ -494,15 +495,99 @@ function strokeChannel(ctx, view, layout, scale, c) {
   ctx.stroke();
 }
 
+/** Every channel of a view, 0..C-1. */
+function allChannels(view) {
+  return Array.from({ length: view.C }, (_, c) => c);
+}
+
+// Non-finite markers of the lines view: half-width and height in px.
+const MARKER_HALF = 4.5;
+const MARKER_H = 8;
+
 /**
- * One polyline per channel over timesteps; y from the scale (linear or
- * symlog) over [-vmax, vmax], with its ticks.
+ * Where the lines view marks a non-finite value: NaN on the 0 line,
+ * +Inf at the top edge, -Inf at the bottom edge (y of the marker's centre).
  */
-export function drawLines(canvas, view, scale, layout) {
+export function markerY(layout, kind) {
+  if (kind === "posInf") return layout.plotY + 1 + MARKER_H / 2;
+  if (kind === "negInf") return layout.plotY + layout.plotH - 1 - MARKER_H / 2;
+  return layout.plotY + layout.plotH / 2;
+}
+
+/**
+ * The timesteps holding NaN, +Inf and -Inf in any channel (shown or not),
+ * unmasked ones only: { nan: [t...], posInf: [...], negInf: [...] }.
+ */
+export function nonFiniteSteps(view) {
+  const { data, offset, T, C, mask } = view;
+  const out = { nan: [], posInf: [], negInf: [] };
+  for (let t = 0; t < T; t++) {
+    if (mask && mask[t] === 0) continue;
+    const row = offset + t * C;
+    let nan = false;
+    let pos = false;
+    let neg = false;
+    for (let c = 0; c < C; c++) {
+      const v = data[row + c];
+      if (Number.isNaN(v)) nan = true;
+      else if (v === Infinity) pos = true;
+      else if (v === -Infinity) neg = true;
+    }
+    if (nan) out.nan.push(t);
+    if (pos) out.posInf.push(t);
+    if (neg) out.negInf.push(t);
+  }
+  return out;
+}
+
+function drawMarkers(ctx, layout, steps) {
+  const shapes = [
+    ["nan", NAN_RGB], ["posInf", POS_INF_RGB], ["negInf", NEG_INF_RGB],
+  ];
+  ctx.save();
+  ctx.globalAlpha = 1;
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = "#fff";
+  for (const [kind, rgb] of shapes) {
+    ctx.fillStyle = `rgb(${rgb.join(",")})`;
+    const y = markerY(layout, kind);
+    for (const t of steps[kind]) {
+      const x = layout.plotX + (t + 0.5) * layout.cellW;
+      ctx.beginPath();
+      if (kind === "nan") {
+        // A diamond on the 0 line.
+        ctx.moveTo(x, y - MARKER_HALF - 0.5);
+        ctx.lineTo(x + MARKER_HALF + 0.5, y);
+        ctx.lineTo(x, y + MARKER_HALF + 0.5);
+        ctx.lineTo(x - MARKER_HALF - 0.5, y);
+      } else {
+        // A triangle pointing at its edge.
+        const dir = kind === "posInf" ? -1 : 1;
+        ctx.moveTo(x, y + dir * MARKER_H / 2);
+        ctx.lineTo(x + MARKER_HALF, y - dir * MARKER_H / 2);
+        ctx.lineTo(x - MARKER_HALF, y - dir * MARKER_H / 2);
+      }
+      ctx.closePath();
+      ctx.stroke();
+      ctx.fill();
+    }
+  }
+  ctx.restore();
+}
+
+/**
+ * One polyline per channel over timesteps (channels: which ones, first on
+ * top; all when null), each in its channel's colour; y from the scale
+ * (linear or symlog) over [-vmax, vmax], with its ticks. NaN, +Inf and
+ * -Inf of any channel are marked at their timesteps (markerY).
+ */
+export function drawLines(canvas, view, scale, layout, channels = null) {
   const { T, C, mask } = view;
+  const shown = channels || allChannels(view);
   const ctx = setupCanvas(canvas, layout.width, layout.height);
   setLayoutData(canvas, layout, T, C);
   canvas.dataset.scale = scale.kind;
+  canvas.dataset.shownChannels = shown.join(",");
   const { plotX, plotY, plotW, plotH } = layout;
 
   ctx.font = FONT;
@@ -532,13 +617,19 @@ export function drawLines(canvas, view, scale, layout) {
   ctx.beginPath();
   ctx.rect(plotX, plotY, plotW, plotH);
   ctx.clip();
-  ctx.lineWidth = C > 32 ? 1 : 1.5;
-  ctx.globalAlpha = C > 32 ? 0.6 : 0.85;
-  for (let c = 0; c < C; c++) {
-    ctx.strokeStyle = LINE_COLORS[c % LINE_COLORS.length];
-    strokeChannel(ctx, view, layout, scale, c);
+  ctx.lineWidth = shown.length > 32 ? 1 : 1.5;
+  ctx.globalAlpha = shown.length > 32 ? 0.6 : 0.85;
+  // Drawn last is on top: the first channel (the largest, for top-k).
+  for (let i = shown.length - 1; i >= 0; i--) {
+    ctx.strokeStyle = channelColor(shown[i]);
+    strokeChannel(ctx, view, layout, scale, shown[i]);
   }
+  const steps = nonFiniteSteps(view);
+  drawMarkers(ctx, layout, steps);
   ctx.restore();
+  canvas.dataset.nanSteps = steps.nan.join(",");
+  canvas.dataset.posInfSteps = steps.posInf.join(",");
+  canvas.dataset.negInfSteps = steps.negInf.join(",");
 
   ctx.strokeStyle = AXIS_COLOR;
   ctx.lineWidth = 1;
@@ -573,13 +664,16 @@ export function drawLineHighlight(overlay, view, scale, layout, c) {
   ctx.strokeStyle = colors.background || "#fff";
   strokeChannel(ctx, view, layout, scale, c);
   ctx.lineWidth = 2.5;
-  ctx.strokeStyle = LINE_COLORS[c % LINE_COLORS.length];
+  ctx.strokeStyle = channelColor(c);
   strokeChannel(ctx, view, layout, scale, c);
   ctx.restore();
 }
 
-/** The timestep under the mouse and the channel whose line is nearest. */
-export function linesPointAt(canvas, layout, view, scale, event) {
+/**
+ * The timestep under the mouse and the drawn channel (channels; all when
+ * null) whose line is nearest; a non-finite value counts at its marker.
+ */
+export function linesPointAt(canvas, layout, view, scale, event, channels = null) {
   const rect = canvas.getBoundingClientRect();
   const x = event.clientX - rect.left - layout.plotX;
   const y = event.clientY - rect.top;
@@ -588,9 +682,11 @@ export function linesPointAt(canvas, layout, view, scale, event) {
   if (view.mask && view.mask[t] === 0) return { t, c: null };
   let best = null;
   let bestDist = Infinity;
-  for (let c = 0; c < view.C; c++) {
+  for (const c of channels || allChannels(view)) {
     const v = view.data[view.offset + t * view.C + c];
-    const vy = Number.isFinite(v) ? lineY(layout, scale, v) : layout.plotY;
+    let vy;
+    if (Number.isFinite(v)) vy = lineY(layout, scale, v);
+    else vy = markerY(layout, Number.isNaN(v) ? "nan" : v > 0 ? "posInf" : "negInf");
     const d = Math.abs(vy - y);
     if (d < bestDist) {
       bestDist = d;
@@ -685,19 +781,6 @@ export function colorBar(scale, width, { showMasked = false, range = "auto", cli
       negativeColor: divergingCss(-1, 1), positiveColor: divergingCss(1, 1),
     },
   }, [exponentLine, canvas, numbers, caption, scaleLine, aggregated, legend]);
-}
-
-/** Legend of line colours: one swatch per channel, or how they cycle. */
-export function linesLegend(C, width) {
-  const items = [];
-  const shown = Math.min(C, LINE_COLORS.length);
-  for (let c = 0; c < shown; c++) {
-    items.push(el("span", { class: "rnn-swatch-item" }, [
-      el("span", { class: "rnn-swatch rnn-swatch-line", style: { background: LINE_COLORS[c] } }),
-      C > LINE_COLORS.length ? `${c}, ${c + LINE_COLORS.length}, \u2026` : `channel ${c}`,
-    ]));
-  }
-  return el("div", { class: "rnn-colorbar-legend rnn-lines-legend", style: { maxWidth: `${width}px` } }, items);
 }
 
 /** The canvas of one panel, with the data attributes tests and tools read. */
