@@ -306,6 +306,7 @@ class App {
       this.showSampleError(this.sampleSyntaxError);
       if (parsed.error) return;
       this.state.sample = parsed.value;
+      this.restoredSample = false;
       this.update();
     });
     this.sampleMode.addEventListener("change", () => {
@@ -516,6 +517,7 @@ class App {
     if (Number.isInteger(saved.sample)) {
       st.sample = saved.sample;
       this.sampleInput.value = String(saved.sample);
+      this.restoredSample = true;
     }
     if (saved.rangeMode !== undefined && hasOption(this.rangeMode, saved.rangeMode)) {
       st.rangeMode = saved.rangeMode;
@@ -1017,7 +1019,16 @@ class App {
       const tensor = p.tensorResult && p.tensorResult.value;
       if (tensor && tensor.shape.length === 3) maxSamples = Math.max(maxSamples, tensor.shape[0]);
     }
-    // A sample number no run has is marked, not replaced.
+    // A sample number restored from a link or the last visit that no run
+    // has (any more) falls back quietly to the last sample, like a gone run;
+    // one the user types is marked, not replaced.
+    if (this.restoredSample && maxSamples) {
+      this.restoredSample = false;
+      if (st.sample > maxSamples - 1) {
+        st.sample = maxSamples - 1;
+        this.sampleInput.value = String(st.sample);
+      }
+    }
     const perSample = st.sampleMode === "sample" && st.view !== "samples";
     this.showSampleError(this.sampleSyntaxError ||
       (perSample ? sampleRangeError(st.sample, maxSamples) : ""));

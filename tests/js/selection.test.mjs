@@ -71,6 +71,10 @@ test("the state round-trips through its encoding; junk decodes to nothing", () =
   // Fields of the wrong type are dropped, the rest kept.
   assert.deepEqual(pickState({ runs: "run_a", step: -1, sample: 2, shared: "yes", layer: "x" }),
     { sample: 2, layer: "x" });
+  // The lines view's and Sample choices are kept too.
+  assert.deepEqual(pickState({ sampleMode: "meanAbs", topK: 3, channels: "2, 5-6", zoom: {} }),
+    { sampleMode: "meanAbs", topK: 3, channels: "2, 5-6" });
+  assert.deepEqual(pickState({ topK: 0 }), {});
 });
 
 test("the hash keeps TensorBoard's '#plugin&key=value' parts and ours", () => {
