@@ -6,7 +6,7 @@
 // largest value of its group). Clicking a row selects that step.
 
 import { el } from "./dom.js";
-import { integerTicks } from "./plots.js";
+import { canvasColors, integerTicks } from "./plots.js";
 import {
   binFlow, byDirection, decadeTicks, linearScale, logScale, positiveRange, profileOptions, profileRow, rowLength,
 } from "./profiles.js";
@@ -16,9 +16,11 @@ import { fmt, niceStep } from "./scales.js";
 import { directionLabel } from "./series.js";
 import { VIRIDIS_HEX } from "./vendor/viridis.js";
 
+// Canvas colours of the current theme, read at the start of each draw.
+let COLORS = canvasColors();
+
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const TEXT_COLOR = "#333";
 const MAX_PLOT_H = 360;
 const MAX_ROW_H = 24;
 const MAX_COL_W = 24;
@@ -191,7 +193,8 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   canvas.dataset.dpr = String(dpr);
   const c = canvas.getContext("2d");
   c.setTransform(dpr, 0, 0, dpr, 0, 0);
-  c.fillStyle = "#fff";
+  COLORS = canvasColors(); // the theme (light or dark) at this draw
+  c.fillStyle = COLORS.background;
   c.fillRect(0, 0, layout.width, layout.height);
   const { rows, cols, values, rowBins } = binned;
   const image = new ImageData(cols, rows);
@@ -206,7 +209,7 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   c.imageSmoothingEnabled = false;
   const { plotX, plotY, plotW, plotH } = layout;
   c.drawImage(cells, plotX, plotY, plotW, plotH);
-  c.strokeStyle = "#555";
+  c.strokeStyle = COLORS.axis;
   c.lineWidth = 1;
   c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
 
@@ -214,7 +217,7 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   const bottom = plotY + plotH;
   const colW = plotW / T;
   c.font = FONT;
-  c.fillStyle = TEXT_COLOR;
+  c.fillStyle = COLORS.text;
   c.textAlign = "center";
   c.textBaseline = "top";
   c.beginPath();

@@ -953,7 +953,10 @@ class App {
     const steps = profileSteps(loaded);
     if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
     this.toLastStep = false;
-    this.setSteps(steps);
+    // Wall times come with the profiles: the slider shows them as for tensors.
+    this.setSteps(steps, loaded.items.filter((i) => i.result.value).map((i) => ({
+      run: i.run, steps: i.result.value.steps, wall_times: Array.from(i.result.value.wallTimes),
+    })));
     this.showSampling([]);
     if (st.view === "profile") await loadMasks(this.api, loaded, st.step, (s) => maskSeriesOf(this.index, s));
     if (gen !== this.generation) return;

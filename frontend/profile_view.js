@@ -6,7 +6,7 @@
 // loadProfiles, profileSteps and profileViewNodes.
 
 import { el } from "./dom.js";
-import { integerTicks } from "./plots.js";
+import { canvasColors, integerTicks } from "./plots.js";
 import {
   byDirection, decadeTicks, decayText, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
@@ -16,14 +16,15 @@ import { fmt, niceStep } from "./scales.js";
 import { directionLabel, pickStep, quantityLabel, unionSteps } from "./series.js";
 import { flowNodes } from "./flow_view.js";
 
+// Canvas colours of the current theme, read at the start of each draw.
+let COLORS = canvasColors();
+
 /** The View select's values drawn here. */
 export const PROFILE_VIEWS = ["profile", "flow"];
 
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const TEXT_COLOR = "#333";
-const AXIS_COLOR = "#555";
 const PLOT_H = 280;
 
 function settle(promise) {
@@ -166,7 +167,8 @@ function setupCanvas(canvas, width, height) {
   canvas.dataset.dpr = String(dpr);
   const c = canvas.getContext("2d");
   c.setTransform(dpr, 0, 0, dpr, 0, 0);
-  c.fillStyle = "#fff";
+  COLORS = canvasColors(); // the theme (light or dark) at this draw
+  c.fillStyle = COLORS.background;
   c.fillRect(0, 0, width, height);
   return c;
 }
@@ -284,12 +286,12 @@ function drawProfile(canvas, runs, scale, layout, T) {
     : linearTicks(scale.hi, plotH);
   for (const tick of ticks) {
     const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = "#e6e6e6";
+    c.strokeStyle = COLORS.grid;
     c.beginPath();
     c.moveTo(plotX, y);
     c.lineTo(plotX + plotW, y);
     c.stroke();
-    c.fillStyle = TEXT_COLOR;
+    c.fillStyle = COLORS.text;
     c.fillText(tick.label, plotX - 6, y);
   }
   // Lines: means thick, samples thin and dashed.
@@ -323,12 +325,12 @@ function drawProfile(canvas, runs, scale, layout, T) {
   }
   c.restore();
   c.setLineDash([]);
-  c.strokeStyle = AXIS_COLOR;
+  c.strokeStyle = COLORS.axis;
   c.lineWidth = 1;
   c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
   // x axis.
   const bottom = plotY + plotH;
-  c.fillStyle = TEXT_COLOR;
+  c.fillStyle = COLORS.text;
   c.textAlign = "center";
   c.textBaseline = "top";
   c.beginPath();

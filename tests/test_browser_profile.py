@@ -267,6 +267,34 @@ def test_series_without_profile_say_so(browser, server):
         context.close()
 
 
+_CORNER_JS = """(selector) => {
+  const canvas = document.querySelector(selector);
+  return Array.from(canvas.getContext("2d").getImageData(2, 2, 1, 1).data).slice(0, 3);
+}"""
+
+
+def test_profile_and_flow_follow_tensorboards_dark_mode(browser, server):
+    """The canvases' background follows the theme chosen in TensorBoard's menu."""
+    context, page, frame = open_view(browser, server, "profile", runs=(RUNS[0],))
+    try:
+        flow = 'canvas.rnn-flow-plot[data-run="%s"]' % RUNS[0]
+        assert min(frame.evaluate(_CORNER_JS, PROFILE)) > 200  # light: white
+        page.click('button[aria-label="Menu for changing light or dark theme"]')
+        page.click('button[mat-menu-item]:has-text("Dark")')
+        frame.wait_for_function("() => document.documentElement.classList.contains('rnn-dark')", timeout=10000)
+        frame.wait_for_selector(READY, timeout=30000)
+        frame.wait_for_function(
+            "(s) => { const c = document.querySelector(s); if (!c) return false;"
+            " const d = c.getContext('2d').getImageData(2, 2, 1, 1).data; return d[0] < 90; }",
+            arg=PROFILE, timeout=10000)
+        frame.select_option("#rnn-view", "flow")
+        frame.wait_for_selector(READY, timeout=30000)
+        assert max(frame.evaluate(_CORNER_JS, flow)) < 90
+        assert not page.console_errors.take()
+    finally:
+        context.close()
+
+
 def test_screenshots(browser, server, tmp_path):
     out = os.environ.get("RNN_SCREENSHOTS") or str(tmp_path)
     os.makedirs(out, exist_ok=True)
