@@ -5,7 +5,7 @@ import { Api } from "./api.js";
 import { el } from "./dom.js";
 import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
 import {
-  directionLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
+  directionLabel, gateLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
   nearestIndex, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
   skippedEntries, unionSteps,
 } from "./series.js";
@@ -1184,6 +1184,10 @@ class App {
     const direction = s.direction || "none";
     const heading = [];
     if (s.direction) heading.push(el("span", { class: "rnn-direction", text: directionLabel(s.direction) }));
+    if (s.cellIndex !== null && s.cellIndex !== undefined) {
+      heading.push(el("span", { class: "rnn-direction", text: `cell ${s.cellIndex}` }));
+    }
+    if (s.gate) heading.push(el("span", { class: "rnn-gate", text: gateLabel(s.gate) }));
     if (p.step !== undefined && p.step !== null) {
       heading.push(el("span", { class: "rnn-drawn-step", text: `step ${p.step}` }));
       if (p.step !== st.step) {
@@ -1195,7 +1199,7 @@ class App {
     const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), shows].filter(Boolean).join(" \u00b7 ");
     const panel = el("div", {
       class: "rnn-panel",
-      dataset: { run: s.run, direction, tag: s.tag, step: p.step, vmax: p.vmax, range: p.vmax ? range : null },
+      dataset: { run: s.run, direction, gate: s.gate, tag: s.tag, step: p.step, vmax: p.vmax, range: p.vmax ? range : null },
       title: s.description || null,
     }, [
       el("div", { class: "rnn-panel-heading" }, heading),

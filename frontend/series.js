@@ -8,7 +8,28 @@ export const QUANTITIES = [
   { kind: "activation", label: "activation y_t" },
   { kind: "output_gradient", label: "output gradient dL/dy_t" },
   { kind: "state_gradient", label: "state gradient dL/dh_t" },
+  { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)" },
+  { kind: "cell_state", label: "cell state c_t (LSTM)" },
 ];
+
+// One order that keeps Keras' weight blocks' order for both cells
+// (LSTM i, f, c, o; GRU z, r, h).
+const GATE_ORDER = ["i", "f", "z", "r", "candidate", "o"];
+const GATE_NAMES = {
+  i: "input gate i", f: "forget gate f", candidate: "candidate", o: "output gate o",
+  z: "update gate z", r: "reset gate r",
+};
+
+/** Panel heading for a gate (null: not a gate's series). */
+export function gateLabel(gate) {
+  if (gate === null || gate === undefined) return "";
+  return GATE_NAMES[gate] || `gate ${gate}`;
+}
+
+function gateRank(gate) {
+  const i = GATE_ORDER.indexOf(gate);
+  return i < 0 ? GATE_ORDER.length : i;
+}
 
 export function quantityLabel(kind) {
   const q = QUANTITIES.find((x) => x.kind === kind);
@@ -52,6 +73,8 @@ export function indexTags(json) {
         cell: meta.cell || null,
         direction: meta.direction || null,
         maskTag: meta.mask_tag || null,
+        cellIndex: Number.isInteger(meta.cell_index) ? meta.cell_index : null,
+        gate: typeof meta.gate === "string" ? meta.gate : null,
         axes: Array.isArray(meta.axes) ? meta.axes.map(String) : null,
         description: entry.description || "",
         maxStep: entry.max_step,
@@ -177,7 +200,8 @@ export function kindsOf(index, layer, runs = null) {
 
 /**
  * The series drawn for one run: one for a unidirectional layer, forward and
- * backward for a Bidirectional one.
+ * backward for a Bidirectional one; per cell of a stack; per gate for gate
+ * activations (in Keras' gate order).
  */
 export function seriesFor(index, run, layer, kind) {
   return index.series
@@ -185,7 +209,8 @@ export function seriesFor(index, run, layer, kind) {
     .sort((a, b) => {
       const da = a.direction in DIRECTION_ORDER ? DIRECTION_ORDER[a.direction] : -1;
       const db = b.direction in DIRECTION_ORDER ? DIRECTION_ORDER[b.direction] : -1;
-      return da - db || compareStrings(a.tag, b.tag);
+      return da - db || (a.cellIndex ?? -1) - (b.cellIndex ?? -1) ||
+        gateRank(a.gate) - gateRank(b.gate) || compareStrings(a.tag, b.tag);
     });
 }
 

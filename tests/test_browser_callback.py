@@ -101,3 +101,47 @@ def test_two_runs_written_by_the_callback_drawn_with_the_data_sign(served):
             assert not errors.take()
         finally:
             browser.close()
+
+
+def test_gate_activations_drawn_one_panel_per_gate_with_the_logged_values(served):
+    """The callback's recomputed gates, read in the tab: one labelled panel per
+    gate in Keras' order, each on its own colour range from the logged data."""
+    server, logged = served
+    with browser_util.sync_playwright()() as playwright:
+        browser = browser_util.launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            errors = browser_util.ConsoleErrors(page)
+            page.goto(server.url + "/#rnn")
+            frame = browser_util.plugin_frame(page)
+            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+            for run in RUNS:
+                frame.check('#rnn-runs input[data-run="%s"]' % run)
+            frame.uncheck("#rnn-shared")
+            frame.select_option("#rnn-quantity", "gate_activation")
+            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+            expected_gates = {"lstm": ["i", "f", "candidate", "o"], "gru": ["z", "r", "candidate"]}
+            for run, gates in expected_gates.items():
+                panels = '.rnn-panel[data-run="%s"]' % run
+                assert frame.eval_on_selector_all(panels, "ps => ps.map(p => p.dataset.gate)") == gates
+                keep = "f" if run == "lstm" else "z"
+                panel = '%s[data-gate="%s"]' % (panels, keep)
+                assert "gate %s" % keep in frame.text_content(panel + " .rnn-gate")
+                _, steps, values = logged[run]["rnn/gate_%s" % keep]
+                assert frame.get_attribute(panel, "data-step") == str(steps[-1])
+                gate = values[-1][0]  # sample 0, [timesteps, units]
+                assert 0 < gate.min() and gate.max() < 1
+                vmax = float(frame.get_attribute(panel, "data-vmax"))
+                assert vmax == pytest.approx(gate.max(), rel=1e-4)
+                t, c = (int(i) for i in np.unravel_index(np.argmax(gate), gate.shape))
+                rgb = browser_util.pixel(frame, panel + " canvas.rnn-plot", t, c)
+                assert browser_util.is_positive_colour(rgb), (run, rgb)
+            # The cell state exists for the LSTM only: the GRU is named in one line.
+            frame.select_option("#rnn-quantity", "cell_state")
+            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+            assert frame.locator('.rnn-panel[data-run="lstm"]').count() == 1
+            assert frame.locator('.rnn-panel[data-run="gru"]').count() == 0
+            assert "gru" in frame.text_content("#rnn-panels")
+            assert not errors.take()
+        finally:
+            browser.close()

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
-  skippedEntries,
+  gateLabel, indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
+  seriesFor, skippedEntries,
 } from "../../frontend/series.js";
 
 const AXES = ["sample", "timestep", "channel"];
@@ -41,6 +41,29 @@ test("kinds the views do not draw are not listed as layers, quantities or runs",
   assert.deepEqual(kindsOf(index, "only_profiles"), []);
   // They stay in the index (nothing is lost for lookups such as masks).
   assert.ok(index.series.some((s) => s.kind === "profile"));
+});
+
+test("gate activations: one panel per gate in Keras' order, per direction and cell", () => {
+  const gates = (direction, cellIndex, names) => Object.fromEntries(names.map((g) => [
+    `bi/${direction}/cell_${cellIndex}/gate_${g}`,
+    entry("gate_activation", "bi", { gate: g, direction, cell_index: cellIndex }),
+  ]));
+  const index = indexTags({ runs: { r: {
+    // Tags sort o < f < i alphabetically: the order must come from the gate.
+    ...gates("backward", 0, ["o", "i", "f", "candidate"]),
+    ...gates("forward", 1, ["z", "r", "candidate"]),
+    ...gates("forward", 0, ["o", "f", "candidate", "i"]),
+  } } });
+  assert.deepEqual(kindsOf(index, "bi"), ["gate_activation"]);
+  const order = seriesFor(index, "r", "bi", "gate_activation").map((s) => [s.direction, s.cellIndex, s.gate]);
+  assert.deepEqual(order, [
+    ["forward", 0, "i"], ["forward", 0, "f"], ["forward", 0, "candidate"], ["forward", 0, "o"],
+    ["forward", 1, "z"], ["forward", 1, "r"], ["forward", 1, "candidate"],
+    ["backward", 0, "i"], ["backward", 0, "f"], ["backward", 0, "candidate"], ["backward", 0, "o"],
+  ]);
+  assert.equal(gateLabel("f"), "forget gate f");
+  assert.equal(gateLabel("mine"), "gate mine");
+  assert.equal(gateLabel(null), "");
 });
 
 test("malformed index entries do not throw", () => {
