@@ -6,7 +6,7 @@
 // largest value of its group). Clicking a row selects that step.
 
 import { el } from "./dom.js";
-import { canvasColors, integerTicks } from "./plots.js";
+import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
 import {
   binFlow, byDirection, decadeTicks, linearScale, logScale, positiveRange, profileOptions, profileRow, rowLength,
 } from "./profiles.js";
@@ -185,17 +185,8 @@ function flowPanel(item, direction, scale, ctx, panelW, useSample) {
 }
 
 function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(layout.width * dpr);
-  canvas.height = Math.round(layout.height * dpr);
-  canvas.style.width = `${layout.width}px`;
-  canvas.style.height = `${layout.height}px`;
-  canvas.dataset.dpr = String(dpr);
-  const c = canvas.getContext("2d");
-  c.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const c = setupCanvas(canvas, layout.width, layout.height);
   COLORS = canvasColors(); // the theme (light or dark) at this draw
-  c.fillStyle = COLORS.background;
-  c.fillRect(0, 0, layout.width, layout.height);
   const { rows, cols, values, rowBins } = binned;
   const image = new ImageData(cols, rows);
   for (let i = 0; i < rows * cols; i++) {
@@ -214,22 +205,7 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
   c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
 
   // x: timesteps.
-  const bottom = plotY + plotH;
-  const colW = plotW / T;
-  c.font = FONT;
-  c.fillStyle = COLORS.text;
-  c.textAlign = "center";
-  c.textBaseline = "top";
-  c.beginPath();
-  for (const t of integerTicks(T, colW, 44)) {
-    const x = Math.round(plotX + (t + 0.5) * colW) + 0.5;
-    c.moveTo(x, bottom);
-    c.lineTo(x, bottom + 4);
-    c.fillText(String(t), x, bottom + 6);
-  }
-  c.stroke();
-  c.font = LABEL_FONT;
-  c.fillText("timestep", plotX + plotW / 2, bottom + 22);
+  drawXAxis(c, { plotX, plotY, plotW, plotH, cellW: plotW / T }, T);
   // y: logged steps (labels at row starts); the selected step's label in
   // red, with a marker at the plot's right end of its row.
   c.font = FONT;

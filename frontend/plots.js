@@ -182,7 +182,8 @@ export function integerTicks(n, pxPerItem, minPx) {
   return ticks;
 }
 
-function setupCanvas(canvas, width, height) {
+/** Sizes a canvas for devicePixelRatio and paints the theme's background; its 2d context. */
+export function setupCanvas(canvas, width, height) {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(width * dpr);
   canvas.height = Math.round(height * dpr);
@@ -253,7 +254,8 @@ function drawMaskedSpans(ctx, spans, layout, fillGrey) {
   }
 }
 
-function drawXAxis(ctx, layout, T, t0 = 0) {
+/** The timestep axis under a plot (layout: plotX, plotY, plotW, plotH, cellW per timestep). */
+export function drawXAxis(ctx, layout, T, t0 = 0) {
   const { plotX, plotY, plotW, plotH, cellW } = layout;
   const bottom = plotY + plotH;
   ctx.strokeStyle = AXIS_COLOR;

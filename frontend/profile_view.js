@@ -6,7 +6,7 @@
 // loadProfiles, profileSteps and profileViewNodes.
 
 import { el } from "./dom.js";
-import { canvasColors, integerTicks } from "./plots.js";
+import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
 import {
   byDirection, decadeTicks, decayText, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
@@ -158,21 +158,6 @@ function toolbar(view, ctx) {
   ]);
 }
 
-function setupCanvas(canvas, width, height) {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
-  canvas.dataset.dpr = String(dpr);
-  const c = canvas.getContext("2d");
-  c.setTransform(dpr, 0, 0, dpr, 0, 0);
-  COLORS = canvasColors(); // the theme (light or dark) at this draw
-  c.fillStyle = COLORS.background;
-  c.fillRect(0, 0, width, height);
-  return c;
-}
-
 /** The lines one run contributes at its step: [{kind: "mean"|"sample", values, length}]. */
 function runLines(p, i, sample, batch, mask) {
   const length = rowLength(p, i);
@@ -276,6 +261,7 @@ function yOf(scale, layout, v) {
 
 function drawProfile(canvas, runs, scale, layout, T) {
   const c = setupCanvas(canvas, layout.width, layout.height);
+  COLORS = canvasColors(); // the theme (light or dark) at this draw
   const { plotX, plotY, plotW, plotH, cellW } = layout;
   // Grid and y ticks.
   c.font = FONT;
@@ -328,21 +314,8 @@ function drawProfile(canvas, runs, scale, layout, T) {
   c.strokeStyle = COLORS.axis;
   c.lineWidth = 1;
   c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
-  // x axis.
-  const bottom = plotY + plotH;
+  drawXAxis(c, { plotX, plotY, plotW, plotH, cellW }, T);
   c.fillStyle = COLORS.text;
-  c.textAlign = "center";
-  c.textBaseline = "top";
-  c.beginPath();
-  for (const t of integerTicks(T, cellW, 44)) {
-    const x = Math.round(plotX + (t + 0.5) * cellW) + 0.5;
-    c.moveTo(x, bottom);
-    c.lineTo(x, bottom + 4);
-    c.fillText(String(t), x, bottom + 6);
-  }
-  c.stroke();
-  c.font = LABEL_FONT;
-  c.fillText("timestep", plotX + plotW / 2, bottom + 22);
   c.save();
   c.translate(12, plotY + plotH / 2);
   c.rotate(-Math.PI / 2);

@@ -174,6 +174,27 @@ class TensorBoardServer:
             os.unlink(self._log.name)
 
 
+def require_browser():
+    """Skips (or fails under CI) when Chromium or Playwright is missing: call
+    it before expensive setup."""
+    chromium_path()
+    sync_playwright()
+
+
+@contextlib.contextmanager
+def serving(logdir, runs):
+    """A TensorBoard over `logdir`, once it lists every run in `runs`; stopped on exit."""
+    require_browser()
+    tb = TensorBoardServer(logdir)
+    try:
+        tb.wait_until_serving()
+        tb.wait_for_runs(list(runs))
+        tb.logdir_path = logdir
+        yield tb
+    finally:
+        tb.stop()
+
+
 @contextlib.contextmanager
 def chromium():
     """Headless system Chromium through Playwright, closed on exit."""
@@ -281,3 +302,22 @@ def forget_kept_state(page):
           if (location.hash.startsWith("#rnn&")) history.replaceState(history.state, "", "#rnn");
         }"""
     )
+
+
+# RdBu (reversed) as colormap.js has it, for the colour a value must get.
+_STOPS = [
+    (-1.0, (5, 48, 97)), (-2 / 3, (33, 102, 172)), (-1 / 3, (146, 197, 222)),
+    (0.0, (247, 247, 247)), (1 / 3, (244, 165, 130)), (2 / 3, (178, 24, 43)),
+    (1.0, (103, 0, 31)),
+]
+
+
+def diverging(x):
+    """The colour the tab gives x in [-1, 1] (values beyond clip)."""
+    x = min(1.0, max(-1.0, x))
+    i = 0
+    while i < len(_STOPS) - 2 and x > _STOPS[i + 1][0]:
+        i += 1
+    (x0, c0), (x1, c1) = _STOPS[i], _STOPS[i + 1]
+    f = (x - x0) / (x1 - x0)
+    return tuple(round(a + f * (b - a)) for a, b in zip(c0, c1))

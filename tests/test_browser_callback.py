@@ -6,6 +6,8 @@ by side at a chosen logged step. The sign of what is drawn must match the
 logged data, read back independently through TensorBoard's data provider.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -38,17 +40,26 @@ def train_run(logdir, cell):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    browser_util.chromium_path()  # skip (or fail under CI) before any work
+    browser_util.require_browser()  # skip (or fail under CI) before any work
     logdir = tmp_path_factory.mktemp("callback_logdir")
     for cell in RUNS:
         train_run(logdir, cell)
-    server = browser_util.TensorBoardServer(logdir)
-    try:
-        server.wait_until_serving()
-        server.wait_for_runs(RUNS)
+    with browser_util.serving(logdir, RUNS) as server:
         yield server, read_back(logdir)
-    finally:
-        server.stop()
+
+
+@contextlib.contextmanager
+def both_runs_open(server):
+    """(page, plugin frame, console errors) of the tab with both runs checked."""
+    with browser_util.chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = browser_util.ConsoleErrors(page)
+        page.goto(server.url + "/#rnn")
+        frame = browser_util.plugin_frame(page)
+        frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+        for run in RUNS:
+            frame.check('#rnn-runs input[data-run="%s"]' % run)
+        yield page, frame, errors
 
 
 def extreme_cells(values):
@@ -66,82 +77,60 @@ def test_two_runs_written_by_the_callback_drawn_with_the_data_sign(served):
     # Not the last step: the slider starts there.
     index = len(steps) - 2
     chosen_step = steps[index]
-    with browser_util.sync_playwright()() as playwright:
-        browser = browser_util.launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors = browser_util.ConsoleErrors(page)
-            page.goto(server.url + "/#rnn")
-            frame = browser_util.plugin_frame(page)
-            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-            for run in RUNS:
-                frame.check('#rnn-runs input[data-run="%s"]' % run)
-            frame.select_option("#rnn-quantity", "state_gradient")
-            frame.uncheck("#rnn-shared")  # each run's extremes at full colour
-            frame.fill("#rnn-step", str(index))
-            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-            assert frame.text_content("#rnn-step-value").strip() == str(chosen_step)
+    with both_runs_open(server) as (page, frame, errors):
+        frame.select_option("#rnn-quantity", "state_gradient")
+        frame.uncheck("#rnn-shared")  # each run's extremes at full colour
+        frame.fill("#rnn-step", str(index))
+        frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+        assert frame.text_content("#rnn-step-value").strip() == str(chosen_step)
 
-            for run in RUNS:
-                _, run_steps, run_values = logged[run]["rnn/state_gradient"]
-                assert run_steps == steps
-                panel = '.rnn-panel[data-run="%s"]' % run
-                assert frame.get_attribute(panel, "data-step") == str(chosen_step)
-                (t_high, c_high), (t_low, c_low) = extreme_cells(run_values[index])
-                selector = browser_util.canvas_selector(run)
-                assert browser_util.is_positive_colour(
-                    browser_util.pixel(frame, selector, t_high, c_high)
-                ), (run, t_high, c_high)
-                assert browser_util.is_negative_colour(
-                    browser_util.pixel(frame, selector, t_low, c_low)
-                ), (run, t_low, c_low)
-                vmax = float(frame.get_attribute(panel, "data-vmax"))
-                assert vmax == pytest.approx(np.abs(run_values[index][0]).max(), rel=1e-4)
-            page.screenshot(path=str(server.logdir) + "/tab.png")
-            assert not errors.take()
-        finally:
-            browser.close()
+        for run in RUNS:
+            _, run_steps, run_values = logged[run]["rnn/state_gradient"]
+            assert run_steps == steps
+            panel = '.rnn-panel[data-run="%s"]' % run
+            assert frame.get_attribute(panel, "data-step") == str(chosen_step)
+            (t_high, c_high), (t_low, c_low) = extreme_cells(run_values[index])
+            selector = browser_util.canvas_selector(run)
+            assert browser_util.is_positive_colour(
+                browser_util.pixel(frame, selector, t_high, c_high)
+            ), (run, t_high, c_high)
+            assert browser_util.is_negative_colour(
+                browser_util.pixel(frame, selector, t_low, c_low)
+            ), (run, t_low, c_low)
+            vmax = float(frame.get_attribute(panel, "data-vmax"))
+            assert vmax == pytest.approx(np.abs(run_values[index][0]).max(), rel=1e-4)
+        page.screenshot(path=str(server.logdir) + "/tab.png")
+        assert not errors.take()
 
 
 def test_gate_activations_drawn_one_panel_per_gate_with_the_logged_values(served):
     """The callback's recomputed gates, read in the tab: one labelled panel per
     gate in Keras' order, each on its own colour range from the logged data."""
     server, logged = served
-    with browser_util.sync_playwright()() as playwright:
-        browser = browser_util.launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors = browser_util.ConsoleErrors(page)
-            page.goto(server.url + "/#rnn")
-            frame = browser_util.plugin_frame(page)
-            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-            for run in RUNS:
-                frame.check('#rnn-runs input[data-run="%s"]' % run)
-            frame.uncheck("#rnn-shared")
-            frame.select_option("#rnn-quantity", "gate_activation")
-            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-            expected_gates = {"lstm": ["i", "f", "candidate", "o"], "gru": ["z", "r", "candidate"]}
-            for run, gates in expected_gates.items():
-                panels = '.rnn-panel[data-run="%s"]' % run
-                assert frame.eval_on_selector_all(panels, "ps => ps.map(p => p.dataset.gate)") == gates
-                keep = "f" if run == "lstm" else "z"
-                panel = '%s[data-gate="%s"]' % (panels, keep)
-                assert "gate %s" % keep in frame.text_content(panel + " .rnn-gate")
-                _, steps, values = logged[run]["rnn/gate_%s" % keep]
-                assert frame.get_attribute(panel, "data-step") == str(steps[-1])
-                gate = values[-1][0]  # sample 0, [timesteps, units]
-                assert 0 < gate.min() and gate.max() < 1
-                vmax = float(frame.get_attribute(panel, "data-vmax"))
-                assert vmax == pytest.approx(gate.max(), rel=1e-4)
-                t, c = (int(i) for i in np.unravel_index(np.argmax(gate), gate.shape))
-                rgb = browser_util.pixel(frame, panel + " canvas.rnn-plot", t, c)
-                assert browser_util.is_positive_colour(rgb), (run, rgb)
-            # The cell state exists for the LSTM only: the GRU is named in one line.
-            frame.select_option("#rnn-quantity", "cell_state")
-            frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-            assert frame.locator('.rnn-panel[data-run="lstm"]').count() == 1
-            assert frame.locator('.rnn-panel[data-run="gru"]').count() == 0
-            assert "gru" in frame.text_content("#rnn-panels")
-            assert not errors.take()
-        finally:
-            browser.close()
+    with both_runs_open(server) as (page, frame, errors):
+        frame.uncheck("#rnn-shared")
+        frame.select_option("#rnn-quantity", "gate_activation")
+        frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+        expected_gates = {"lstm": ["i", "f", "candidate", "o"], "gru": ["z", "r", "candidate"]}
+        for run, gates in expected_gates.items():
+            panels = '.rnn-panel[data-run="%s"]' % run
+            assert frame.eval_on_selector_all(panels, "ps => ps.map(p => p.dataset.gate)") == gates
+            keep = "f" if run == "lstm" else "z"
+            panel = '%s[data-gate="%s"]' % (panels, keep)
+            assert "gate %s" % keep in frame.text_content(panel + " .rnn-gate")
+            _, steps, values = logged[run]["rnn/gate_%s" % keep]
+            assert frame.get_attribute(panel, "data-step") == str(steps[-1])
+            gate = values[-1][0]  # sample 0, [timesteps, units]
+            assert 0 < gate.min() and gate.max() < 1
+            vmax = float(frame.get_attribute(panel, "data-vmax"))
+            assert vmax == pytest.approx(gate.max(), rel=1e-4)
+            t, c = (int(i) for i in np.unravel_index(np.argmax(gate), gate.shape))
+            rgb = browser_util.pixel(frame, panel + " canvas.rnn-plot", t, c)
+            assert browser_util.is_positive_colour(rgb), (run, rgb)
+        # The cell state exists for the LSTM only: the GRU is named in one line.
+        frame.select_option("#rnn-quantity", "cell_state")
+        frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
+        assert frame.locator('.rnn-panel[data-run="lstm"]').count() == 1
+        assert frame.locator('.rnn-panel[data-run="gru"]').count() == 0
+        assert "gru" in frame.text_content("#rnn-panels")
+        assert not errors.take()

@@ -65,18 +65,11 @@ def write_logdir(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.chromium_path()
-    browser_util.sync_playwright()
+    browser_util.require_browser()  # skip (or fail under CI) before any work
     logdir = tmp_path_factory.mktemp("rnn_details")
     write_logdir(logdir)
-    tb = browser_util.TensorBoardServer(logdir)
-    try:
-        tb.wait_until_serving()
-        tb.wait_for_runs([RUN, OTHER])
-        tb.logdir_path = logdir
+    with browser_util.serving(logdir, [RUN, OTHER]) as tb:
         yield tb
-    finally:
-        tb.stop()
 
 
 @pytest.fixture(scope="module")

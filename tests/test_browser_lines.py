@@ -115,22 +115,6 @@ def write_logdir(logdir):
         writer.close()
 
 
-# RdBu (reversed) as colormap.js has it, for the colour a value must get.
-_STOPS = [
-    (-1.0, (5, 48, 97)), (-2 / 3, (33, 102, 172)), (-1 / 3, (146, 197, 222)),
-    (0.0, (247, 247, 247)), (1 / 3, (244, 165, 130)), (2 / 3, (178, 24, 43)),
-    (1.0, (103, 0, 31)),
-]
-
-
-def diverging(x):
-    x = min(1.0, max(-1.0, x))
-    i = 0
-    while i < len(_STOPS) - 2 and x > _STOPS[i + 1][0]:
-        i += 1
-    (x0, c0), (x1, c1) = _STOPS[i], _STOPS[i + 1]
-    f = (x - x0) / (x1 - x0)
-    return tuple(round(a + f * (b - a)) for a, b in zip(c0, c1))
 
 
 def close_rgb(a, b, tol=3):
@@ -144,17 +128,11 @@ def is_mask_colour(rgb):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.chromium_path()
-    browser_util.sync_playwright()
+    browser_util.require_browser()  # skip (or fail under CI) before any work
     logdir = tmp_path_factory.mktemp("rnn_lines")
     write_logdir(logdir)
-    tb = browser_util.TensorBoardServer(logdir)
-    try:
-        tb.wait_until_serving()
-        tb.wait_for_runs(list(RUNS))
+    with browser_util.serving(logdir, list(RUNS)) as tb:
         yield tb
-    finally:
-        tb.stop()
 
 
 @pytest.fixture(scope="module")
@@ -368,7 +346,7 @@ def test_mean_over_samples_heatmap_pixels(tab, mode, absolute):
         for t, c in ((0, 0), (3, 7), (5, 10), (22, 8), (24, 6), (12, 41)):
             value = means[run][t, c]
             rgb = browser_util.pixel(frame, selector, t, c)
-            assert close_rgb(rgb, diverging(value / vmax)), (run, t, c, value, rgb)
+            assert close_rgb(rgb, browser_util.diverging(value / vmax)), (run, t, c, value, rgb)
         # Masked in every sample: the mask's grey in the mean too.
         assert is_mask_colour(browser_util.pixel(frame, selector, 29, 5))
     # The tooltip says what the value is.
@@ -436,7 +414,7 @@ def test_all_samples_grid_one_small_multiple_per_sample(tab):
                     # Red above blue for a positive value, blue above red for a negative one.
                     assert np.sign(rgb[0] - rgb[2]) == np.sign(sign * WEIGHTS[s]), (run, s, t, c, rgb)
                     assert abs(rgb[0] - rgb[2]) > 20, (run, s, t, c, rgb)
-                    assert close_rgb(rgb, diverging(values[s, t, c] / vmax)), (run, s, t, c, rgb)
+                    assert close_rgb(rgb, browser_util.diverging(values[s, t, c] / vmax)), (run, s, t, c, rgb)
             # Timestep 25 is masked in sample 3 only: the mask's grey there.
             masked = is_mask_colour(browser_util.pixel(frame, selector, 25, 3))
             assert masked == (s == 3), (run, s)

@@ -53,37 +53,15 @@ def write_logdir(logdir):
         writer.close()
 
 
-# RdBu (reversed) as colormap.js has it, for the colour a value must get.
-_STOPS = [
-    (-1.0, (5, 48, 97)), (-2 / 3, (33, 102, 172)), (-1 / 3, (146, 197, 222)),
-    (0.0, (247, 247, 247)), (1 / 3, (244, 165, 130)), (2 / 3, (178, 24, 43)),
-    (1.0, (103, 0, 31)),
-]
-
-
-def diverging(x):
-    x = min(1.0, max(-1.0, x))
-    i = 0
-    while i < len(_STOPS) - 2 and x > _STOPS[i + 1][0]:
-        i += 1
-    (x0, c0), (x1, c1) = _STOPS[i], _STOPS[i + 1]
-    f = (x - x0) / (x1 - x0)
-    return tuple(round(a + f * (b - a)) for a, b in zip(c0, c1))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.chromium_path()
-    browser_util.sync_playwright()
+    browser_util.require_browser()  # skip (or fail under CI) before any work
     logdir = tmp_path_factory.mktemp("rnn_sizes")
     write_logdir(logdir)
-    tb = browser_util.TensorBoardServer(logdir)
-    try:
-        tb.wait_until_serving()
-        tb.wait_for_runs(list(RUNS))
+    with browser_util.serving(logdir, list(RUNS)) as tb:
         yield tb
-    finally:
-        tb.stop()
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +189,7 @@ def test_drag_zooms_to_full_resolution_and_tooltip_reads_it(tab1000):
     t, c = 20, 13
     value = float(decay(0)[0, t, c])
     rgb = browser_util.pixel(frame, selector, t, c)
-    expected = diverging(value / zoomed["vmax"])
+    expected = browser_util.diverging(value / zoomed["vmax"])
     assert max(abs(a - b) for a, b in zip(rgb, expected)) <= 2, (rgb, expected)
 
     # Tooltip at the cursor names run, timestep, channel and the value.
