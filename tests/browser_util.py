@@ -215,6 +215,16 @@ def launch_chromium(playwright):
     )
 
 
+def open_plugin(browser, url, width, height):
+    """(context, page, plugin frame) of TensorBoard at `url` on the RNN tab,
+    in a new browser context of that viewport; page.console_errors collects."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.console_errors = ConsoleErrors(page)
+    page.goto(url + "/#rnn")
+    return context, page, plugin_frame(page)
+
+
 class ConsoleErrors:
     """Collects console errors and uncaught page errors of a Playwright page."""
 

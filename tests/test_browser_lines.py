@@ -142,11 +142,7 @@ def browser(server):
 
 
 def open_tab(browser, server, width=1200, height=1100):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.console_errors = browser_util.ConsoleErrors(page)
-    page.goto(server.url + "/#rnn")
-    frame = browser_util.plugin_frame(page)
+    context, page, frame = browser_util.open_plugin(browser, server.url, width, height)
     frame.wait_for_selector(SETTLED, timeout=30000)
     frame.select_option("#rnn-layer", "wide")
     frame.wait_for_selector(READY, timeout=30000)

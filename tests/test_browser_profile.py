@@ -101,11 +101,7 @@ def browser(server):
 
 
 def open_view(browser, server, view, width=1200, height=1400, runs=RUNS, layer="lstm"):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.console_errors = browser_util.ConsoleErrors(page)
-    page.goto(server.url + "/#rnn")
-    frame = browser_util.plugin_frame(page)
+    context, page, frame = browser_util.open_plugin(browser, server.url, width, height)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=30000)
     for run in (OLD_RUN, BI_RUN) + RUNS:
         box = '#rnn-runs input[data-run="%s"]' % run
