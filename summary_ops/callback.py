@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
+from tb_rnn_plugin.summary_ops import horizon as horizon_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
 
@@ -77,6 +78,14 @@ class RNNTensorBoard(keras.callbacks.Callback):
         by gate (bool).
       log_gate_activations: also log LSTM/GRU gate activations and the LSTM
         cell state per timestep (bool).
+      gradient_horizon: None (off, the default: its first logging step
+        traces for several seconds, and each costs about as much as a few
+        dozen training steps), True, or a dict of options for
+        horizon.GradientHorizon (`max_lag`, `targets`, `method`): logs
+        `<layer>[/<direction>][/cell_<i>]/gradient_horizon`, G[b, k, j] =
+        ||dL_{t_k}/dh_j|| on the probe batch, with `/horizon_stats` (the
+        step's max and effective horizon) and `/lag_profile` kept for every
+        step.
     """
 
     def __init__(
@@ -88,6 +97,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         max_samples=4,
         log_weights=True,
         log_gate_activations=True,
+        gradient_horizon=None,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -98,6 +108,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.max_samples = max_samples
         self.log_weights = bool(log_weights)
         self.log_gate_activations = bool(log_gate_activations)
+        self._horizon_options = _horizon_options(gradient_horizon)
+        # layer -> horizon_lib.GradientHorizon, built at the first logging step.
+        self._horizons = {}
         # layer -> GateRecorder, or None where its cells have no gates to recompute.
         self._gate_recorders = {}
         self._probe_batch = _unpack_probe_data(probe_data)
@@ -121,6 +134,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
             selected = self._selected_layers()
             self._layer_probes = self._build_probes(selected)
             self._gate_recorders = {}
+            self._horizons = {}
             # Weights need no probe: they are logged also for a layer whose
             # per-timestep probe is unsupported or dropped.
             self._weight_layers = list(selected) if self.log_weights else []
@@ -293,7 +307,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         try:
             result = layer_probe(x, y, sample_weight)
             gate_results = self._gate_activations(layer_probe, x)
-            self._write_layer(layer_probe.layer, result, step, gate_results)
+            horizon_result = self._gradient_horizon(layer_probe.layer, x, y, sample_weight)
+            self._write_layer(layer_probe.layer, result, step, gate_results, horizon_result)
         except probe_lib.UnsupportedLayerError as e:
             # Found on the probe batch (e.g. a cell whose output is not its
             # state): the layer cannot be logged at any step.
@@ -325,6 +340,34 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if recorder is None:
             return []
         return recorder(*layer_probe.layer_inputs(x))
+
+    def _gradient_horizon(self, layer, x, y, sample_weight):
+        """GradientHorizon's result for the layer, or None when off or unsupported."""
+        if self._horizon_options is None:
+            return None
+        if layer not in self._horizons:
+            try:
+                self._horizons[layer] = horizon_lib.GradientHorizon(
+                    self.model, layer, **self._horizon_options
+                )
+            except (probe_lib.UnsupportedLayerError, ValueError) as e:
+                self._horizons[layer] = None
+                self._warn_once(
+                    "horizon " + layer.name,
+                    "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, e),
+                )
+        horizon = self._horizons[layer]
+        if horizon is None:
+            return None
+        try:
+            return horizon(x, y, sample_weight)
+        except probe_lib.UnsupportedLayerError as e:
+            self._horizons[layer] = None
+            self._warn_once(
+                "horizon " + layer.name,
+                "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, e),
+            )
+            return None
 
     def _log_weights(self, step):
         """Writes every logged layer's weight matrices and their gradients, by gate."""
@@ -395,7 +438,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
-    def _write_layer(self, layer, result, step, gate_results=()):
+    def _write_layer(self, layer, result, step, gate_results=(), horizon_result=None):
         self._ensure_writer()
         keep = slice(0, self.max_samples)
         pinned = self._first_log_of_fit  # the untrained model must never be sampled away
@@ -444,11 +487,46 @@ class RNNTensorBoard(keras.callbacks.Callback):
                         )
                 if entry["cell_state"] is not None:
                     summary.cell_state("%s/cell_state" % prefix, entry["cell_state"][keep], **common)
+            if horizon_result is not None:
+                self._write_horizon(layer, horizon_result, keep, mask_tag, pinned)
+
+    def _write_horizon(self, layer, horizon_result, keep, mask_tag, pinned):
+        mask = horizon_result["mask"]
+        for entry in horizon_result["directions"]:
+            backward = entry["direction"] == "backward" or (
+                entry["direction"] is None and getattr(layer, "go_backwards", False)
+            )
+            summary.gradient_horizon(
+                "%s/gradient_horizon" % _tag_prefix(layer, entry), entry["horizon"][keep],
+                targets=entry["targets"], max_lag=entry["max_lag"], backward=backward,
+                mask=None if mask is None else mask[keep],
+                layer=layer.name, cell=entry["cell"], direction=entry["direction"],
+                mask_tag=mask_tag, cell_index=entry["cell_index"], pinned=pinned,
+            )
 
     def _warn_once(self, key, message):
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
+
+
+_HORIZON_OPTIONS = ("max_lag", "targets", "method")
+
+
+def _horizon_options(option):
+    """gradient_horizon's argument as GradientHorizon keyword arguments, or None (off)."""
+    if option is None or option is False:
+        return None
+    if option is True:
+        return {}
+    if not isinstance(option, dict):
+        raise ValueError("gradient_horizon must be None, True or a dict, got %r" % (option,))
+    unknown = sorted(set(option) - set(_HORIZON_OPTIONS))
+    if unknown:
+        raise ValueError(
+            "gradient_horizon: unknown option(s) %s (known: %s)" % (unknown, list(_HORIZON_OPTIONS))
+        )
+    return dict(option)
 
 
 def _tag_prefix(layer, entry):

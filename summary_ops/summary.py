@@ -160,6 +160,56 @@ def memory_timescales(
     )
 
 
+def gradient_horizon(
+    name, data, step=None, description=None, *, targets=None, max_lag=None, backward=False,
+    mask=None, layer=None, cell=None, direction=None, mask_tag=None, cell_index=None,
+    pinned=False,
+):
+    """Writes a gradient horizon G [samples, targets, timesteps]
+    (metadata.GRADIENT_HORIZON: row k is ||dL_{targets[k]}/dh_j|| over j),
+    its `stats`, and, kept for every step, `<name>/horizon_stats`
+    (metadata.HORIZON_STAT_FIELDS) and `<name>/lag_profile`.
+
+    Args:
+      targets: the timestep of each row (None: row t is timestep t, all T).
+      max_lag: the largest lag |t - j| kept (None: all), as computed.
+      backward: the layer runs backwards (go_backwards, Bidirectional's
+        backward direction): lags count j - t.
+      mask: [samples, timesteps] real (1) / padded (0), or None; padded
+        steps are left out of the lag profile.
+    """
+    from tb_rnn_plugin.summary_ops import horizon as horizon_lib  # numpy only at call
+
+    data = _validated_float32(data, 3, "data")
+    values = data.numpy()
+    statistics = horizon_lib.horizon_statistics(values, targets, backward, mask, max_lag)
+    fields = dict(
+        layer=layer, cell=cell, direction=direction, cell_index=cell_index,
+        targets=targets, max_lag=max_lag,
+    )
+    summary_metadata = metadata.create_summary_metadata(
+        metadata.GRADIENT_HORIZON, description=description, mask_tag=mask_tag, **fields
+    )
+    with tf.summary.experimental.summary_scope(
+        name, "rnn_horizon_summary", values=[data, step]
+    ) as (tag, _):
+        companions = [
+            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
+            (
+                tag + metadata.HORIZON_STATS_SUFFIX, metadata.HORIZON_STATS,
+                tf.constant([statistics[f] for f in metadata.HORIZON_STAT_FIELDS], tf.float32),
+            ),
+            (tag + metadata.LAG_PROFILE_SUFFIX, metadata.LAG_PROFILE,
+             tf.constant(statistics["profile"], tf.float32)),
+        ]
+        return _write_series(
+            tag, data, step, summary_metadata,
+            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            metadata.create_summary_metadata(metadata.GRADIENT_HORIZON, of_tag=tag, **fields)
+            if pinned else None,
+        )
+
+
 def cell_state(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
     mask_tag=None, cell_index=None, pinned=False,

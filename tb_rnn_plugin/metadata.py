@@ -39,6 +39,15 @@ CELL_STATE = "cell_state"
 # candidate), its mean over the probe batch's real timesteps (Mahto et
 # al., ICLR 2021). A companion of that gate's GATE_ACTIVATION series.
 MEMORY_TIMESCALE = "memory_timescale"
+# RNNbow's itemized gradients: G[b, k, j] = ||dL_{targets[k]} / dh_j|| on the
+# probe batch (summary_ops/horizon.py), [sample, target, timestep], both axes
+# in input-time order; metadata `targets` (a list, or null for all T) and
+# `max_lag`. A blob sequence like the per-timestep kinds.
+GRADIENT_HORIZON = "gradient_horizon"
+# Per logged step, kept whole: HORIZON_STAT_FIELDS of a GRADIENT_HORIZON, and
+# its lag profile m(lag), lag = 0..L (horizon.lag_profile).
+HORIZON_STATS = "horizon_stats"
+LAG_PROFILE = "lag_profile"
 STATS = "stats"
 PROFILE = "profile"
 # A weight matrix of a cell in Keras' own layout (gates side by side on the
@@ -67,6 +76,9 @@ AXES = {
     GATE_STATS: ("gate", "statistic"),
     GATE_HISTOGRAM: ("gate", "bin"),
     MEMORY_TIMESCALE: ("unit",),
+    GRADIENT_HORIZON: ("sample", "target", "timestep"),
+    HORIZON_STATS: ("statistic",),
+    LAG_PROFILE: ("lag",),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -117,6 +129,11 @@ def _histogram_edges():
 # The inner bin edges, ascending (len(HISTOGRAM_EDGES) + 1 bins).
 HISTOGRAM_EDGES = _histogram_edges()
 
+# The values of a HORIZON_STATS tensor: the step's largest ||dL_t/dh_j||
+# (RNNbow's overview) and the effective horizon, sum_l l m(l) / sum_l m(l)
+# over the lag profile (horizon.horizon_statistics says why this one).
+HORIZON_STAT_FIELDS = ("max", "effective_horizon")
+
 # Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
 STATS_SUFFIX = "/stats"
 PROFILE_SUFFIX = "/profile"
@@ -124,8 +141,12 @@ PINNED_SUFFIX = "/pinned"
 GATE_STATS_SUFFIX = "/gate_stats"
 GATE_HISTOGRAM_SUFFIX = "/gate_histogram"
 MEMORY_TIMESCALE_SUFFIX = "/memory_timescale"
+HORIZON_STATS_SUFFIX = "/horizon_stats"
+LAG_PROFILE_SUFFIX = "/lag_profile"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
-COMPANION_TENSOR_KINDS = (STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM, MEMORY_TIMESCALE)
+COMPANION_TENSOR_KINDS = (
+    STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM, MEMORY_TIMESCALE, HORIZON_STATS, LAG_PROFILE,
+)
 # Companions of a weight series, split by gate (metadata names matrix, gates).
 GATE_COMPANION_KINDS = (GATE_STATS, GATE_HISTOGRAM)
 
@@ -185,6 +206,8 @@ def create_summary_metadata(
     gates=None,
     rank=None,
     gate=None,
+    targets=None,
+    max_lag=None,
     display_name=None,
     description=None,
 ):
@@ -213,6 +236,9 @@ def create_summary_metadata(
       rank: WEIGHT_KINDS: the rank of the stored tensor (axes are
         weight_axes(rank)); default 2.
       gate: GATE_ACTIVATION (and its companions): the gate's name.
+      targets, max_lag: GRADIENT_HORIZON (and its companions): the target
+        timesteps of its rows (None: all T) and the largest lag kept (None:
+        all).
 
     Per-timestep kinds are blob sequences (one serialized float32
     TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
@@ -250,6 +276,11 @@ def create_summary_metadata(
         raise ValueError("a %s series needs gate" % kind)
     if gate is not None:
         content["gate"] = str(gate)
+    if kind in (GRADIENT_HORIZON, HORIZON_STATS, LAG_PROFILE):
+        content["targets"] = None if targets is None else [int(t) for t in targets]
+        content["max_lag"] = None if max_lag is None else int(max_lag)
+    if kind == HORIZON_STATS:
+        content["fields"] = list(HORIZON_STAT_FIELDS)
     if kind == GATE_HISTOGRAM:
         content["bin_edges"] = list(HISTOGRAM_EDGES)
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
@@ -335,6 +366,8 @@ def _parse_cached(content):
         result.update(matrix=None, gates=None)
     if kind in (GATE_ACTIVATION, MEMORY_TIMESCALE):
         result["gate"] = None
+    if kind in (GRADIENT_HORIZON, HORIZON_STATS, LAG_PROFILE):
+        result.update(targets=None, max_lag=None)
     result.update(parsed)
     stored_axes = parsed.get("axes")
     if (

@@ -1,0 +1,80 @@
+"""RNNTensorBoard(gradient_horizon=...): the horizon logged during training,
+read back through TensorBoard's data provider, against a second method."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import tb_reading
+from tb_rnn_plugin import metadata
+from tb_rnn_plugin.summary_ops.callback import RNNTensorBoard
+from tb_rnn_plugin.summary_ops.horizon import GradientHorizon, horizon_statistics
+
+B, T, D, UNITS, KEEP = 4, 6, 3, 5, 3
+
+
+def fit_logged(layer, logdir, **horizon_options):
+    """One training step at learning rate 0 (weights unchanged), logged."""
+    keras.utils.set_random_seed(4)
+    inp = keras.Input((T, D))
+    model = keras.Model(inp, keras.layers.Dense(2)(layer(inp)))
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(B, T, D)).astype("float32")
+    y = rng.normal(size=(B, T, 2)).astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
+        model.fit(x, y, batch_size=B, epochs=1, verbose=0, callbacks=[RNNTensorBoard(
+            str(logdir), update_freq=1, probe_data=(x, y), max_samples=KEEP, log_weights=False,
+            log_gate_activations=False, gradient_horizon={"method": "tile", **horizon_options})])
+    logged = tb_reading.read_back(logdir, (metadata.GRADIENT_HORIZON,))["."]
+    kept = {kind: tb_reading.read_stats(logdir, kind).get(".", {})
+            for kind in (metadata.HORIZON_STATS, metadata.LAG_PROFILE)}
+    return model, x, y, logged, kept
+
+
+def test_logged_horizon_equals_a_loop_of_backward_passes(tmp_path):
+    layer = keras.layers.LSTM(UNITS, return_sequences=True, name="rnn")
+    model, x, y, logged, kept = fit_logged(layer, tmp_path)
+    info, steps, values = logged["rnn/gradient_horizon"]
+    assert steps == [1]
+    assert info["kind"] == metadata.GRADIENT_HORIZON and info["axes"] == ["sample", "target", "timestep"]
+    assert info["targets"] is None and info["max_lag"] is None and info["cell"] == "LSTM"
+    [expected] = GradientHorizon(model, layer).loop(x, y)["directions"]  # the second method
+    G = values[0]
+    assert G.shape == (KEEP, T, T)
+    np.testing.assert_allclose(G, expected["horizon"][:KEEP], rtol=1e-4, atol=1e-9)
+    assert np.all(np.triu(G, 1) == 0)  # a forward layer: no gradient from later losses
+    stats_info, _, stats = kept[metadata.HORIZON_STATS]["rnn/gradient_horizon"]
+    assert stats_info["fields"] == ["max", "effective_horizon"]
+    want = horizon_statistics(expected["horizon"][:KEEP])
+    np.testing.assert_allclose(stats[0], [want["max"], want["effective_horizon"]], rtol=1e-4)
+    _, _, profile = kept[metadata.LAG_PROFILE]["rnn/gradient_horizon"]
+    np.testing.assert_allclose(profile[0], want["profile"], rtol=1e-4)
+    assert profile[0][0] == pytest.approx(1.0)  # lag 0 is each row's own diagonal
+
+
+def test_bidirectional_directions_and_options(tmp_path):
+    layer = keras.layers.Bidirectional(keras.layers.GRU(UNITS, return_sequences=True), name="bi")
+    _, _, _, logged, kept = fit_logged(layer, tmp_path, max_lag=2, targets=[1, 4])
+    for direction in ("forward", "backward"):
+        info, _, values = logged["bi/%s/gradient_horizon" % direction]
+        assert info["targets"] == [1, 4] and info["max_lag"] == 2
+        G = values[0]
+        assert G.shape == (KEEP, 2, T)
+        for row, t in enumerate((1, 4)):
+            j = np.arange(T)
+            lag = t - j if direction == "forward" else j - t
+            assert np.all(G[:, row, (lag < 0) | (lag > 2)] == 0), (direction, t)
+            assert np.all(G[:, row, t] > 0)
+        _, _, profile = kept[metadata.LAG_PROFILE]["bi/%s/gradient_horizon" % direction]
+        assert len(profile[0]) == 3  # lags 0..max_lag
+
+
+def test_unknown_horizon_option_is_refused_at_once():
+    with pytest.raises(ValueError, match="unknown option"):
+        RNNTensorBoard("logs", gradient_horizon={"max_lags": 3})
+    with pytest.raises(ValueError, match="None, True or a dict"):
+        RNNTensorBoard("logs", gradient_horizon="yes")
