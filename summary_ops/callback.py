@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
+from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import horizon as horizon_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
@@ -86,6 +87,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         ||dL_{t_k}/dh_j|| on the probe batch, with `/horizon_stats` (the
         step's max and effective horizon) and `/lag_profile` kept for every
         step.
+      health_thresholds: overrides of health.DEFAULT_THRESHOLDS (a dict)
+        for `<layer>[/<direction>][/cell_<i>]/activation/unit_health`, per
+        unit and logged step, kept whole: dead, saturated, gate-saturated
+        and exploding units (summary_ops/health.py).
     """
 
     def __init__(
@@ -98,6 +103,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         log_weights=True,
         log_gate_activations=True,
         gradient_horizon=None,
+        health_thresholds=None,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -109,6 +115,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.log_weights = bool(log_weights)
         self.log_gate_activations = bool(log_gate_activations)
         self._horizon_options = _horizon_options(gradient_horizon)
+        self.health_thresholds = health_lib.thresholds_with(health_thresholds)
         # layer -> horizon_lib.GradientHorizon, built at the first logging step.
         self._horizons = {}
         # layer -> GateRecorder, or None where its cells have no gates to recompute.
@@ -467,6 +474,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                         channel_shape=entry.get("channel_shape"),
                         pinned=pinned,
                     )
+            self._write_health(layer, result, gate_results)
             for entry in gate_results:
                 common = dict(
                     layer=layer.name, cell=entry["cell"], direction=entry["direction"],
@@ -490,6 +498,26 @@ class RNNTensorBoard(keras.callbacks.Callback):
             if horizon_result is not None:
                 self._write_horizon(layer, horizon_result, keep, mask_tag, pinned)
 
+    def _write_health(self, layer, result, gate_results):
+        """Unit health per direction and cell, over the whole probe batch."""
+        gates_of = {(g["direction"], g["cell_index"]): g for g in gate_results}
+        for entry in result["directions"]:
+            gates = gates_of.get((entry["direction"], entry.get("cell_index")))
+            names = health_lib.SATURATION_GATES.get(gates["cell"], ()) if gates else ()
+            cell = _leaf_cell(layer, entry["direction"], entry.get("cell_index"))
+            values = health_lib.unit_health(
+                entry["activation"], entry["state_gradient"], result["mask"],
+                bound=health_lib.activation_bound(cell),
+                gates=[gates["gates"][n] for n in names] if names else None,
+                thresholds=self.health_thresholds,
+            )
+            summary.unit_health(
+                "%s/activation" % _tag_prefix(layer, entry), values,
+                fields=health_lib.FIELDS, thresholds=self.health_thresholds,
+                layer=layer.name, cell=entry["cell"], direction=entry["direction"],
+                cell_index=entry.get("cell_index"),
+            )
+
     def _write_horizon(self, layer, horizon_result, keep, mask_tag, pinned):
         mask = horizon_result["mask"]
         for entry in horizon_result["directions"]:
@@ -508,6 +536,16 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
+
+
+def _leaf_cell(layer, direction, cell_index):
+    """The cell object behind a probe entry (direction, index in a stack)."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        layer = layer.forward_layer if direction == "forward" else layer.backward_layer
+    cell = layer.cell
+    if cell_index is not None and isinstance(cell, keras.layers.StackedRNNCells):
+        cell = cell.cells[cell_index]
+    return cell
 
 
 _HORIZON_OPTIONS = ("max_lag", "targets", "method")

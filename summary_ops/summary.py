@@ -210,6 +210,25 @@ def gradient_horizon(
         )
 
 
+def unit_health(
+    of_tag, values, step=None, *, fields, thresholds, layer=None, cell=None, direction=None,
+    cell_index=None,
+):
+    """Writes per-unit health measures [units, len(fields)]
+    (metadata.UNIT_HEALTH, summary_ops/health.py) as the kept companion
+    `<of_tag>/unit_health` of the layer's activation series `of_tag`."""
+    data = _validated_float32(values, 2, "values")
+    return tf.summary.write(
+        tag=of_tag + "/unit_health",
+        tensor=data,
+        step=step,
+        metadata=metadata.create_summary_metadata(
+            metadata.UNIT_HEALTH, of_tag=of_tag, fields=fields, thresholds=thresholds,
+            layer=layer, cell=cell, direction=direction, cell_index=cell_index,
+        ),
+    )
+
+
 def cell_state(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
     mask_tag=None, cell_index=None, pinned=False,

@@ -48,6 +48,10 @@ GRADIENT_HORIZON = "gradient_horizon"
 # its lag profile m(lag), lag = 0..L (horizon.lag_profile).
 HORIZON_STATS = "horizon_stats"
 LAG_PROFILE = "lag_profile"
+# Per unit of a layer (direction, stacked cell) and logged step, kept whole:
+# the measures summary_ops/health.py names in `fields`, with the
+# `thresholds` used. A companion of the layer's ACTIVATION series.
+UNIT_HEALTH = "unit_health"
 STATS = "stats"
 PROFILE = "profile"
 # A weight matrix of a cell in Keras' own layout (gates side by side on the
@@ -79,6 +83,7 @@ AXES = {
     GRADIENT_HORIZON: ("sample", "target", "timestep"),
     HORIZON_STATS: ("statistic",),
     LAG_PROFILE: ("lag",),
+    UNIT_HEALTH: ("unit", "field"),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -146,6 +151,7 @@ LAG_PROFILE_SUFFIX = "/lag_profile"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
 COMPANION_TENSOR_KINDS = (
     STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM, MEMORY_TIMESCALE, HORIZON_STATS, LAG_PROFILE,
+    UNIT_HEALTH,
 )
 # Companions of a weight series, split by gate (metadata names matrix, gates).
 GATE_COMPANION_KINDS = (GATE_STATS, GATE_HISTOGRAM)
@@ -208,6 +214,8 @@ def create_summary_metadata(
     gate=None,
     targets=None,
     max_lag=None,
+    fields=None,
+    thresholds=None,
     display_name=None,
     description=None,
 ):
@@ -236,6 +244,8 @@ def create_summary_metadata(
       rank: WEIGHT_KINDS: the rank of the stored tensor (axes are
         weight_axes(rank)); default 2.
       gate: GATE_ACTIVATION (and its companions): the gate's name.
+      fields, thresholds: UNIT_HEALTH: the names of its columns and the
+        thresholds (name -> number) they were computed with.
       targets, max_lag: GRADIENT_HORIZON (and its companions): the target
         timesteps of its rows (None: all T) and the largest lag kept (None:
         all).
@@ -281,6 +291,9 @@ def create_summary_metadata(
         content["max_lag"] = None if max_lag is None else int(max_lag)
     if kind == HORIZON_STATS:
         content["fields"] = list(HORIZON_STAT_FIELDS)
+    if kind == UNIT_HEALTH:
+        content["fields"] = [str(f) for f in (fields or ())]
+        content["thresholds"] = {str(k): float(v) for k, v in (thresholds or {}).items()}
     if kind == GATE_HISTOGRAM:
         content["bin_edges"] = list(HISTOGRAM_EDGES)
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
