@@ -177,6 +177,10 @@ def gradient_horizon(
         backward direction): lags count j - t.
       mask: [samples, timesteps] real (1) / padded (0), or None; padded
         steps are left out of the lag profile.
+
+    Eager only (the statistics are computed with numpy from `data`), as the
+    callback calls it; inside a tf.function, compute G and write it from
+    outside.
     """
     from tb_rnn_plugin.summary_ops import horizon as horizon_lib  # numpy only at call
 
