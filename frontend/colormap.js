@@ -90,9 +90,3 @@ export function divergingCss(value, vmax) {
   divergingInto(value, vmax, rgb, 0);
   return `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
 }
-
-/** Categorical colours for line plots (Tableau 10), cycled by channel. */
-export const LINE_COLORS = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-];

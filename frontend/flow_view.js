@@ -8,11 +8,11 @@
 import { el } from "./dom.js";
 import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
 import {
-  binFlow, byDirection, decadeTicks, linearScale, logScale, positiveRange, profileOptions, profileRow, rowLength,
+  binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileOptions, profileRow, rowLength,
 } from "./profiles.js";
 import { MASK_RGB, NAN_RGB, POS_INF_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
-import { fmt, niceStep } from "./scales.js";
+import { fmt } from "./scales.js";
 import { directionLabel } from "./series.js";
 import { VIRIDIS_HEX } from "./vendor/viridis.js";
 
@@ -258,7 +258,7 @@ function flowColorBar(scale, width, left, what, aggregated) {
     image.data[4 * i + 3] = 255;
   }
   for (let row = 0; row < canvas.height; row++) ctx.putImageData(image, 0, row);
-  const ticks = scale.kind === "log" ? decadeTicks(scale, barW, 56) : linearBarTicks(scale.hi);
+  const ticks = scale.kind === "log" ? decadeTicks(scale, barW, 56) : linearTicks(scale.hi, 5);
   const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barW}px` } },
     ticks.map((tick) => el("span", {
       class: "rnn-colorbar-tick", text: tick.label, dataset: { value: tick.value },
@@ -285,11 +285,4 @@ function flowColorBar(scale, width, left, what, aggregated) {
       el("span", { class: "rnn-swatch-item rnn-muted", text: "red: the selected step (\u25c0); click a row to select it" }),
     ]),
   ]);
-}
-
-function linearBarTicks(hi) {
-  const step = niceStep(hi / 5);
-  const ticks = [];
-  for (let v = 0; v <= hi * (1 + 1e-9); v += step) ticks.push({ value: v, pos: v / hi, label: fmt(Number(v.toPrecision(12))) });
-  return ticks;
 }

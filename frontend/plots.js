@@ -39,15 +39,8 @@ export function canvasColors() {
   return out;
 }
 
-/**
- * One panel's data: a [timesteps, channels] slice of a [samples, timesteps,
- * channels] tensor, and which timesteps are padding.
- * value(t, c) = data[offset + t * C + c]; mask[t] === 0 means masked.
- */
-export function sliceView(tensor, sample, mask) {
-  const [, T, C] = tensor.shape;
-  return { data: tensor.data, offset: sample * T * C, T, C, mask };
-}
+// A panel's data is a view { data, offset, T, C, mask } (samples.js builds
+// them): value(t, c) = data[offset + t * C + c]; mask[t] === 0 means masked.
 
 // Results computed from a tensor's data, kept with it (a WeakMap: dropped
 // when the data is) so that redrawing a cached step or changing the colour

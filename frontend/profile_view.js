@@ -8,11 +8,11 @@
 import { el } from "./dom.js";
 import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
 import {
-  byDirection, decadeTicks, decayText, fitDecay, linearScale, logScale, positiveRange, profileOptions,
+  byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
 } from "./profiles.js";
 import { runColor } from "./run_colors.js";
-import { fmt, niceStep } from "./scales.js";
+import { fmt } from "./scales.js";
 import { directionLabel, pickStep, quantityLabel, unionSteps } from "./series.js";
 import { flowNodes } from "./flow_view.js";
 
@@ -269,7 +269,7 @@ function drawProfile(canvas, runs, scale, layout, T) {
   c.textBaseline = "middle";
   const ticks = scale.kind === "log"
     ? decadeTicks(scale, plotH, 22)
-    : linearTicks(scale.hi, plotH);
+    : linearTicks(scale.hi, Math.floor(plotH / 40));
   for (const tick of ticks) {
     const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
     c.strokeStyle = COLORS.grid;
@@ -322,13 +322,6 @@ function drawProfile(canvas, runs, scale, layout, T) {
   c.textBaseline = "middle";
   c.fillText(scale.kind === "log" ? "||v_t|| (log)" : "||v_t||", 0, 0);
   c.restore();
-}
-
-function linearTicks(hi, pixels) {
-  const step = niceStep(hi / Math.max(1, Math.floor(pixels / 40)));
-  const ticks = [];
-  for (let v = 0; v <= hi * (1 + 1e-9); v += step) ticks.push({ value: v, pos: v / hi, label: fmt(Number(v.toPrecision(12))) });
-  return ticks;
 }
 
 /** Tooltip rows for the line nearest the cursor at the hovered timestep. */

@@ -4,7 +4,7 @@
 // log colour scale. Pure functions: tested with node --test
 // (tests/js/profiles.test.mjs).
 
-import { binEdges } from "./scales.js";
+import { binEdges, fmt, niceStep } from "./scales.js";
 
 // The profile views' own choices (kept while the tab is open): y axis (or
 // colour) scale "log" | "linear"; batch "mean" | "sample" | "both".
@@ -190,6 +190,14 @@ export function binFlow(rowsOf, n, T, cols, rows) {
     }
   }
   return { values, rows: R, cols: K, rowBins, colBins };
+}
+
+/** Ticks 0, step, 2 step, ... <= hi of a linear scale, about `count` of them: [{ value, pos (0..1), label }]. */
+export function linearTicks(hi, count) {
+  const step = niceStep(hi / Math.max(1, count));
+  const ticks = [];
+  for (let v = 0; v <= hi * (1 + 1e-9); v += step) ticks.push({ value: v, pos: v / hi, label: fmt(Number(v.toPrecision(12))) });
+  return ticks;
 }
 
 /** Decade ticks of a log scale: [{ value, pos (0..1), label }], every k-th to fit. */

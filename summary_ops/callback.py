@@ -313,7 +313,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         x, y, sample_weight = self._probe_batch
         try:
             result = layer_probe(x, y, sample_weight)
-            gate_results = self._gate_activations(layer_probe, x)
+            gate_results = self._gate_activations(layer_probe.layer, result)
             horizon_result = self._gradient_horizon(layer_probe.layer, x, y, sample_weight)
             self._write_layer(layer_probe.layer, result, step, gate_results, horizon_result)
         except probe_lib.UnsupportedLayerError as e:
@@ -332,12 +332,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 % (layer_probe.layer.name, step, type(e).__name__, e),
             )
 
-    def _gate_activations(self, layer_probe, x):
+    def _gate_activations(self, layer, probed):
         """The layer's recomputed gates (gate_activations.GateRecorder's
-        result), or [] when off or its cells have none."""
+        result) on the inputs the probe saw, or [] when off or its cells have none."""
         if not self.log_gate_activations:
             return []
-        layer = layer_probe.layer
         if layer not in self._gate_recorders:
             try:
                 self._gate_recorders[layer] = gate_activations_lib.GateRecorder(layer)
@@ -346,7 +345,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         recorder = self._gate_recorders[layer]
         if recorder is None:
             return []
-        return recorder(*layer_probe.layer_inputs(x))
+        return recorder(probed["inputs"], probed["mask"])
 
     def _gradient_horizon(self, layer, x, y, sample_weight):
         """GradientHorizon's result for the layer, or None when off or unsupported."""
@@ -358,23 +357,23 @@ class RNNTensorBoard(keras.callbacks.Callback):
                     self.model, layer, **self._horizon_options
                 )
             except (probe_lib.UnsupportedLayerError, ValueError) as e:
-                self._horizons[layer] = None
-                self._warn_once(
-                    "horizon " + layer.name,
-                    "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, e),
-                )
+                self._drop_horizon(layer, e)
         horizon = self._horizons[layer]
         if horizon is None:
             return None
         try:
             return horizon(x, y, sample_weight)
         except probe_lib.UnsupportedLayerError as e:
-            self._horizons[layer] = None
-            self._warn_once(
-                "horizon " + layer.name,
-                "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, e),
-            )
+            self._drop_horizon(layer, e)
             return None
+
+    def _drop_horizon(self, layer, reason):
+        """No horizon for this layer from now on; said once."""
+        self._horizons[layer] = None
+        self._warn_once(
+            "horizon " + layer.name,
+            "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, reason),
+        )
 
     def _log_weights(self, step):
         """Writes every logged layer's weight matrices and their gradients, by gate."""
@@ -482,13 +481,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 )
                 prefix = _tag_prefix(layer, entry)
                 for gate, values in entry["gates"].items():
-                    summary.gate_activation(
-                        "%s/gate_%s" % (prefix, gate), values[keep], gate=gate, **common
-                    )
+                    gate_tag = "%s/gate_%s" % (prefix, gate)
+                    summary.gate_activation(gate_tag, values[keep], gate=gate, **common)
                     if gate == gate_activations_lib.KEEP_GATE[entry["cell"]]:
                         # Over the whole probe batch, not only the samples written.
                         summary.memory_timescales(
-                            "%s/gate_%s" % (prefix, gate),
+                            gate_tag,
                             gate_activations_lib.memory_timescales(values, result["mask"]),
                             gate=gate, layer=layer.name, cell=entry["cell"],
                             direction=entry["direction"], cell_index=entry["cell_index"],

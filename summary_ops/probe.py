@@ -387,7 +387,8 @@ class LayerProbe:
         return pre, post
 
     def __call__(self, x, y=None, sample_weight=None):
-        """Returns {"mask": [B, T] bool or None, "directions": [dict]}.
+        """Returns {"mask": [B, T] bool or None, "inputs": the layer's input
+        sequence [B, T, ...] (what it received on x), "directions": [dict]}.
 
         One dict per direction (None, "forward" or "backward") and, for a
         stack of cells, per sub-cell in call order (forward ones first):
@@ -405,11 +406,12 @@ class LayerProbe:
             raise UnsupportedLayerError(self._unsupported)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            mask, per_direction, outputs = self._compute(x, y, sample_weight)
+            mask, per_direction, outputs, inputs = self._compute(x, y, sample_weight)
             if not self._checked:
                 self._check_reproduces_layer(x, outputs)
         result = {
             "mask": None if mask is None else np.asarray(mask),
+            "inputs": np.asarray(inputs),
             "directions": [],
         }
         for direction, tensors in zip(self.directions, per_direction):
@@ -471,15 +473,7 @@ class LayerProbe:
                 # eps is fed in input-time order, so its gradient already is.
                 "state_gradient": state_grad,
             })
-        return mask, per_direction, outputs
-
-    def layer_inputs(self, x):
-        """(the layer's input sequence, its mask or None) on batch x, as numpy."""
-        with warnings.catch_warnings():
-            # Keras warns that a Sequential model's input list gets a tensor.
-            warnings.simplefilter("ignore", UserWarning)
-            u, mask = self._pre_layer(x)
-        return np.asarray(u), None if mask is None else np.asarray(mask)
+        return mask, per_direction, outputs, u
 
     def _pre_layer(self, x):
         pre_out = self._pre(x, training=False)

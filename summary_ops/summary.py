@@ -86,8 +86,7 @@ def timestep_tensor(
             (metadata.profile_tag(tag), metadata.PROFILE, _channel_norm(data)),
         ]
         return _write_series(
-            tag, data, step, summary_metadata,
-            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(kind, of_tag=tag, **fields) if pinned else None,
         )
 
@@ -148,15 +147,10 @@ def memory_timescales(
     """Writes per-unit memory timescales [units] (metadata.MEMORY_TIMESCALE)
     as the kept companion of the gate series `gate_tag` (the full tag, as
     gate_activation returned it under its name scope)."""
-    values = _validated_float32(timescales, 1, "timescales")
-    fields = dict(layer=layer, cell=cell, direction=direction, cell_index=cell_index, gate=gate)
-    return tf.summary.write(
-        tag=metadata.memory_timescale_tag(gate_tag),
-        tensor=values,
-        step=step,
-        metadata=metadata.create_summary_metadata(
-            metadata.MEMORY_TIMESCALE, of_tag=gate_tag, **fields
-        ),
+    return _write_kept(
+        metadata.memory_timescale_tag(gate_tag), metadata.MEMORY_TIMESCALE,
+        _validated_float32(timescales, 1, "timescales"), step, gate_tag,
+        dict(layer=layer, cell=cell, direction=direction, cell_index=cell_index, gate=gate),
     )
 
 
@@ -207,8 +201,7 @@ def gradient_horizon(
              tf.constant(statistics["profile"], tf.float32)),
         ]
         return _write_series(
-            tag, data, step, summary_metadata,
-            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(metadata.GRADIENT_HORIZON, of_tag=tag, **fields)
             if pinned else None,
         )
@@ -221,15 +214,11 @@ def unit_health(
     """Writes per-unit health measures [units, len(fields)]
     (metadata.UNIT_HEALTH, summary_ops/health.py) as the kept companion
     `<of_tag>/unit_health` of the layer's activation series `of_tag`."""
-    data = _validated_float32(values, 2, "values")
-    return tf.summary.write(
-        tag=of_tag + "/unit_health",
-        tensor=data,
-        step=step,
-        metadata=metadata.create_summary_metadata(
-            metadata.UNIT_HEALTH, of_tag=of_tag, fields=fields, thresholds=thresholds,
-            layer=layer, cell=cell, direction=direction, cell_index=cell_index,
-        ),
+    return _write_kept(
+        of_tag + "/unit_health", metadata.UNIT_HEALTH, _validated_float32(values, 2, "values"),
+        step, of_tag,
+        dict(fields=fields, thresholds=thresholds, layer=layer, cell=cell, direction=direction,
+             cell_index=cell_index),
     )
 
 
@@ -327,8 +316,7 @@ def weight_tensor(
             ),
         ]
         return _write_series(
-            tag, data, step, summary_metadata,
-            [(t, metadata.create_summary_metadata(k, of_tag=tag, **fields), v) for t, k, v in companions],
+            tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(kind, of_tag=tag, rank=rank, **fields) if pinned else None,
         )
 
@@ -415,21 +403,31 @@ def _channel_norm(data):
     return tf.cast(tf.norm(tf.cast(data, tf.float64), axis=-1), tf.float32)
 
 
-def _write_series(tag, data, step, summary_metadata, companions, pinned_metadata):
+def _write_series(tag, data, step, summary_metadata, companions, fields, pinned_metadata):
     """Writes `data` as one blob at `step`, its small companions
-    [(tag, metadata, values)], and a pinned copy unless pinned_metadata is None.
+    [(tag, kind, values)] (kept series of `tag` with the metadata `fields`),
+    and a pinned copy unless pinned_metadata is None.
 
     Returns what tf.summary.write returned for the blob.
     """
     blob = tf.reshape(tf.io.serialize_tensor(data), [1])
     written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
-    for companion_tag, companion_metadata, values in companions:
-        tf.summary.write(tag=companion_tag, tensor=values, step=step, metadata=companion_metadata)
+    for companion_tag, kind, values in companions:
+        _write_kept(companion_tag, kind, values, step, tag, fields)
     if pinned_metadata is not None:
         tf.summary.write(
             tag=metadata.pinned_tag(tag), tensor=blob, step=step, metadata=pinned_metadata
         )
     return written
+
+
+def _write_kept(tag, kind, values, step, of_tag, fields):
+    """Writes a small series of kind `kind` that belongs to the series
+    `of_tag`, under KEPT_PLUGIN_NAME (TensorBoard keeps every step)."""
+    return tf.summary.write(
+        tag=tag, tensor=values, step=step,
+        metadata=metadata.create_summary_metadata(kind, of_tag=of_tag, **fields),
+    )
 
 
 def _statistics(data):
