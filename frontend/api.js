@@ -47,37 +47,48 @@ export function parseShape(header) {
 }
 
 /**
- * Parses a /profile body (tb_rnn_plugin/reading.py profile_payload): a
- * uint32 header length, a JSON header, int64 steps, float64 wall times and
- * float32 [steps, samples, timesteps] values, little-endian.
- * @returns {{steps: number[], wallTimes: Float64Array, samples: number,
- *   timesteps: number, data: Float32Array, shapes: Array<[number, number]>|null}}
+ * Parses a /kept or /profile body (tb_rnn_plugin/reading.py kept_payload):
+ * a uint32 header length, a JSON header, int64 steps, float64 wall times
+ * and float32 [steps, rows, columns] values, little-endian.
+ * @returns {{header: Object, steps: number[], wallTimes: Float64Array,
+ *   rows: number, columns: number, data: Float32Array,
+ *   shapes: Array<[number, number]>|null}}
  * @throws {Error} on a malformed body (the message says what is wrong).
  */
-export function parseProfileBody(buffer) {
+export function parseKeptBody(buffer) {
   const bytes = buffer.byteLength;
-  if (bytes < 4) throw new Error(`profile body of ${bytes} bytes`);
+  if (bytes < 4) throw new Error(`kept-series body of ${bytes} bytes`);
   const view = new DataView(buffer);
   const length = view.getUint32(0, true);
-  if (4 + length > bytes) throw new Error(`profile header of ${length} bytes in a ${bytes}-byte body`);
+  if (4 + length > bytes) throw new Error(`header of ${length} bytes in a ${bytes}-byte body`);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
   const n = header.steps;
-  const samples = header.samples;
-  const timesteps = header.timesteps;
+  const rows = header.rows ?? header.samples;
+  const columns = header.columns ?? header.timesteps;
   if (header.format !== 1 || header.dtype !== "float32" ||
-      ![n, samples, timesteps].every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`unsupported profile header ${JSON.stringify(header).slice(0, 200)}`);
+      ![n, rows, columns].every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`unsupported header ${JSON.stringify(header).slice(0, 200)}`);
   }
   const at = 4 + length;
-  const expected = at + 16 * n + 4 * n * samples * timesteps;
+  const expected = at + 16 * n + 4 * n * rows * columns;
   if (bytes !== expected || at % 8 !== 0) {
-    throw new Error(`profile body of ${bytes} bytes; its header needs ${expected}`);
+    throw new Error(`body of ${bytes} bytes; its header needs ${expected}`);
   }
   const steps = [];
   for (let i = 0; i < n; i++) steps.push(Number(view.getBigInt64(at + 8 * i, true)));
   const wallTimes = new Float64Array(buffer.slice(at + 8 * n, at + 16 * n));
-  const data = new Float32Array(buffer, at + 16 * n, n * samples * timesteps);
-  return { steps, wallTimes, samples, timesteps, data, shapes: header.shapes || null };
+  const data = new Float32Array(buffer, at + 16 * n, n * rows * columns);
+  return { header, steps, wallTimes, rows, columns, data, shapes: header.shapes || null };
+}
+
+/**
+ * Parses a /profile body (parseKeptBody; rows are samples, columns timesteps).
+ * @returns {{steps: number[], wallTimes: Float64Array, samples: number,
+ *   timesteps: number, data: Float32Array, shapes: Array<[number, number]>|null}}
+ */
+export function parseProfileBody(buffer) {
+  const { steps, wallTimes, rows, columns, data, shapes } = parseKeptBody(buffer);
+  return { steps, wallTimes, samples: rows, timesteps: columns, data, shapes };
 }
 
 /** A non-negative integer, or null for anything else (absent, malformed). */
@@ -102,6 +113,7 @@ export class Api {
     this._fetch = fetchFn;
     this._steps = new Map();
     this._profiles = new Map();
+    this._kept = new Map();
     this._tensors = new Map();
     // Tensor cache key -> [run, tag, step, wall time or NaN] of what is cached.
     this._tensorInfo = new Map();
@@ -179,10 +191,37 @@ export class Api {
     });
   }
 
-  /** Forgets step lists and profiles (on reload: runs may have new steps). Tensors stay. */
+  /**
+   * Promise of the whole kept companion `kind` (gate_stats, gate_histogram,
+   * unit_health, memory_timescale, horizon_stats, lag_profile, stats,
+   * profile) of run/tag: parseKeptBody's result, whose `header` also holds
+   * `kind`, `axes` and the companion's `metadata` (fields, gates,
+   * bin_edges, thresholds...). One request; cached like step lists.
+   * `value(i, row, column)` reads step index i.
+   */
+  kept(run, tag, kind) {
+    const key = JSON.stringify([run, tag, kind]);
+    return this._cached(this._kept, key, async () => {
+      const url = withQuery("./kept", { run, tag, kind });
+      const response = await get(url, this._fetch);
+      const buffer = await response.arrayBuffer();
+      let parsed;
+      try {
+        parsed = parseKeptBody(buffer);
+      } catch (e) {
+        throw new HttpError(url, response.status, `malformed ${kind} response`, e.message);
+      }
+      const { rows, columns, data } = parsed;
+      parsed.value = (i, row, column) => data[(i * rows + row) * columns + column];
+      return parsed;
+    });
+  }
+
+  /** Forgets step lists and kept series (on reload: runs may have new steps). Tensors stay. */
   forgetSteps() {
     this._steps.clear();
     this._profiles.clear();
+    this._kept.clear();
   }
 
   /** Forgets cached tensors of series for which `keep(run, tag)` is false. */

@@ -32,6 +32,9 @@ _LAZY = {
     "cell_state": "tb_rnn_plugin.summary_ops.summary",
     "weight": "tb_rnn_plugin.summary_ops.summary",
     "weight_gradient": "tb_rnn_plugin.summary_ops.summary",
+    "unit_health": "tb_rnn_plugin.summary_ops.summary",
+    "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
+    "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.probe",
 }
 

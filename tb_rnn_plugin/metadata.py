@@ -168,6 +168,13 @@ def weight_axes(rank):
     return tuple("kernel_%d" % k for k in range(rank - 2)) + ("row", "column")
 
 
+def companion_tag(tag, kind):
+    """Tag of the kept companion of kind `kind` (COMPANION_TENSOR_KINDS) of `tag`."""
+    if kind not in COMPANION_TENSOR_KINDS:
+        raise ValueError("kind must be one of %s, got %r" % (COMPANION_TENSOR_KINDS, kind))
+    return "%s/%s" % (tag, kind)
+
+
 def stats_tag(tag):
     """Tag of the per-step statistics of the series `tag` (kept whole)."""
     return tag + STATS_SUFFIX

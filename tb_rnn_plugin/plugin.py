@@ -7,6 +7,9 @@ Routes (under /data/plugin/rnn/):
   GET /profile?run=R&tag=T        -> every logged step of the series' profile
                                      (L2 norm over channels), one binary body
                                      (reading.profile_payload)
+  GET /kept?run=R&tag=T&kind=K    -> every logged step of its kept companion
+                                     K (gate_stats, unit_health, ...), one
+                                     binary body (reading.kept_payload)
   GET /static/<name>.(js|css)     -> the frontend, from tb_rnn_plugin.frontend
 
 Storage (see metadata): a per-timestep series is a blob sequence (version 2)
@@ -100,6 +103,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/steps": self.steps_route,
             "/tensor": self.tensor_route,
             "/profile": self.profile_route,
+            "/kept": self.kept_route,
             "/static/*": self.static_route,
         }
 
@@ -329,6 +333,48 @@ class RnnPlugin(base_plugin.TBPlugin):
             )
         return reading.profile_payload(series)
 
+    def kept_impl(self, ctx, experiment, run, tag, kind):
+        """(body bytes, extra headers) of the whole kept companion `kind` of
+        the series run/tag (metadata.companion_tag), every logged step.
+
+        The body is reading.kept_payload's; its JSON header adds "kind",
+        "axes" (the stored tensor's, metadata.AXES) and "metadata": the
+        companion's own plugin metadata (e.g. `fields`, `gates`,
+        `bin_edges`, `thresholds`, `targets`). A 400 for a kind that is not
+        a companion kind, a 404 for an unknown series or one logged without
+        that companion, a 422 for data that cannot be served.
+        """
+        if kind not in metadata.COMPANION_TENSOR_KINDS:
+            raise errors.InvalidArgumentError(
+                "kind must be one of %s, got %r"
+                % (", ".join(metadata.COMPANION_TENSOR_KINDS), reading.shortened(kind))
+            )
+        self._series(ctx, experiment, run, tag)  # 404 / 422 for the series itself
+        kept_tag = metadata.companion_tag(tag, kind)
+        listing = self._data_provider.list_tensors(
+            ctx,
+            experiment_id=experiment,
+            plugin_name=metadata.KEPT_PLUGIN_NAME,
+            run_tag_filter=self._filter(run, kept_tag),
+        )
+        listed = listing.get(run, {}).get(kept_tag)
+        series = self._tensor_series(
+            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, kept_tag, reading.ALL_SAMPLES,
+        ) if listed is not None else {}
+        if not series:
+            raise errors.NotFoundError(
+                "no %s logged for run %r tag %r" % (kind, reading.shortened(run), reading.shortened(tag))
+            )
+        parsed, reason = reading.series_metadata(listed.plugin_content)
+        if reason is not None:
+            raise reading.UnreadableDataError(
+                "the %s of run %r tag %r cannot be shown: %s"
+                % (kind, reading.shortened(run), reading.shortened(tag), reason)
+            )
+        axes = metadata.AXES[kind]
+        extra = {"kind": kind, "axes": list(axes), "metadata": parsed}
+        return reading.kept_payload(series, kind, axes, header_extra=extra)
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -375,6 +421,14 @@ class RnnPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def profile_route(self, request):
         body, headers = self.profile_impl(*_series_query(request))
+        return http_util.Respond(
+            request, body, "application/octet-stream", headers=headers
+        )
+
+    @wrappers.Request.application
+    def kept_route(self, request):
+        kind = reading.required_arg(request.args, "kind")
+        body, headers = self.kept_impl(*_series_query(request), kind)
         return http_util.Respond(
             request, body, "application/octet-stream", headers=headers
         )

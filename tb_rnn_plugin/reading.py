@@ -298,35 +298,20 @@ def tensor_payload(array):
 # The kinds written with a `<tag>/profile` companion (metadata.PROFILE).
 PROFILED_KINDS = (metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT)
 
-# The /profile body's layout version (its JSON header's "format").
+# The layout version of /profile and /kept bodies (their JSON header's "format").
 PROFILE_FORMAT = 1
-# The most float32 values one /profile body carries (256 MiB of data):
-# 10,000 steps x 64 samples x 100 timesteps fit; a bigger series is a 422
-# that says so rather than a response no browser can hold.
+# The most float32 values one /profile or /kept body carries (256 MiB of
+# data): 10,000 steps x 64 samples x 100 timesteps fit; a bigger series is a
+# 422 that says so rather than a response no browser can hold.
 MAX_PROFILE_VALUES = 64 * 2**20
 
 
-def profile_payload(data_by_step):
-    """(body bytes, headers) of a whole profile series, for /profile.
+def _kept_arrays(data_by_step, what, rank, axes):
+    """(steps ascending, their arrays as [rows, columns]) of a kept series.
 
-    Args:
-      data_by_step: `{step: TensorDatum}` of a `<tag>/profile` series, each a
-        [sample, timestep] array (the L2 norm over channels).
-
-    The body, all little-endian, sections 8-byte aligned:
-      uint32 n: the JSON header's length in bytes;
-      n bytes: utf-8 JSON {"format": 1, "steps": N, "samples": S,
-        "timesteps": T, "dtype": "float32"} (plus "shapes": [[s, t], ...] per
-        step when the steps' shapes differ), space-padded so 4 + n is a
-        multiple of 8;
-      int64[N] steps, ascending; float64[N] wall times;
-      float32[N, S, T] values, C order. Steps whose shape is smaller than
-        [S, T] are padded with NaN ("shapes" says where the data ends).
-    Headers: X-Profile-Shape "N,S,T" and X-Profile-Format.
-
-    About 4 bytes per value: 10,000 steps of 16 samples x 100 timesteps is
-    64 MB, one request. NaN and Inf pass through; a step that is not a
-    rank-2 numeric array is an UnreadableDataError naming it.
+    Arrays of rank below `rank` (2) are promoted to one row; anything else
+    that is not a real-valued array of that rank is an UnreadableDataError
+    naming the step.
     """
     steps = sorted(int(s) for s in data_by_step)
     arrays = []
@@ -335,37 +320,67 @@ def profile_payload(data_by_step):
         real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
         if not (real or array.dtype == np.bool_):
             raise UnreadableDataError(
-                "the profile at step %d holds %s values, not real numbers" % (step, array.dtype)
+                "the %s at step %d holds %s values, not real numbers" % (what, step, array.dtype)
             )
-        if array.ndim != 2:
+        if array.ndim > 2 or array.ndim < rank:
             raise UnreadableDataError(
-                "the profile at step %d has shape %s; a profile must be [sample, timestep]"
-                % (step, list(array.shape))
+                "the %s at step %d has shape %s; a %s must be [%s]"
+                % (what, step, list(array.shape), what, ", ".join(axes))
             )
-        arrays.append(array)
-    samples = max((a.shape[0] for a in arrays), default=0)
-    timesteps = max((a.shape[1] for a in arrays), default=0)
-    count = len(steps) * samples * timesteps
+        arrays.append(array.reshape((1,) * (2 - array.ndim) + array.shape))
+    return steps, arrays
+
+
+def kept_payload(data_by_step, what, axes, rank=0, header_extra=None, dim_names=None):
+    """(body bytes, headers) of a whole kept series, for /profile and /kept.
+
+    Args:
+      data_by_step: `{step: TensorDatum}` of a kept series under
+        KEPT_PLUGIN_NAME, each step a real array of rank `rank` to 2 (ranks
+        0 and 1 are served as one row).
+      what: the series' name in error messages.
+      axes: the stored tensor's axis names, for error messages.
+      header_extra: more JSON header fields (e.g. the companion's metadata).
+      dim_names: (rows' name, columns' name): header fields that repeat R and C.
+
+    The body, all little-endian, sections 8-byte aligned:
+      uint32 n: the JSON header's length in bytes;
+      n bytes: utf-8 JSON {"format": 1, "steps": N, "rows": R, "columns": C,
+        "dtype": "float32", ...header_extra} (plus "shapes": [[r, c], ...]
+        per step when the steps' shapes differ), space-padded so 4 + n is
+        a multiple of 8;
+      int64[N] steps, ascending; float64[N] wall times;
+      float32[N, R, C] values, C order. Steps whose shape is smaller than
+        [R, C] are padded with NaN ("shapes" says where the data ends).
+    Headers: X-Profile-Shape "N,R,C" and X-Profile-Format.
+
+    About 4 bytes per value: 10,000 steps of 16 samples x 100 timesteps is
+    64 MB, one request. NaN and Inf pass through.
+    """
+    steps, arrays = _kept_arrays(data_by_step, what, rank, axes)
+    rows = max((a.shape[0] for a in arrays), default=0)
+    columns = max((a.shape[1] for a in arrays), default=0)
+    count = len(steps) * rows * columns
     if count > MAX_PROFILE_VALUES:
         raise UnreadableDataError(
-            "the profile has %d steps x %d samples x %d timesteps, %d values; "
-            "/profile serves at most %d" % (len(steps), samples, timesteps, count, MAX_PROFILE_VALUES)
+            "the %s has %d steps x %d x %d values, %d in all; at most %d are served at once"
+            % (what, len(steps), rows, columns, count, MAX_PROFILE_VALUES)
         )
-    data = np.full((len(steps), samples, timesteps), np.nan, dtype="<f4")
+    data = np.full((len(steps), rows, columns), np.nan, dtype="<f4")
     ragged = False
     for i, array in enumerate(arrays):
         data[i, : array.shape[0], : array.shape[1]] = array
-        ragged = ragged or array.shape != (samples, timesteps)
-    header = {
-        "format": PROFILE_FORMAT,
-        "steps": len(steps),
-        "samples": samples,
-        "timesteps": timesteps,
+        ragged = ragged or array.shape != (rows, columns)
+    header = dict(header_extra or {})
+    header.update({
+        "format": PROFILE_FORMAT, "steps": len(steps), "rows": rows, "columns": columns,
         "dtype": "float32",
-    }
+    })
+    if dim_names:
+        header.update(zip(dim_names, (rows, columns)))
     if ragged:
         header["shapes"] = [[int(a.shape[0]), int(a.shape[1])] for a in arrays]
-    head = json.dumps(header, sort_keys=True).encode("utf-8")
+    head = json.dumps(_json_safe(header), sort_keys=True).encode("utf-8")
     head += b" " * (-(4 + len(head)) % 8)
     wall_times = [float(data_by_step[step].wall_time) for step in steps]
     body = b"".join([
@@ -376,9 +391,18 @@ def profile_payload(data_by_step):
         data.tobytes(order="C"),
     ])
     return body, [
-        ("X-Profile-Shape", "%d,%d,%d" % (len(steps), samples, timesteps)),
+        ("X-Profile-Shape", "%d,%d,%d" % (len(steps), rows, columns)),
         ("X-Profile-Format", str(PROFILE_FORMAT)),
     ]
+
+
+def profile_payload(data_by_step):
+    """kept_payload of a `<tag>/profile` series ([sample, timestep] per step):
+    the header also names the rows "samples" and the columns "timesteps"."""
+    return kept_payload(
+        data_by_step, "profile", metadata.AXES[metadata.PROFILE], rank=2,
+        dim_names=("samples", "timesteps"),
+    )
 
 
 def parse_profile_body(body):
@@ -388,7 +412,7 @@ def parse_profile_body(body):
     """
     (length,) = struct.unpack_from("<I", body, 0)
     header = json.loads(body[4 : 4 + length])
-    n, s, t = header["steps"], header["samples"], header["timesteps"]
+    n, s, t = header["steps"], header["rows"], header["columns"]
     at = 4 + length
     steps = np.frombuffer(body, "<i8", n, at)
     wall_times = np.frombuffer(body, "<f8", n, at + 8 * n)

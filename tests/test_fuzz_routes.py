@@ -39,7 +39,8 @@ except ImportError:  # tests/ imported as a package
     from tests import test_broken_logs as broken
 
 PREFIX = broken.PREFIX
-ROUTES = ("tags", "steps", "tensor", "profile")
+ROUTES = ("tags", "steps", "tensor", "profile", "kept")
+KINDS = ("stats", "profile", "gate_stats", "unit_health", "pinned", "weight")
 OK_STATUSES = {200, 301, 302, 308, 400, 404, 405, 414, 422}
 
 # In-process requests tried (hypothesis examples x requests each).
@@ -112,7 +113,7 @@ def value_pool():
 
 # Path segments under /data/plugin/rnn/ (static included).
 SEGMENTS = [
-    "tags", "steps", "tensor", "profile", "static", "vendor", "index.js", "style.css", "api.js", "", ".",
+    "tags", "steps", "tensor", "profile", "kept", "static", "vendor", "index.js", "style.css", "api.js", "", ".",
     "..", "%2e%2e", "%2E%2E", ".%2e", "%2e.", "..%2f", "..%2F", "%2f", "%5c", "..%5c",
     "%00", "plugin.py", "reading.py", "__init__.py", "metadata.py", "etc", "passwd",
     "index.js%00.py", "index.js.map", ".hidden.js", "INDEX.JS", "x.JS", "ü", "😀",
@@ -164,11 +165,11 @@ def check_response(path, status, headers, body):
         shape = [int(d) for d in headers["X-Tensor-Shape"].split(",") if d]
         assert len(body) == 4 * int(np.prod(shape)), where
         _check_values(path, headers, body, shape)
-    elif route == "/profile":
+    elif route in ("/profile", "/kept"):
         assert content_type == "application/octet-stream", where
         header, steps, wall_times, data = reading.parse_profile_body(body)
         shape = [int(d) for d in headers["X-Profile-Shape"].split(",")]
-        assert list(data.shape) == shape == [header["steps"], header["samples"], header["timesteps"]], where
+        assert list(data.shape) == shape == [header["steps"], header["rows"], header["columns"]], where
         assert len(body) == (4 + int.from_bytes(body[:4], "little") + 16 * shape[0]
                              + 4 * int(np.prod(shape))), where
     else:
@@ -230,6 +231,7 @@ _pairs = st.lists(
         st.tuples(st.just("run"), _values(KNOWN_RUNS)),
         st.tuples(st.just("tag"), _values(KNOWN_TAGS)),
         st.tuples(st.just("step"), _values(STEPS)),
+        st.tuples(st.just("kind"), _values(KINDS)),
         st.tuples(st.sampled_from(["x", "", "run[]", "RUN"]), _values()),
     ),
     max_size=6,
@@ -310,12 +312,12 @@ def random_requests(rnd):
         return "".join(chr(rnd.choice([rnd.randint(32, 126), rnd.randint(160, 0x2FFF)]))
                        for _ in range(rnd.randint(0, 12)))
 
-    known = {"run": KNOWN_RUNS, "tag": KNOWN_TAGS, "step": STEPS, "x": ()}
+    known = {"run": KNOWN_RUNS, "tag": KNOWN_TAGS, "step": STEPS, "kind": KINDS, "x": ()}
 
     while True:
         pick = rnd.random()
         if pick < 0.7:
-            names = [rnd.choice(["run", "tag", "step", "run", "tag", "step", "x"])
+            names = [rnd.choice(["run", "tag", "step", "run", "tag", "step", "kind", "x"])
                      for _ in range(rnd.randint(0, 5))]
             pairs = [(n, value(known[n])) for n in names]
             yield build_path(rnd.choice(ROUTES), pairs, rnd.random() < 0.3)

@@ -94,7 +94,7 @@ def test_profile_is_every_step_of_the_norms(client, direction):
     body = response.get_data()
     header, steps, wall_times, data = reading.parse_profile_body(body)
     assert header == {"format": 1, "steps": len(STEPS), "samples": SAMPLES,
-                      "timesteps": T, "dtype": "float32"}
+                      "timesteps": T, "rows": SAMPLES, "columns": T, "dtype": "float32"}
     assert list(steps) == list(STEPS)  # all of them, beyond any sampling
     assert np.all(np.diff(wall_times) >= 0) and np.all(wall_times > 1e9)
     expected = np.stack([np.linalg.norm(values_at(s, direction).astype(np.float64), axis=-1)

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Api, parseProfileBody } from "../../frontend/api.js";
+import { Api, parseKeptBody, parseProfileBody } from "../../frontend/api.js";
 import {
   binFlow, byDirection, decadeTicks, decayText, fitDecay, logScale, positiveRange, profileRow,
 } from "../../frontend/profiles.js";
@@ -45,6 +45,25 @@ test("parseProfileBody refuses a truncated body", () => {
   const good = body([0], [1], 1, 2, [1, 2]);
   assert.throws(() => parseProfileBody(good.slice(0, good.byteLength - 4)), /needs/);
   assert.throws(() => parseProfileBody(new ArrayBuffer(2)), /2 bytes/);
+});
+
+test("Api.kept reads a companion's rows, columns and metadata, one request per series", async () => {
+  const requests = [];
+  const extra = { rows: 2, columns: 2, kind: "gate_stats", metadata: { fields: ["a", "b"] } };
+  const api = new Api(async (url) => {
+    requests.push(url);
+    return new Response(body([5, 7], [1, 2], 2, 2, [1, 2, 3, 4, 5, 6, 7, 8], extra));
+  });
+  const k = await api.kept("r", "t/k", "gate_stats");
+  await api.kept("r", "t/k", "gate_stats");
+  assert.equal(requests.length, 1);
+  assert.match(requests[0], /^\.\/kept\?run=r&tag=t%2Fk&kind=gate_stats$/);
+  assert.deepEqual(k.header.metadata.fields, ["a", "b"]);
+  assert.equal(k.value(1, 0, 1), 6);
+  api.forgetSteps();
+  await api.kept("r", "t/k", "gate_stats");
+  assert.equal(requests.length, 2);
+  assert.throws(() => parseKeptBody(new ArrayBuffer(3)), /3 bytes/);
 });
 
 test("Api.profile is one request per series until forgetSteps", async () => {
