@@ -6,9 +6,11 @@ import { el } from "./dom.js";
 import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
 import {
   directionLabel, gateLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
-  nearestIndex, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
-  skippedEntries, unionSteps,
+  nearestIndex, ownView, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
+  skippedEntries, TIMESTEP_VIEWS, unionSteps, viewsFor,
 } from "./series.js";
+// Registers the views drawn by their own modules (weights, horizon, ...).
+import "./views.js";
 import {
   concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize,
 } from "./plots.js";
@@ -210,13 +212,9 @@ class App {
       el("option", { value: "linear", text: "linear" }),
       el("option", { value: "symlog", text: "log magnitude (symlog, sign kept)" }),
     ]);
-    this.viewSelect = el("select", { id: "rnn-view" }, [
-      el("option", { value: "heatmap", text: "heatmap" }),
-      el("option", { value: "lines", text: "lines (one per channel)" }),
-      el("option", { value: "profile", text: "profile over timesteps (||v_t||, runs overlaid)" }),
-      el("option", { value: "flow", text: "flow over training (profile at every logged step)" }),
-      el("option", { value: "samples", text: "all samples (small multiples)" }),
-    ]);
+    // Options follow the quantity (fillViews).
+    this.viewSelect = el("select", { id: "rnn-view" },
+      TIMESTEP_VIEWS.map((v) => el("option", { value: v.value, text: v.text })));
     this.linesControls = linesControls(this.state, () => this.update());
     this.linesControls.node.hidden = true;
     this.reloadButton = el("button", {
@@ -288,6 +286,7 @@ class App {
     this.kindSelect.addEventListener("change", () => {
       this.state.kind = this.kindSelect.value;
       this.state.zoom = null;
+      this.fillViews();
       this.update();
     });
     this.stepSlider.addEventListener("input", () => {
@@ -537,10 +536,8 @@ class App {
       st.scale = saved.scale;
       this.scaleSelect.value = st.scale;
     }
-    if (saved.view !== undefined && hasOption(this.viewSelect, saved.view)) {
-      st.view = saved.view;
-      this.viewSelect.value = st.view;
-    }
+    // Checked against the quantity's views once the index is read (fillViews).
+    if (typeof saved.view === "string") st.view = saved.view;
     if (saved.sampleMode !== undefined && hasOption(this.sampleMode, saved.sampleMode)) {
       st.sampleMode = saved.sampleMode;
     }
@@ -796,6 +793,16 @@ class App {
     if (!kinds.length) kinds = kindsOf(this.index, this.state.layer);
     if (!kinds.includes(this.state.kind)) this.state.kind = kinds[0] || null;
     setOptions(this.kindSelect, kinds.map((kind) => ({ value: kind, text: quantityLabel(kind) })), this.state.kind);
+    this.fillViews();
+  }
+
+  /** The View menu of the chosen quantity; keeps the view where it has it. */
+  fillViews() {
+    const views = viewsFor(this.state.kind);
+    if (!views.some((v) => v.value === this.state.view)) this.state.view = views.length ? views[0].value : "heatmap";
+    setOptions(this.viewSelect, views.map(({ value, text }) => ({ value, text })), this.state.view);
+    this.linesControls.node.hidden = this.state.view !== "lines";
+    this.syncSampleControls();
   }
 
   setSteps(steps, series = []) {
@@ -878,8 +885,13 @@ class App {
         panels: seriesFor(this.index, run, st.layer, st.kind).map((series) => ({ series })),
       }));
       const panels = groups.flatMap((g) => g.panels);
-      // The profile views have their own scale choices (profile_view.js).
-      this.scaleSelect.disabled = this.rangeMode.disabled = PROFILE_VIEWS.includes(st.view);
+      // The profile views and the module-drawn ones have their own scale choices.
+      const own = ownView(st.kind, st.view);
+      this.scaleSelect.disabled = this.rangeMode.disabled = PROFILE_VIEWS.includes(st.view) || Boolean(own);
+      if (own) {
+        await this.updateOwnView(gen, groups, own);
+        return;
+      }
       if (PROFILE_VIEWS.includes(st.view)) {
         await this.updateProfiles(gen, groups);
         return;
@@ -986,6 +998,55 @@ class App {
     hide();
     this.drawSignature = null;
     this.drawnStatus = errors ? [`${errors} profile(s) could not be loaded; see the messages below.`, "error"] : ["", ""];
+    this.drawnState = errors ? "error" : "ready";
+    this.showStatus(...this.drawnStatus);
+    this.setAppState(this.drawnState);
+  }
+
+  /**
+   * A view drawn by its own module (views.js): it fetches what it needs,
+   * may set the step slider through chooseStep, and returns its nodes.
+   */
+  async updateOwnView(gen, groups, view) {
+    const st = this.state;
+    let stepsChosen = false;
+    const hide = () => {
+      this.readout.textContent = HOVER_HINT;
+      this.tooltip.hide();
+    };
+    const result = await view.render({
+      api: this.api, index: this.index, groups, state: st, allRuns: this.index.runs,
+      width: this.panels.clientWidth || window.innerWidth,
+      isStale: () => gen !== this.generation,
+      chooseStep: (steps, stepSeries = []) => {
+        if (gen !== this.generation) return st.step;
+        if (this.toLastStep && steps.length) st.step = steps[steps.length - 1];
+        this.toLastStep = false;
+        this.setSteps(steps, stepSeries);
+        stepsChosen = true;
+        return st.step;
+      },
+      onHover: (rows, event) => {
+        this.readout.textContent = hoverText(rows);
+        this.tooltip.show(rows, event);
+      },
+      onLeave: hide,
+      onStep: (step) => {
+        st.step = step;
+        this.toLastStep = false;
+        this.update();
+      },
+      redraw: () => this.update(),
+    });
+    if (gen !== this.generation) return;
+    // A view over all steps at once has no step to choose.
+    if (!stepsChosen) this.stepSlider.disabled = true;
+    this.showSampling(result.sampled || []);
+    this.panels.replaceChildren(...result.nodes);
+    hide();
+    this.drawSignature = null;
+    const errors = result.errors || 0;
+    this.drawnStatus = errors ? [`${errors} chart(s) could not be drawn; see the messages below.`, "error"] : ["", ""];
     this.drawnState = errors ? "error" : "ready";
     this.showStatus(...this.drawnStatus);
     this.setAppState(this.drawnState);

@@ -10,7 +10,46 @@ export const QUANTITIES = [
   { kind: "state_gradient", label: "state gradient dL/dh_t" },
   { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)" },
   { kind: "cell_state", label: "cell state c_t (LSTM)" },
+  { kind: "weight", label: "weights (kernel | recurrent kernel | bias, by gate)", own: true },
+  { kind: "weight_gradient", label: "weight gradients dL/dW (by gate)", own: true },
+  { kind: "gradient_horizon", label: "gradient horizon ||dL_t/dh_j|| (RNNbow)", own: true },
 ];
+
+// The View menu of the per-timestep quantities ([sample, timestep, channel]).
+export const TIMESTEP_VIEWS = [
+  { value: "heatmap", text: "heatmap" },
+  { value: "lines", text: "lines (one per channel)" },
+  { value: "profile", text: "profile over timesteps (||v_t||, runs overlaid)" },
+  { value: "flow", text: "flow over training (profile at every logged step)" },
+  { value: "samples", text: "all samples (small multiples)" },
+];
+
+// Views drawn by their own module (views.js registers them), by quantity.
+const OWN_VIEWS = new Map();
+
+/**
+ * Registers a view drawn by its own module for the quantities `kinds`:
+ * `view` is {value, text, render}; see views.js for render's contract.
+ * The View menu lists a quantity's own views in registration order.
+ */
+export function registerView(kinds, view) {
+  for (const kind of kinds) {
+    if (!OWN_VIEWS.has(kind)) OWN_VIEWS.set(kind, []);
+    OWN_VIEWS.get(kind).push(view);
+  }
+}
+
+/** The View menu for quantity `kind`: [{value, text, render?}]. */
+export function viewsFor(kind) {
+  const own = OWN_VIEWS.get(kind);
+  if (own && own.length) return own;
+  return QUANTITIES.some((q) => q.kind === kind && q.own) ? [] : TIMESTEP_VIEWS;
+}
+
+/** The module-drawn view `value` of quantity `kind`, or null. */
+export function ownView(kind, value) {
+  return (OWN_VIEWS.get(kind) || []).find((v) => v.value === value) || null;
+}
 
 // One order that keeps Keras' weight blocks' order for both cells
 // (LSTM i, f, c, o; GRU z, r, h).
@@ -76,6 +115,8 @@ export function indexTags(json) {
         cellIndex: Number.isInteger(meta.cell_index) ? meta.cell_index : null,
         gate: typeof meta.gate === "string" ? meta.gate : null,
         axes: Array.isArray(meta.axes) ? meta.axes.map(String) : null,
+        // The whole metadata (weights' matrix and gates, horizon targets...).
+        meta,
         description: entry.description || "",
         maxStep: entry.max_step,
         version: Number.isInteger(meta.version) ? meta.version : 0,
@@ -95,7 +136,10 @@ const TIMESTEP_AXES = ["sample", "timestep", "channel"];
  * the menus; they stay in the index (masks are looked up from it).
  */
 export function drawable(series) {
-  if (!QUANTITIES.some((q) => q.kind === series.kind)) return false;
+  const quantity = QUANTITIES.find((q) => q.kind === series.kind);
+  if (!quantity) return false;
+  // Weights' rank varies; their views read their own axes.
+  if (quantity.own) return viewsFor(series.kind).length > 0;
   if (series.axes) {
     return series.axes.length === TIMESTEP_AXES.length &&
       series.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
