@@ -1,0 +1,642 @@
+// View "horizon" of the gradient horizon (RNNbow, Cashman et al. 2018,
+// figure 5): at the chosen step, per run and direction, a stacked bar per
+// source timestep j: the gradient reaching h_j, split by the loss L_t it
+// comes from and coloured by the lag t - j. Hovering a segment highlights
+// every segment of the same loss and draws that loss's horizon
+// ||dL_t/dh_j|| over j below. Above the bars, true and predicted class per
+// timestep when a "labels" series is logged; below, the step's largest
+// gradient at every logged step (click a bar to go to its step).
+
+import { el } from "./dom.js";
+import { canvasColors, drawXAxis, setupCanvas } from "./plots.js";
+import { linearTicks } from "./profiles.js";
+import { runColor } from "./run_colors.js";
+import { fmt } from "./scales.js";
+import { directionLabel, pickStep, registerView, unionSteps } from "./series.js";
+import {
+  bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, segmentAt,
+  stackColumns, targetsOf, tokenText,
+} from "./horizon.js";
+
+const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const PLOT_X = 70;
+const BARS_H = 220;
+const PROJECTION_H = 110;
+const OVERVIEW_H = 70;
+const LABEL_ROW_H = 17;
+const RIGHT = 16;
+const MAX_PANEL_W = 1600;
+// Right and wrong predictions: readable with white text on both themes.
+const RIGHT_COLOR = "#2e7d32";
+const WRONG_COLOR = "#c62828";
+const FADED_ALPHA = 0.22;
+
+export const LABELS_KIND = "labels";
+export const LABELS_HINT =
+  "No labels row: log a \"labels\" series for this layer (true and predicted class per timestep) to see them here.";
+
+function settle(promise) {
+  return promise.then((value) => ({ value }), (error) => ({ error }));
+}
+
+function errorText(error) {
+  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
+  return String((error && error.message) || error);
+}
+
+/** "sample s" or "mean" from the tab's Sample control (G >= 0: |mean| is the mean). */
+export function sampleChoice(state) {
+  return state.sampleMode && state.sampleMode !== "sample" ? "mean" : Math.max(0, state.sample || 0);
+}
+
+async function render(ctx) {
+  const { api, state } = ctx;
+  const items = ctx.groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
+  const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
+  await Promise.all(items.map(async (item) => {
+    item.steps = await settle(api.steps(item.run, item.series.tag));
+  }));
+  if (ctx.isStale()) return { nodes: [] };
+  const listed = items.filter((i) => i.steps.value);
+  const step = ctx.chooseStep(unionSteps(listed.map((i) => i.steps.value.steps)),
+    listed.map((i) => ({ run: i.run, ...i.steps.value })));
+  await Promise.all(items.map((item) => loadItem(api, ctx.index, item, step)));
+  if (ctx.isStale()) return { nodes: [] };
+
+  const nodes = [];
+  let errors = 0;
+  if (missing.length) {
+    nodes.push(note(`No gradient horizon logged for layer ${state.layer} in: ${missing.join(", ")}. ` +
+      "Log it with RNNTensorBoard(gradient_horizon=True).", "warn"));
+  }
+  const width = Math.max(360, Math.min(MAX_PANEL_W, (ctx.width || 1000) - 8));
+  for (const item of items) {
+    const panel = horizonPanel(item, ctx, width);
+    if (panel.error) errors++;
+    nodes.push(panel.node);
+  }
+  if (!items.length && !missing.length) nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
+  return { nodes, errors };
+}
+
+/** The item's tensor at its step, its kept max per step and its labels. */
+async function loadItem(api, index, item, step) {
+  if (!item.steps.value) return;
+  item.step = pickStep(item.steps.value.steps, step);
+  if (item.step === null) return;
+  const labels = index.series.find((s) => s.run === item.run && s.layer === item.series.layer &&
+    s.kind === LABELS_KIND) || null;
+  item.labelsSeries = labels;
+  const [tensor, stats, labelTensor] = await Promise.all([
+    settle(api.tensor(item.run, item.series.tag, item.step)),
+    settle(api.kept(item.run, item.series.tag, "horizon_stats")),
+    labels ? settle(api.tensor(labels.run, labels.tag, item.step)) : null,
+  ]);
+  item.tensor = tensor;
+  item.stats = stats;
+  item.labels = labelTensor;
+}
+
+function note(text, kind = "") {
+  return el("div", { class: `rnn-note rnn-horizon-note${kind ? ` rnn-note-${kind}` : ""}`, style: { flexBasis: "100%" }, text });
+}
+
+function heading(item, ctx, extra) {
+  const parts = [
+    el("span", { class: "rnn-horizon-swatch", style: { background: runColor(item.run, ctx.allRuns) } }),
+    el("span", { class: "rnn-horizon-run", text: item.run }),
+  ];
+  if (item.series.direction) parts.push(el("span", { class: "rnn-direction", text: directionLabel(item.series.direction) }));
+  parts.push(el("span", { class: "rnn-muted", text: extra }));
+  return el("div", { class: "rnn-panel-heading" }, parts);
+}
+
+function errorPanel(item, ctx, width, text) {
+  return {
+    error: true,
+    node: el("div", {
+      class: "rnn-panel rnn-horizon-panel", dataset: { run: item.run, direction: item.series.direction || "none" },
+      style: { width: `${width}px` },
+    }, [heading(item, ctx, ""), el("div", { class: "rnn-note rnn-note-error", text })]),
+  };
+}
+
+function horizonPanel(item, ctx, width) {
+  const where = `layer ${item.series.layer}`;
+  if (item.steps.error) return errorPanel(item, ctx, width, `Could not list the steps: ${errorText(item.steps.error)}`);
+  if (item.step === null || item.step === undefined) return errorPanel(item, ctx, width, "No step logged.");
+  if (item.tensor.error) return errorPanel(item, ctx, width, `Could not load the horizon at step ${item.step}: ${errorText(item.tensor.error)}`);
+  const tensor = item.tensor.value;
+  if (tensor.shape.length !== 3 || tensor.shape.some((d) => d === 0)) {
+    return errorPanel(item, ctx, width, `The horizon of ${where} has shape [${tensor.shape.join(", ")}]; ` +
+      "expected [sample, target, timestep], none empty.");
+  }
+  const [S, K, T] = tensor.shape;
+  const targets = targetsOf(item.series.meta, K);
+  if (!targets) {
+    return errorPanel(item, ctx, width, `The horizon's metadata lists ${JSON.stringify(item.series.meta.targets)} ` +
+      `as targets for ${K} rows; cannot tell which loss each row is.`);
+  }
+  const chosen = sampleChoice(ctx.state);
+  const sample = chosen === "mean" ? "mean" : Math.min(chosen, S - 1);
+  const backward = item.series.direction === "backward" || Boolean(item.series.meta.backward);
+  const matrix = horizonMatrix(tensor, sample);
+  const stack = stackColumns(matrix, targets, T, backward);
+  const bands = lagBands(stack.maxLag);
+  const plotW = width - PLOT_X - RIGHT;
+  const binned = T > plotW;
+  const model = {
+    item, T, K, targets, backward, matrix, stack, bands, sample, binned,
+    bars: binned ? binnedBars(stack, bands, Math.floor(plotW)) : null,
+    plotW, width, hi: stack.maxTotal > 0 ? stack.maxTotal : 1, highlight: null,
+  };
+  model.barCount = binned ? model.bars.length : T;
+  model.barW = plotW / model.barCount;
+  model.bins = binned ? model.bars.map((b) => [b.j0, b.j1]) : null;
+
+  const sampleText = sample === "mean" ? `mean over ${S} samples` : `sample ${sample} of ${S}`;
+  const notes = [];
+  if (chosen !== "mean" && chosen > S - 1) notes.push(`Sample ${chosen} not logged (${S} samples): showing sample ${S - 1}.`);
+  const single = K === 1;
+  if (single) notes.push("One loss (sequence-to-one): the horizon is ||dL/dh_j|| over j.");
+  if (binned) {
+    notes.push(`${T} timesteps in ${model.barCount} bars: each bar is the mean over its timesteps; ` +
+      "hovering highlights a lag band, and the chart below shows the loss with the largest part in it.");
+  }
+  if (stack.maxTotal === 0) notes.push("Every value is 0 at this step: no gradient reaches the layer.");
+
+  const bars = el("canvas", {
+    class: "rnn-plot rnn-horizon-bars",
+    dataset: {
+      view: "horizon", run: item.run, direction: item.series.direction || "none", step: item.step,
+      sample: String(sample), bars: model.barCount, timesteps: T, losses: K, binned: String(binned),
+      plotX: PLOT_X, plotY: 8, plotWidth: plotW, plotHeight: BARS_H, barWidth: model.barW, hi: model.hi,
+      highlightTarget: "",
+    },
+  });
+  // What is drawn, for tools and tests.
+  bars.rnnHorizon = { targets, stack, bars: model.bars };
+  drawBars(bars, model);
+  const projection = single ? null : el("canvas", {
+    class: "rnn-plot rnn-horizon-projection",
+    dataset: { view: "horizon-projection", run: item.run, direction: item.series.direction || "none" },
+  });
+  const projectionTitle = el("div", { class: "rnn-horizon-projection-title" });
+  const project = (k) => {
+    if (!projection) return;
+    drawProjection(projection, model, k);
+    projectionTitle.textContent = `Loss at t = ${targets[k]}: its horizon ||dL_t/dh_j|| over j ` +
+      `(${sampleText}${binned ? "; mean per bar" : ""}), coloured by lag.`;
+  };
+  project(defaultRow(targets, backward));
+  hookBars(bars, model, ctx, project);
+
+  const children = [
+    heading(item, ctx, `step ${item.step} \u00b7 ${sampleText} \u00b7 ${K} loss${K === 1 ? "" : "es"} \u00d7 ${T} timesteps`),
+    ...notes.map((text) => el("div", { class: "rnn-note rnn-horizon-note", text })),
+  ];
+  const labels = labelsRow(item, model, ctx);
+  children.push(labels);
+  children.push(el("div", { class: "rnn-canvas-wrap" }, [bars]));
+  children.push(lagLegend(bands, single));
+  children.push(el("div", {
+    class: "rnn-note rnn-horizon-note",
+    text: single
+      ? "Bar height: ||dL/dh_j||, the gradient of the loss reaching the state at timestep j."
+      : "Bar height at j: the sum over losses L_t of ||dL_t/dh_j|| (norms add; the gradient vectors " +
+        "may partly cancel). Segments: one per loss t, the nearest (lag 0) at the bottom.",
+  }));
+  if (projection) children.push(projectionTitle, el("div", { class: "rnn-canvas-wrap" }, [projection]));
+  children.push(overview(item, model, ctx));
+  return {
+    error: false,
+    node: el("div", {
+      class: "rnn-panel rnn-horizon-panel",
+      dataset: { run: item.run, direction: item.series.direction || "none", view: "horizon" },
+      style: { width: `${width}px` },
+    }, children),
+  };
+}
+
+// ---- the stacked bars ------------------------------------------------------
+
+function barX(model, i) {
+  return PLOT_X + i * model.barW;
+}
+
+/** Value to y within a plot of height h whose top is `top`. */
+function yOf(v, hi, top, h) {
+  return top + h * (1 - Math.min(1, v / hi));
+}
+
+function drawYTicks(c, colors, hi, top, h, plotW) {
+  c.font = FONT;
+  c.textAlign = "right";
+  c.textBaseline = "middle";
+  const count = Math.max(2, Math.floor(h / 40));
+  let ticks = linearTicks(hi, count);
+  // A nice step just above hi / count leaves 0 alone: ask for finer ones.
+  if (ticks.length < 2) ticks = linearTicks(hi, 2 * count + 1);
+  for (const tick of ticks) {
+    const y = Math.round(top + h * (1 - tick.pos)) + 0.5;
+    c.strokeStyle = colors.grid;
+    c.beginPath();
+    c.moveTo(PLOT_X, y);
+    c.lineTo(PLOT_X + plotW, y);
+    c.stroke();
+    c.fillStyle = colors.text;
+    c.fillText(tick.label, PLOT_X - 6, y);
+  }
+}
+
+function drawYLabel(c, colors, text, top, h) {
+  c.save();
+  c.translate(12, top + h / 2);
+  c.rotate(-Math.PI / 2);
+  c.font = LABEL_FONT;
+  c.fillStyle = colors.text;
+  c.textAlign = "center";
+  c.textBaseline = "middle";
+  c.fillText(text, 0, 0);
+  c.restore();
+}
+
+/** Width of a bar drawn at slot width w: a 1 px gap once bars are wide enough. */
+function drawnWidth(w) {
+  return w >= 4 ? w - 1 : Math.max(w, 0.6);
+}
+
+function drawBars(canvas, model) {
+  const top = 8;
+  const h = BARS_H;
+  const c = setupCanvas(canvas, model.width, top + h + 40);
+  const colors = canvasColors();
+  drawYTicks(c, colors, model.hi, top, h, model.plotW);
+  const { bands, highlight } = model;
+  const w = drawnWidth(model.barW);
+  const base = top + h;
+  const scaleY = h / model.hi;
+  for (let i = 0; i < model.barCount; i++) {
+    const x = barX(model, i);
+    // Parts per band, bottom up (nearest lags first).
+    const parts = model.binned ? model.bars[i].parts : columnParts(model, i);
+    let sum = 0;
+    for (let b = 0; b < parts.length; b++) {
+      if (!(parts[b] > 0)) continue;
+      const y0 = base - sum * scaleY;
+      sum += parts[b];
+      const y1 = base - sum * scaleY;
+      const faded = highlight && !(highlight.band === b);
+      c.globalAlpha = faded ? FADED_ALPHA : 1;
+      c.fillStyle = bands[b].color;
+      c.fillRect(x, y1, w, y0 - y1);
+    }
+  }
+  c.globalAlpha = 1;
+  if (highlight && highlight.k !== undefined && !model.binned) {
+    // Every segment of the hovered loss, at full colour and outlined.
+    c.strokeStyle = colors.text;
+    c.lineWidth = 1;
+    for (const column of model.stack.columns) {
+      const s = column.segments.find((seg) => seg.k === highlight.k);
+      if (!s) continue;
+      const x = barX(model, column.j);
+      const y1 = base - (s.start + s.value) * scaleY;
+      c.fillStyle = bands[bandOf(bands, s.lag)].color;
+      c.fillRect(x, y1, w, s.value * scaleY);
+      c.strokeRect(x + 0.5, y1 + 0.5, Math.max(0, w - 1), Math.max(0, s.value * scaleY - 1));
+    }
+  }
+  c.strokeStyle = colors.axis;
+  c.strokeRect(PLOT_X - 0.5, top - 0.5, model.plotW + 1, h + 1);
+  drawXAxis(c, { plotX: PLOT_X, plotY: top, plotW: model.plotW, plotH: h, cellW: model.plotW / model.T }, model.T);
+  drawYLabel(c, colors, model.K === 1 ? "||dL/dh_j||" : "\u03a3_t ||dL_t/dh_j||", top, h);
+}
+
+/** Column i's parts per lag band (unbinned: one column per timestep). */
+function columnParts(model, j) {
+  const parts = new Float64Array(model.bands.length);
+  for (const s of model.stack.columns[j].segments) parts[bandOf(model.bands, s.lag)] += s.value;
+  return parts;
+}
+
+/** The bar and height under the cursor: {i, value} or null. */
+function barAt(canvas, model, event) {
+  const rect = canvas.getBoundingClientRect();
+  const x = event.clientX - rect.left - PLOT_X;
+  const y = event.clientY - rect.top - 8;
+  if (x < 0 || x >= model.plotW || y < 0 || y > BARS_H) return null;
+  return { i: Math.min(model.barCount - 1, Math.floor(x / model.barW)), value: (1 - y / BARS_H) * model.hi };
+}
+
+/** In a binned bar: the band at that height and the loss with most of it at the bar's middle timestep. */
+function binnedHit(model, i, value) {
+  const bar = model.bars[i];
+  let sum = 0;
+  for (let b = 0; b < bar.parts.length; b++) {
+    sum += bar.parts[b];
+    if (bar.parts[b] > 0 && value <= sum) {
+      const middle = model.stack.columns[Math.floor((bar.j0 + bar.j1 - 1) / 2)];
+      let best = null;
+      for (const s of middle.segments) {
+        if (bandOf(model.bands, s.lag) === b && (!best || s.value > best.value)) best = s;
+      }
+      return { band: b, bar, segment: best };
+    }
+  }
+  return null;
+}
+
+function hookBars(canvas, model, ctx, project) {
+  const { item } = model;
+  const setHighlight = (highlight, k) => {
+    const key = JSON.stringify(highlight);
+    if (key === JSON.stringify(model.highlight)) return;
+    model.highlight = highlight;
+    drawBars(canvas, model);
+    canvas.dataset.highlightTarget = k === null ? "" : String(model.targets[k]);
+    if (k !== null) project(k);
+  };
+  canvas.addEventListener("mousemove", (event) => {
+    const hit = barAt(canvas, model, event);
+    if (!hit) {
+      ctx.onLeave();
+      return;
+    }
+    const rows = [["run", item.run]];
+    if (item.series.direction) rows.push(["direction", item.series.direction]);
+    if (model.binned) {
+      const found = binnedHit(model, hit.i, hit.value);
+      if (!found) {
+        ctx.onLeave();
+        return;
+      }
+      const { bar, band, segment } = found;
+      rows.push(["j", `${bar.j0}\u2013${bar.j1 - 1}`], ["lag", model.bands[band].label],
+        ["value", `${fmt(bar.parts[band], 4)} (mean per timestep)`]);
+      if (segment) rows.push(["largest t", `${segment.t} at j ${segment.t - (model.backward ? -segment.lag : segment.lag)}`]);
+      setHighlight({ band }, segment ? segment.k : null);
+    } else {
+      const column = model.stack.columns[hit.i];
+      const s = segmentAt(column, hit.value);
+      if (!s) {
+        ctx.onLeave();
+        return;
+      }
+      rows.push(["j", String(column.j)], ["t", String(s.t)], ["lag", String(s.lag)],
+        ["value", fmt(s.value, 4)], ["bar", `${fmt(column.total, 4)} (${fmt((100 * s.value) / column.total, 3)} %)`]);
+      setHighlight({ k: s.k }, s.k);
+    }
+    ctx.onHover(rows, event);
+  });
+  canvas.addEventListener("mouseleave", () => ctx.onLeave());
+}
+
+// ---- the projected horizon of one loss --------------------------------------
+
+function drawProjection(canvas, model, k) {
+  const top = 6;
+  const h = PROJECTION_H;
+  const { T, targets, backward, bands } = model;
+  const t = targets[k];
+  const values = model.binned ? binnedRow(model.matrix, k, T, model.bins)
+    : Float64Array.from({ length: T }, (_, j) => model.matrix[k * T + j]);
+  let hi = 0;
+  for (const v of values) if (Number.isFinite(v) && v > hi) hi = v;
+  if (!(hi > 0)) hi = 1;
+  const c = setupCanvas(canvas, model.width, top + h + 38);
+  const colors = canvasColors();
+  drawYTicks(c, colors, hi, top, h, model.plotW);
+  const w = drawnWidth(model.barW);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v > 0) || !Number.isFinite(v)) continue;
+    const j = model.binned ? model.bins[i][0] : i;
+    const lag = lagOf(t, j, backward);
+    c.fillStyle = lag >= 0 ? bands[bandOf(bands, lag)].color : colors.muted;
+    const y = yOf(v, hi, top, h);
+    c.fillRect(barX(model, i), y, w, top + h - y);
+  }
+  // Where the loss itself is.
+  const x = PLOT_X + ((t + 0.5) * model.plotW) / T;
+  c.strokeStyle = colors.text;
+  c.setLineDash([3, 3]);
+  c.beginPath();
+  c.moveTo(Math.round(x) + 0.5, top);
+  c.lineTo(Math.round(x) + 0.5, top + h);
+  c.stroke();
+  c.setLineDash([]);
+  c.strokeStyle = colors.axis;
+  c.strokeRect(PLOT_X - 0.5, top - 0.5, model.plotW + 1, h + 1);
+  drawXAxis(c, { plotX: PLOT_X, plotY: top, plotW: model.plotW, plotH: h, cellW: model.plotW / T }, T);
+  drawYLabel(c, colors, `||dL_${t}/dh_j||`, top, h);
+  canvas.dataset.target = String(t);
+  canvas.dataset.row = String(k);
+  canvas.dataset.hi = String(hi);
+  canvas.rnnProjected = { target: t, values: Array.from(values) };
+}
+
+// ---- lag colours --------------------------------------------------------------
+
+function lagLegend(bands, single) {
+  const grouped = bands.length > 20;
+  const items = bands.map((band, i) => {
+    const labelled = i < 20 ? i % 5 === 0 || i === bands.length - 1 : true;
+    return el("span", { class: "rnn-horizon-legend-item", dataset: { lo: band.lo, hi: band.hi } }, [
+      el("span", { class: "rnn-horizon-legend-swatch", style: { background: band.color } }),
+      el("span", { class: "rnn-horizon-legend-label", text: labelled ? band.label : "" }),
+    ]);
+  });
+  const text = single ? "lag T\u22121 \u2212 j" : "lag t \u2212 j (backward: j \u2212 t)";
+  return el("div", { class: "rnn-horizon-legend", style: { marginLeft: `${PLOT_X}px` } }, [
+    el("span", { class: "rnn-muted", text: `${text}:` }),
+    el("span", { class: "rnn-horizon-legend-strip" }, items),
+    el("span", { class: "rnn-muted", text: grouped ? "(lags from 20 on in bands)" : "" }),
+  ]);
+}
+
+// ---- labels row ---------------------------------------------------------------
+
+function labelsRow(item, model, ctx) {
+  if (!item.labelsSeries) return el("div", { class: "rnn-note rnn-horizon-labels-missing", text: LABELS_HINT });
+  const result = item.labels;
+  if (!result || result.error) {
+    return el("div", { class: "rnn-note rnn-horizon-labels-missing",
+      text: `No labels at step ${item.step}: ${result ? errorText(result.error) : "not loaded"}` });
+  }
+  const tensor = result.value;
+  if (tensor.shape.length !== 3 || tensor.shape[1] !== model.T || tensor.shape[2] < 2) {
+    return el("div", { class: "rnn-note rnn-horizon-labels-missing",
+      text: `The labels have shape [${tensor.shape.join(", ")}]; expected [sample, ${model.T}, 2].` });
+  }
+  const sample = model.sample === "mean" ? "mean" : Math.min(model.sample, tensor.shape[0] - 1);
+  const cells = labelRow(tensor, sample);
+  const vocabulary = item.labelsSeries.meta && item.labelsSeries.meta.vocabulary;
+  const rows = sample === "mean" ? 1 : 2;
+  const canvas = el("canvas", {
+    class: "rnn-plot rnn-horizon-labels",
+    dataset: { view: "horizon-labels", run: item.run, rows, sample: String(sample) },
+  });
+  canvas.rnnLabels = cells;
+  const height = rows * LABEL_ROW_H + 2;
+  const c = setupCanvas(canvas, model.width, height);
+  const colors = canvasColors();
+  const slots = model.binned ? model.bins : cells.map((_, j) => [j, j + 1]);
+  c.font = FONT;
+  c.textBaseline = "middle";
+  c.textAlign = "right";
+  c.fillStyle = colors.text;
+  if (rows === 2) {
+    c.fillText("true", PLOT_X - 6, LABEL_ROW_H / 2);
+    c.fillText("predicted", PLOT_X - 6, LABEL_ROW_H * 1.5);
+  } else c.fillText("% right", PLOT_X - 6, LABEL_ROW_H / 2);
+  c.textAlign = "center";
+  const w = drawnWidth(model.barW);
+  slots.forEach(([j0, j1], i) => {
+    const x = barX(model, i);
+    if (sample === "mean") {
+      let share = 0;
+      let n = 0;
+      for (let j = j0; j < j1; j++) if (Number.isFinite(cells[j].share)) { share += cells[j].share; n++; }
+      if (!n) return;
+      share /= n;
+      c.fillStyle = mix(WRONG_COLOR, RIGHT_COLOR, share);
+      c.fillRect(x, 1, w, LABEL_ROW_H - 1);
+      drawCellText(c, `${Math.round(100 * share)}`, x + w / 2, LABEL_ROW_H / 2, w);
+      return;
+    }
+    const cell = cells[j0];
+    let wrong = 0;
+    let known = 0;
+    for (let j = j0; j < j1; j++) {
+      if (cells[j].right === null) continue;
+      known++;
+      if (!cells[j].right) wrong++;
+    }
+    if (!known) return;
+    c.fillStyle = wrong ? WRONG_COLOR : RIGHT_COLOR;
+    c.fillRect(x, 1, w, 2 * LABEL_ROW_H - 1);
+    if (j1 - j0 === 1) {
+      drawCellText(c, tokenText(cell.truth, vocabulary), x + w / 2, LABEL_ROW_H / 2, w);
+      drawCellText(c, tokenText(cell.predicted, vocabulary), x + w / 2, LABEL_ROW_H * 1.5, w);
+    }
+  });
+  canvas.addEventListener("mousemove", (event) => {
+    const rect = canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left - PLOT_X;
+    if (x < 0 || x >= model.plotW) {
+      ctx.onLeave();
+      return;
+    }
+    const [j0] = slots[Math.min(slots.length - 1, Math.floor(x / model.barW))];
+    const cell = cells[j0];
+    const rows2 = [["run", item.run], ["j", String(j0)]];
+    if (sample === "mean") rows2.push(["right", `${fmt(100 * cell.share, 3)} % of ${cell.n} samples`]);
+    else rows2.push(["true", tokenText(cell.truth, vocabulary) || "none"], ["predicted", tokenText(cell.predicted, vocabulary) || "none"]);
+    ctx.onHover(rows2, event);
+  });
+  canvas.addEventListener("mouseleave", () => ctx.onLeave());
+  return el("div", { class: "rnn-canvas-wrap rnn-horizon-labels-wrap" }, [canvas]);
+}
+
+/** A label inside its cell, only when it fits. */
+function drawCellText(c, text, x, y, w) {
+  if (!text || c.measureText(text).width > w - 2) return;
+  c.fillStyle = "#fff";
+  c.fillText(text, x, y);
+}
+
+function mix(from, to, f) {
+  const a = [1, 3, 5].map((i) => Number.parseInt(from.slice(i, i + 2), 16));
+  const b = [1, 3, 5].map((i) => Number.parseInt(to.slice(i, i + 2), 16));
+  return `rgb(${a.map((v, i) => Math.round(v + f * (b[i] - v))).join(",")})`;
+}
+
+// ---- the overview: the largest gradient of every logged step -------------------
+
+function overview(item, model, ctx) {
+  const stats = item.stats;
+  if (!stats || stats.error) {
+    return el("div", { class: "rnn-note rnn-horizon-note",
+      text: `No overview over steps: its kept horizon_stats did not load (${stats ? errorText(stats.error) : "?"}).` });
+  }
+  const kept = stats.value;
+  const fields = (kept.header.metadata && kept.header.metadata.fields) || ["max", "effective_horizon"];
+  const column = fields.indexOf("max");
+  const steps = kept.steps;
+  const values = steps.map((_, i) => (column >= 0 ? kept.value(i, 0, column) : NaN));
+  const selected = steps.indexOf(item.step);
+  const canvas = el("canvas", {
+    class: "rnn-plot rnn-horizon-overview",
+    dataset: { view: "horizon-overview", run: item.run, direction: item.series.direction || "none",
+      steps: steps.length, selectedStep: item.step },
+  });
+  canvas.rnnOverview = { steps, values };
+  const top = 6;
+  const h = OVERVIEW_H;
+  const c = setupCanvas(canvas, model.width, top + h + 34);
+  const colors = canvasColors();
+  let hi = 0;
+  for (const v of values) if (Number.isFinite(v) && v > hi) hi = v;
+  if (!(hi > 0)) hi = 1;
+  drawYTicks(c, colors, hi, top, h, model.plotW);
+  const slot = model.plotW / Math.max(1, steps.length);
+  const w = drawnWidth(slot);
+  const color = runColor(item.run, ctx.allRuns);
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v) || v <= 0) return;
+    const y = yOf(v, hi, top, h);
+    c.globalAlpha = i === selected ? 1 : 0.35;
+    c.fillStyle = i === selected ? color : colors.muted;
+    c.fillRect(PLOT_X + i * slot, y, w, top + h - y);
+  });
+  c.globalAlpha = 1;
+  if (selected >= 0) {
+    c.strokeStyle = color;
+    c.strokeRect(PLOT_X + selected * slot - 0.5, top - 0.5, w + 1, h + 1);
+  }
+  c.strokeStyle = colors.axis;
+  c.strokeRect(PLOT_X - 0.5, top - 0.5, model.plotW + 1, h + 1);
+  // Step ticks: a few of the logged steps.
+  c.font = FONT;
+  c.fillStyle = colors.text;
+  c.textAlign = "center";
+  c.textBaseline = "top";
+  const every = Math.max(1, Math.ceil(60 / slot));
+  for (let i = 0; i < steps.length; i += every) c.fillText(String(steps[i]), PLOT_X + (i + 0.5) * slot, top + h + 4);
+  c.font = LABEL_FONT;
+  c.fillText("logged step (click a bar to show it)", PLOT_X + model.plotW / 2, top + h + 18);
+  drawYLabel(c, colors, "max", top, h);
+  const indexAt = (event) => {
+    const rect = canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left - PLOT_X;
+    if (x < 0 || x >= model.plotW || !steps.length) return null;
+    return Math.min(steps.length - 1, Math.floor(x / slot));
+  };
+  canvas.addEventListener("mousemove", (event) => {
+    const i = indexAt(event);
+    if (i === null) {
+      ctx.onLeave();
+      return;
+    }
+    ctx.onHover([["run", item.run], ["step", String(steps[i])], ["max ||dL_t/dh_j||", fmt(values[i], 4)]], event);
+  });
+  canvas.addEventListener("mouseleave", () => ctx.onLeave());
+  canvas.addEventListener("click", (event) => {
+    const i = indexAt(event);
+    if (i !== null) ctx.onStep(steps[i]);
+  });
+  canvas.style.cursor = "pointer";
+  return el("div", { class: "rnn-horizon-overview-box" }, [
+    el("div", { class: "rnn-horizon-projection-title", text: "Largest ||dL_t/dh_j|| (over samples, losses and timesteps) at every logged step; the shown step in the run's colour." }),
+    el("div", { class: "rnn-canvas-wrap" }, [canvas]),
+  ]);
+}
+
+registerView(["gradient_horizon"], {
+  value: "horizon",
+  text: "horizon (stacked by lag, RNNbow)",
+  render,
+});
+
