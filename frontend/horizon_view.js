@@ -570,7 +570,8 @@ function overview(item, model, ctx) {
   const canvas = el("canvas", {
     class: "rnn-plot rnn-horizon-overview",
     dataset: { view: "horizon-overview", run: item.run, direction: item.series.direction || "none",
-      steps: steps.length, selectedStep: item.step },
+      steps: steps.length, selectedStep: item.step, plotX: PLOT_X, plotY: 6, plotWidth: model.plotW,
+      plotHeight: OVERVIEW_H },
   });
   canvas.rnnOverview = { steps, values };
   const top = 6;
