@@ -399,8 +399,40 @@ function timescaleChart(items, axis, ctx, direction) {
       "T_u = \u22121/ln(mean gate) over units, median and quartiles \u2014 what the gates promise. Dashed: " +
       "\u22121/ln r, with r the per-timestep factor of the fitted decay of ||dL/dh_t|| \u2014 the memory the gradient uses." }),
     el("div", { class: "rnn-canvas-wrap" }, [canvas]),
+    timescaleLegend(runs),
     ...notes.map((text) => el("div", { class: "rnn-note rnn-horizon-note rnn-horizon-timescale-note", text })),
+    flatNote(runs),
   ];
+}
+
+/** Why ||dL/dh_t|| need not decay with a loss at every timestep (said once). */
+function flatNote(runs) {
+  const flat = runs.some((r) => lossEveryStep(r.item.series) &&
+    (r.gradientScales || []).some((g) => g.value === Infinity));
+  return flat ? el("div", { class: "rnn-note rnn-horizon-note", text:
+    "With a loss at every timestep, ||dL/dh_t|| sums the gradients of every later loss and need not decay " +
+    "going back: the dashed timescale is then missing or long, and the effective horizon above is the measure " +
+    "of how far back the gradient reaches." }) : null;
+}
+
+/** Per run what it draws: the gate's median and band (solid), the gradient's timescale (dashed). */
+function timescaleLegend(runs) {
+  const items = [];
+  for (const r of runs) {
+    if (r.gateScales) {
+      items.push(el("span", {}, [
+        el("span", { class: "rnn-horizon-key-band", style: { background: r.color, borderColor: r.color } }),
+        el("span", { text: `${r.run}: gate ${r.gate.gate} median, quartile band` }),
+      ]));
+    }
+    if (r.gradientScales && r.gradientScales.some((g) => g.value > 0 && Number.isFinite(g.value))) {
+      items.push(el("span", {}, [
+        el("span", { class: "rnn-horizon-key-dashed", style: { borderColor: r.color } }),
+        el("span", { text: `${r.run}: from the decay of ||dL/dh_t||` }),
+      ]));
+    }
+  }
+  return el("div", { class: "rnn-horizon-training-legend" }, items);
 }
 
 /** Whether the horizon has more than one loss (targets null: every timestep). */
@@ -423,11 +455,7 @@ function runNote(r) {
   else if (!r.gradientScales) parts.push(`no state gradient profile (${r.item.profile && r.item.profile.error ? errorText(r.item.profile.error) : "older log"})`);
   else {
     const flat = r.gradientScales.filter((g) => g.value === Infinity).length;
-    if (flat) {
-      parts.push(`${flat} of ${r.gradientScales.length} steps with no decay of ||dL/dh_t|| (+inf, not drawn)` +
-        (lossEveryStep(r.item.series) ? ": with a loss at every timestep, ||dL/dh_t|| sums every later loss's " +
-          "gradient and need not decay; the effective horizon above is the measure to trust" : ""));
-    }
+    if (flat) parts.push(`${flat} of ${r.gradientScales.length} steps with no decay of ||dL/dh_t|| (+inf, not drawn)`);
   }
   return `${r.run}: ${parts.join("; ")}.`;
 }

@@ -199,7 +199,7 @@ function horizonPanel(item, ctx, width) {
   const labels = labelsRow(item, model, ctx);
   children.push(labels);
   children.push(el("div", { class: "rnn-canvas-wrap" }, [bars]));
-  children.push(lagLegend(bands, single));
+  children.push(lagLegend(bands, single, backward));
   children.push(el("div", {
     class: "rnn-note rnn-horizon-note",
     text: single
@@ -439,7 +439,7 @@ function drawProjection(canvas, model, k) {
 
 // ---- lag colours --------------------------------------------------------------
 
-function lagLegend(bands, single) {
+function lagLegend(bands, single, backward) {
   const grouped = bands.length > 20;
   const items = bands.map((band, i) => {
     const labelled = i < 20 ? i % 5 === 0 || i === bands.length - 1 : true;
@@ -448,7 +448,7 @@ function lagLegend(bands, single) {
       el("span", { class: "rnn-horizon-legend-label", text: labelled ? band.label : "" }),
     ]);
   });
-  const text = single ? "lag T\u22121 \u2212 j" : "lag t \u2212 j (backward: j \u2212 t)";
+  const text = backward ? "lag j \u2212 t (backward layer)" : single ? "lag T\u22121 \u2212 j" : "lag t \u2212 j";
   return el("div", { class: "rnn-horizon-legend", style: { marginLeft: `${PLOT_X}px` } }, [
     el("span", { class: "rnn-muted", text: `${text}:` }),
     el("span", { class: "rnn-horizon-legend-strip" }, items),
