@@ -12,9 +12,9 @@ import { canvasColors, drawXAxis, setupCanvas } from "./plots.js";
 import { linearTicks } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
-import { directionLabel, pickStep, registerView, unionSteps } from "./series.js";
+import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "./series.js";
 import {
-  bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, segmentAt,
+  bandLookup, bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, segmentAt,
   stackColumns, targetsOf, tokenText,
 } from "./horizon.js";
 
@@ -77,7 +77,11 @@ async function render(ctx) {
     nodes.push(panel.node);
   }
   if (!items.length && !missing.length) nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
-  return { nodes, errors };
+  // Where TensorBoard kept only a sample of the horizon's steps (said by the slider).
+  const sampled = sampledRuns(listed.map((i) => ({
+    run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps,
+  })));
+  return { nodes, errors, sampled };
 }
 
 /** The item's tensor at its step, its kept max per step and its labels. */
@@ -298,10 +302,8 @@ function drawBars(canvas, model) {
     // Every segment of the hovered loss, at full colour and outlined.
     c.strokeStyle = colors.text;
     c.lineWidth = 1;
-    for (const column of model.stack.columns) {
-      const s = column.segments.find((seg) => seg.k === highlight.k);
-      if (!s) continue;
-      const x = barX(model, column.j);
+    for (const [j, s] of lossSegments(model, highlight.k)) {
+      const x = barX(model, j);
       const y1 = base - (s.start + s.value) * scaleY;
       c.fillStyle = bands[bandOf(bands, s.lag)].color;
       c.fillRect(x, y1, w, s.value * scaleY);
@@ -314,11 +316,31 @@ function drawBars(canvas, model) {
   drawYLabel(c, colors, model.K === 1 ? "||dL/dh_j||" : "\u03a3_t ||dL_t/dh_j||", top, h);
 }
 
-/** Column i's parts per lag band (unbinned: one column per timestep). */
+/** Column j's parts per lag band (unbinned: one column per timestep), computed once. */
 function columnParts(model, j) {
-  const parts = new Float64Array(model.bands.length);
-  for (const s of model.stack.columns[j].segments) parts[bandOf(model.bands, s.lag)] += s.value;
-  return parts;
+  if (!model.parts) {
+    const band = bandLookup(model.bands, model.stack.maxLag);
+    model.parts = model.stack.columns.map((column) => {
+      const parts = new Float64Array(model.bands.length);
+      for (const s of column.segments) parts[band[s.lag]] += s.value;
+      return parts;
+    });
+  }
+  return model.parts[j];
+}
+
+/** Every segment of loss row k, one per column it reaches (cached per row). */
+function lossSegments(model, k) {
+  if (!model.byLoss) model.byLoss = new Map();
+  if (!model.byLoss.has(k)) {
+    const found = [];
+    for (const column of model.stack.columns) {
+      const s = column.segments.find((seg) => seg.k === k);
+      if (s) found.push([column.j, s]);
+    }
+    model.byLoss.set(k, found);
+  }
+  return model.byLoss.get(k);
 }
 
 /** The bar and height under the cursor: {i, value} or null. */
