@@ -395,7 +395,7 @@ function hookBars(canvas, model, ctx, project) {
         return;
       }
       const { bar, band, segment } = found;
-      rows.push(["j", `${bar.j0}\u2013${bar.j1 - 1}`], ["lag", model.bands[band].label],
+      rows.push(["j", bar.j1 - bar.j0 > 1 ? `${bar.j0}\u2013${bar.j1 - 1}` : String(bar.j0)], ["lag", model.bands[band].label],
         ["value", `${fmt(bar.parts[band], 4)} (mean per timestep)`]);
       if (segment) rows.push(["largest t", `${segment.t} at j ${segment.t - (model.backward ? -segment.lag : segment.lag)}`]);
       setHighlight({ band }, segment ? segment.k : null);
