@@ -97,9 +97,15 @@ async function render(ctx) {
       "Log it with RNNTensorBoard(gradient_horizon=True).", "warn"));
   }
   for (const item of items) {
-    if (item.stats.error) {
+    const error = item.stats.error;
+    if (!error) continue;
+    if (error.status === 404) {
+      // Not an error of the tab: the log has no kept statistics.
+      nodes.push(note(`${where(item)}: logged without horizon_stats (tb-rnn-plugin's gradient_horizon ` +
+        `op writes them with every horizon): nothing to draw over training. (${errorText(error)})`, "warn"));
+    } else {
       errors++;
-      nodes.push(note(`${where(item)}: could not load the horizon's kept statistics: ${errorText(item.stats.error)}`, "error"));
+      nodes.push(note(`${where(item)}: could not load the horizon's kept statistics: ${errorText(error)}`, "error"));
     }
   }
   const width = Math.max(360, Math.min(MAX_W, (ctx.width || 1000) - 8));
