@@ -146,7 +146,8 @@ export function pixelRanges(n, slots) {
 /**
  * Fits `cols` columns split into `segments` into maxW px (not counting the
  * `gap` px left blank between two segments, where a separator goes): whole
- * pixels per column (up to maxCellW) when they fit, else one pixel column
+ * pixels per column (up to maxCellW; under 8 px per column, the exact
+ * share of the width) when they fit, else one pixel column
  * per group of columns, each segment (gate) getting its share of the width,
  * so that no pixel holds two gates' columns. Returns {plotW (gaps
  * included), cellW, aggregated, bins ([a, b) per drawn pixel column or per
@@ -157,7 +158,10 @@ export function pixelRanges(n, slots) {
 export function fitColumns(cols, segments, maxW, maxCellW = 24, gap = 0) {
   const width = Math.max(segments.length, Math.floor(maxW));
   const aggregated = cols > width;
-  const cellW = aggregated ? width / cols : Math.max(1, Math.min(maxCellW, Math.floor(width / cols)));
+  // Whole pixels per column when they are wide; narrower ones use the
+  // width there is (cells then differ by a pixel, but the plot fills it).
+  const raw = width / cols;
+  const cellW = aggregated ? raw : raw >= 8 ? Math.min(maxCellW, Math.floor(raw)) : raw;
   const spans = [];
   const bins = [];
   let x = 0;
@@ -304,7 +308,7 @@ export function rangeTicks(lo, hi, count = 4) {
 export function colorBarTicks(mode, vmax, count = 4) {
   const lo = mode === "abs" ? 0 : -vmax;
   return rangeTicks(lo, vmax, count).map((value) => ({
-    value, pos: (value - lo) / (vmax - lo), label: fmt(value, 2),
+    value, pos: (value - lo) / (vmax - lo), label: fmt(value, 3),
   }));
 }
 

@@ -95,6 +95,15 @@ test("fitColumns of a 1024-column recurrent kernel in 300 px: each pixel inside 
   }
 });
 
+test("fitColumns fills the width with narrow columns, exactly", () => {
+  const fit = fitColumns(128, gateSegments(LSTM_GATES(32), 128), 368, 24, 4);
+  assert.equal(fit.aggregated, false);
+  assert.equal(fit.cellW, 368 / 128);
+  assert.equal(fit.plotW, 368 + 12);
+  assert.equal(fit.cols, 128);
+  assert.equal(fit.spans[1].x0, 32 * fit.cellW + 4);
+});
+
 test("fitColumns with unequal segments shares the width by columns", () => {
   const fit = fitColumns(1000, [{ name: "a", start: 0, stop: 100 }, { name: "b", start: 100, stop: 1000 }], 200);
   assert.deepEqual(fit.spans.map((s) => s.x1 - s.x0), [20, 180]);
