@@ -162,6 +162,10 @@ function buildPlots(items) {
       const item = loaded(entry);
       if (!item) continue;
       const matrix = asMatrix(item.tensor.value.shape, item.tensor.value.data);
+      if (!matrix.rows || !matrix.cols) {
+        problems.push(`${entry.matrix}: logged empty (shape ${item.tensor.value.shape.join(" \u00d7 ")}); nothing to draw`);
+        continue;
+      }
       plots.push({
         key: `${slot.key}|${entry.matrix}`, group: `${slot.key}|${entry.matrix}`, strip: false, matrix,
         names: [entry.matrix], entries: [item], gates: entry.series.meta.gates ?? null,
@@ -174,6 +178,10 @@ function buildPlots(items) {
       const item = loaded(entry);
       if (!item) continue;
       const width = item.tensor.value.data.length;
+      if (!width) {
+        problems.push(`${entry.matrix}: logged empty; nothing to draw`);
+        continue;
+      }
       if (!byWidth.has(width)) byWidth.set(width, []);
       byWidth.get(width).push({ entry, item });
     }
@@ -386,7 +394,7 @@ function drawPlot(canvas, plot, layout, values, spans, separators, vmax, mode) {
   c.font = FONT;
   c.textBaseline = "top";
   const ticks = [];
-  if (spans.length > 1 || spans[0].name !== null) {
+  if (spans.length > 1 || (spans.length && spans[0].name !== null)) {
     for (const s of spans) ticks.push([s.x0, s.start]);
     const last = spans[spans.length - 1];
     ticks.push([last.x1, last.stop]);

@@ -95,7 +95,7 @@ def write_gru_run(logdir):
     model.compile(loss="mse", optimizer="sgd")
     rng = np.random.default_rng(0)
     data = rng.normal(size=(8, 5, 3)).astype(np.float32)
-    model.fit(data, rng.normal(size=(8, 1)).astype(np.float32), batch_size=8, epochs=2, verbose=0,
+    model.fit(data, rng.normal(size=(8, 1)).astype(np.float32), batch_size=8, epochs=1, verbose=0,
               callbacks=[RNNTensorBoard(str(logdir / GRU_RUN), update_freq=1)])
     return model
 
