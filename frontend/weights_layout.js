@@ -187,6 +187,16 @@ export function fitColumns(cols, segments, maxW, maxCellW = 24, gap = 0) {
 }
 
 /**
+ * The bin (index into fitColumns' bins) drawn at x px from the plot's
+ * left, or null in a gap between gates or outside.
+ */
+export function columnBinAt(colFit, x) {
+  const span = colFit.spans.find((s) => x >= s.x0 && x < s.x1);
+  if (!span) return null;
+  return span.firstBin + Math.min(span.bins - 1, Math.floor(((x - span.x0) / (span.x1 - span.x0)) * span.bins));
+}
+
+/**
  * Fits `rows` rows into at most maxH px: whole pixels per row (between
  * minCellH and maxCellH) when they fit, else one pixel row per group.
  */

@@ -15,7 +15,7 @@ import { fmt } from "./scales.js";
 import { directionLabel, pickStep, quantityLabel, registerView, sampledRuns, unionSteps } from "./series.js";
 import { VIRIDIS_HEX } from "./vendor/viridis.js";
 import {
-  aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, fitColumns, fitRows, gateSegments,
+  aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, columnBinAt, fitColumns, fitRows, gateSegments,
   matrixLabel, nonFiniteNote, rowText, SCALE_MODES, scaleRanges, stripLabel, valueStats,
 } from "./weights_layout.js";
 
@@ -452,11 +452,11 @@ function hoverRows(run, slot, plot, layout, spans, event) {
   const x = event.clientX - rect.left;
   const y = event.clientY - rect.top - layout.plotY;
   if (y < 0 || y >= layout.plotH) return null;
-  const span = spans.find((s) => x >= s.x0 && x < s.x1);
-  if (!span) return null;
   const { colFit, rowFit } = layout;
-  const binInSpan = Math.min(span.bins - 1, Math.floor(((x - span.x0) / (span.x1 - span.x0)) * span.bins));
-  const [c0, c1] = colFit.bins[span.firstBin + binInSpan];
+  const bin = columnBinAt(colFit, x - layout.plotX);
+  if (bin === null) return null;
+  const span = spans.find((s) => bin >= s.firstBin && bin < s.firstBin + s.bins);
+  const [c0, c1] = colFit.bins[bin];
   const r = Math.min(rowFit.rows - 1, Math.floor((y / layout.plotH) * rowFit.rows));
   const [r0, r1] = rowFit.bins[r];
   const value = binMatrixCell(plot.matrix, r0, r1, c0, c1);

@@ -330,6 +330,38 @@ def test_real_bidirectional_gru_layout(browser, server):
             rows = json.loads(d["stripRows"])
             assert [(r["matrix"], r["label"]) for r in rows] == [("input_bias", "input"), ("recurrent_bias", "recurrent")]
             assert d["rows"] == "2" and d["cols"] == str(3 * units)
+            # What is drawn is Keras' weights as trained (logged after the
+            # last batch): rows 0 and 1 of the (2, 3U) bias, columns z, r, h.
+            drawn = frame.evaluate("(s) => Array.from(document.querySelector(s).rnnWeights.values)",
+                                   plot_selector(GRU_RUN, "input_bias,recurrent_bias", direction))
+            np.testing.assert_allclose(np.array(drawn).reshape(2, 3 * units), rnn.cell.bias.numpy(), rtol=1e-6)
+            kernel = frame.evaluate("(s) => Array.from(document.querySelector(s).rnnWeights.values)",
+                                    plot_selector(GRU_RUN, "recurrent_kernel", direction))
+            np.testing.assert_allclose(np.array(kernel).reshape(units, 3 * units),
+                                       rnn.cell.recurrent_kernel.numpy(), rtol=1e-6)
+            # Both strips' labels are drawn left of their rows.
+            sel = plot_selector(GRU_RUN, "input_bias,recurrent_bias", direction)
+            for row in rows:
+                ink = frame.evaluate(
+                    """([s, y0, y1, x1]) => { const c = document.querySelector(s); const k = Number(c.dataset.dpr);
+                    const px = c.getContext('2d').getImageData(0, Math.round(y0 * k), Math.round(x1 * k),
+                      Math.round((y1 - y0) * k)).data;
+                    let n = 0; for (let i = 0; i < px.length; i += 4) if (px[i] < 128) n++; return n; }""",
+                    [sel, row["y0"], row["y1"], float(d["plotX"]) - 2])
+                assert ink > 10, (direction, row, ink)
+        # The hover over the recurrent bias row names it.
+        sel = plot_selector(GRU_RUN, "input_bias,recurrent_bias", "backward")
+        d = dataset(frame, sel)
+        box = frame.evaluate("(s) => { const r = document.querySelector(s).getBoundingClientRect(); return [r.left, r.top]; }", sel)
+        origin = page.locator("iframe").element_handle().bounding_box()
+        x, y = cell_xy(d, 1, 9)
+        page.mouse.move(origin["x"] + box[0] + x, origin["y"] + box[1] + y)
+        frame.wait_for_selector("#rnn-tooltip:not([hidden])", timeout=5000)
+        text = frame.text_content("#rnn-tooltip")
+        for part in (GRU_RUN, "backward", "recurrent_bias", "gate h (candidate)", "column 9 (unit 1 of gate h)"):
+            assert part in text, (part, text)
+        want = layer.backward_layer.cell.bias.numpy()[1, 9]
+        assert float(frame.get_attribute("#rnn-tooltip", "data-value")) == pytest.approx(want, rel=1e-3, abs=1e-7)
         # Gate activations are recomputed for GRU: no note about them here.
         assert frame.locator('.rnn-weights-run[data-run="%s"] .rnn-weights-run-note' % GRU_RUN).count() == 0
         title = frame.locator('.rnn-weights-run-title[data-run="%s"]' % GRU_RUN)

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, fitColumns, fitRows, gateSegments,
+  aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, columnBinAt, fitColumns, fitRows, gateSegments,
   nonFiniteNote, pixelRanges, rangeTicks, rowText, scaleRanges, valueStats,
 } from "../../frontend/weights_layout.js";
 
@@ -102,6 +102,19 @@ test("fitColumns fills the width with narrow columns, exactly", () => {
   assert.equal(fit.plotW, 368 + 12);
   assert.equal(fit.cols, 128);
   assert.equal(fit.spans[1].x0, 32 * fit.cellW + 4);
+});
+
+test("columnBinAt: the column under x, none in the gaps between gates", () => {
+  const fit = fitColumns(16, gateSegments(LSTM_GATES(4), 16), 400, 24, 4);
+  assert.deepEqual(fit.bins[columnBinAt(fit, 0)], [0, 1]);
+  assert.deepEqual(fit.bins[columnBinAt(fit, 95.9)], [3, 4]);
+  assert.equal(columnBinAt(fit, 97), null); // the gap, where the separator is
+  assert.deepEqual(fit.bins[columnBinAt(fit, 100)], [4, 5]);
+  assert.equal(columnBinAt(fit, 396), null);
+  const big = fitColumns(1024, gateSegments(LSTM_GATES(256), 1024), 300, 24, 4);
+  // Just right of the first separator: the f gate's first columns.
+  const first = big.bins[columnBinAt(big, big.separators[0] + 2.5)];
+  assert.equal(first[0], 256);
 });
 
 test("fitColumns with unequal segments shares the width by columns", () => {
