@@ -36,6 +36,11 @@ const GATE_TITLES = {
   i: "input", f: "forget", c: "candidate", o: "output", z: "update", r: "reset", h: "candidate",
 };
 
+/** A gate's word ("forget"); none for a cell of one block (SimpleRNN's h is no candidate). */
+function gateTitle(name, spans) {
+  return spans.filter((s) => s.name !== null).length > 1 ? GATE_TITLES[name] || "" : "";
+}
+
 // The scale chosen in the view's own menu; the tab's persisted state has no
 // key for it (persist.js keeps a fixed list), so it lives for the page.
 let scaleMode = "signed";
@@ -65,49 +70,68 @@ registerView(KINDS, {
 
 /** render(ctx) of views.js. */
 async function render(ctx) {
-  const kind = ctx.state.kind;
   const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
   const items = ctx.groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
-  await Promise.all(items.map(async (item) => {
-    item.steps = await settle(ctx.api.steps(item.series.run, item.series.tag));
-  }));
-  if (ctx.isStale()) return { nodes: [] };
-  const listed = items.filter((i) => i.steps.value);
-  const steps = unionSteps(listed.map((i) => i.steps.value.steps));
-  const perRun = new Map();
-  for (const i of listed) if (!perRun.has(i.run)) perRun.set(i.run, { run: i.run, ...i.steps.value });
-  const chosen = ctx.chooseStep(steps, [...perRun.values()]);
-  await Promise.all(listed.map(async (item) => {
-    item.step = chosen === null ? null : pickStep(item.steps.value.steps, chosen);
-    if (item.step === null) return;
-    item.tensor = await settle(ctx.api.tensor(item.series.run, item.series.tag, item.step));
-  }));
-  if (ctx.isStale()) return { nodes: [] };
+  const loaded = await loadStep(ctx, items);
+  if (!loaded) return { nodes: [] };
 
   const nodes = [toolbar(ctx)];
   if (missing.length) {
-    nodes.push(note(`No ${quantityLabel(kind)} logged for layer ${ctx.state.layer} in: ${missing.join(", ")}.`, "warn rnn-weights-missing"));
+    nodes.push(note(`No ${quantityLabel(ctx.state.kind)} logged for layer ${ctx.state.layer} in: ${missing.join(", ")}.`,
+      "rnn-note-warn", "rnn-weights-missing"));
   }
   if (!items.length && !missing.length) nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
 
   const runs = ctx.groups.filter((g) => g.panels.length).map((g) => g.run);
   const plotsByRun = new Map(runs.map((run) => [run, buildPlots(items.filter((i) => i.run === run))]));
-  // The tab's "shared across runs" box: the same matrix of every run shown
-  // gets one range (comparable colours), else each run its own.
-  const shared = ctx.state.shared !== false;
-  const all = scaleMode === "signed-all";
-  const ranges = scaleRanges([...plotsByRun].flatMap(([run, slots]) => slots.flatMap((s) => s.plots).map((p) => {
-    const group = all ? "every matrix" : p.group;
-    return { key: `${run}|${p.key}`, group: shared ? group : `${run}|${group}`, maxAbs: p.stats.maxAbs };
-  })), "signed");
+  const ranges = colourRanges(plotsByRun, ctx.state.shared !== false, scaleMode);
   let errors = 0;
   for (const run of runs) {
-    const section = runSection(run, plotsByRun.get(run), ranges, ctx, chosen);
+    const section = runSection(run, plotsByRun.get(run), ranges, ctx, loaded.chosen);
     errors += section.errors;
     nodes.push(section.node);
   }
-  const sampled = sampledRuns(listed.map((i) => ({ run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps })));
+  const sampled = sampledRuns(loaded.listed.map((i) => ({
+    run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps,
+  })));
   return { nodes, errors, sampled };
+}
+
+/**
+ * Lists every series' steps, sets the step slider to their union (with each
+ * run's wall times) and loads each series' tensor at the chosen step (the
+ * nearest logged one not above it). Results go on the items; null when a
+ * newer update started meanwhile.
+ */
+async function loadStep(ctx, items) {
+  await Promise.all(items.map(async (item) => {
+    item.steps = await settle(ctx.api.steps(item.series.run, item.series.tag));
+  }));
+  if (ctx.isStale()) return null;
+  const listed = items.filter((i) => i.steps.value);
+  const perRun = new Map();
+  for (const i of listed) if (!perRun.has(i.run)) perRun.set(i.run, { run: i.run, ...i.steps.value });
+  const chosen = ctx.chooseStep(unionSteps(listed.map((i) => i.steps.value.steps)), [...perRun.values()]);
+  await Promise.all(listed.map(async (item) => {
+    item.step = chosen === null ? null : pickStep(item.steps.value.steps, chosen);
+    if (item.step === null) return;
+    item.tensor = await settle(ctx.api.tensor(item.series.run, item.series.tag, item.step));
+  }));
+  return ctx.isStale() ? null : { listed, chosen };
+}
+
+/**
+ * The colour range of every plot, keyed "run|plot key". With the tab's
+ * "shared across runs" box ticked, the same matrix of every run shown gets
+ * one range (comparable colours), else each run its own; "signed-all"
+ * gives every matrix (of a run, or of all) one range.
+ */
+function colourRanges(plotsByRun, shared, mode) {
+  const items = [...plotsByRun].flatMap(([run, slots]) => slots.flatMap((s) => s.plots).map((p) => {
+    const group = mode === "signed-all" ? "every matrix" : p.group;
+    return { key: `${run}|${p.key}`, group: shared ? group : `${run}|${group}`, maxAbs: p.stats.maxAbs };
+  }));
+  return scaleRanges(items, "signed");
 }
 
 async function settle(promise) {
@@ -118,8 +142,8 @@ async function settle(promise) {
   }
 }
 
-function note(text, cls = "") {
-  return el("div", { class: `rnn-note rnn-weights-note ${cls.split(" ").filter(Boolean).map((c) => (c.startsWith("rnn-") ? c : `rnn-note-${c}`)).join(" ")}`, text });
+function note(text, ...classes) {
+  return el("div", { class: ["rnn-note", "rnn-weights-note", ...classes].join(" "), text });
 }
 
 function errorText(error) {
@@ -265,7 +289,7 @@ function slotPanel(run, slot, ranges, ctx, chosen, inner) {
     style: { maxWidth: "100%" },
   }, [
     el("div", { class: "rnn-panel-heading" }, heading),
-    ...slot.problems.map((text) => note(text, "error")),
+    ...slot.problems.map((text) => note(text, "rnn-note-error")),
     el("div", { class: `rnn-weights-matrices${side ? " rnn-weights-side" : ""}` }, plots),
   ]);
 }
@@ -338,7 +362,7 @@ function matrixPlot(run, slot, plot, vmax, ctx, width) {
   }
   const bad = nonFiniteNote(plot.stats);
   if (bad) {
-    const nodeNote = note(`${plot.names.join(", ")}: ${bad}.`, "error rnn-weights-nonfinite");
+    const nodeNote = note(`${plot.names.join(", ")}: ${bad}.`, "rnn-note-error", "rnn-weights-nonfinite");
     Object.assign(nodeNote.dataset, { nan: plot.stats.nan, posinf: plot.stats.posInf, neginf: plot.stats.negInf });
     children.push(nodeNote);
   }
@@ -385,7 +409,7 @@ function drawPlot(canvas, plot, layout, values, spans, separators, vmax, mode) {
   for (const s of spans) {
     if (s.name === null) continue;
     const w = s.x1 - s.x0;
-    const long = `${s.name} ${GATE_TITLES[s.name] || ""}`.trim();
+    const long = `${s.name} ${gateTitle(s.name, spans)}`.trim();
     const text = c.measureText(long).width + 6 <= w ? long : s.name;
     c.fillText(text, (s.x0 + s.x1) / 2, plotY - 6);
   }
@@ -467,7 +491,7 @@ function hoverRows(run, slot, plot, layout, spans, event) {
   rows.push(["step", String(entry.step)]);
   rows.push(["matrix", plot.strip ? plot.names.slice(r0, r1).join(", ") : plot.names[0]]);
   if (span.name !== null) {
-    const title = GATE_TITLES[span.name] ? ` (${GATE_TITLES[span.name]})` : "";
+    const title = gateTitle(span.name, spans) ? ` (${gateTitle(span.name, spans)})` : "";
     rows.push(["gate", `${span.name}${title}, columns ${span.start}\u2013${span.stop - 1}`]);
   }
   if (!plot.strip) rows.push(["row", r1 - r0 > 1 ? `${r0}\u2013${r1 - 1}` : rowText(plot.matrix, r0)]);
