@@ -19,5 +19,7 @@
 //   ctx.redraw()   draw again (e.g. after a view-local control changed)
 //   ctx.isStale()  true once a newer update started: stop and return
 // errors: how many charts could not be drawn (each says why in its node).
+
+import "./weights_view.js";
 import "./horizon_view.js";
 import "./horizon_training_view.js";
