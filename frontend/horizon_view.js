@@ -95,11 +95,21 @@ async function loadItem(api, index, item, step) {
   const [tensor, stats, labelTensor] = await Promise.all([
     settle(api.tensor(item.run, item.series.tag, item.step)),
     settle(api.kept(item.run, item.series.tag, "horizon_stats")),
-    labels ? settle(api.tensor(labels.run, labels.tag, item.step)) : null,
+    labels ? loadLabels(api, labels, item.step) : null,
   ]);
   item.tensor = tensor;
   item.stats = stats;
   item.labels = labelTensor;
+}
+
+/** The labels at `step`, or {error} saying they were not logged then (no request for a step not listed). */
+async function loadLabels(api, labels, step) {
+  const steps = await settle(api.steps(labels.run, labels.tag));
+  if (steps.error) return steps;
+  if (!steps.value.steps.includes(step)) {
+    return { error: new Error(`not logged at this step (the labels have ${steps.value.steps.length} logged steps)`) };
+  }
+  return settle(api.tensor(labels.run, labels.tag, step));
 }
 
 function note(text, kind = "") {

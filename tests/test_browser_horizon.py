@@ -438,7 +438,13 @@ def serve_labels(page):
             "Content-Type": "application/octet-stream", "X-Tensor-Shape": "%d,%d,2" % (SAMPLES, T),
             "X-Tensor-Dtype": "float32"})
 
+    def steps(route):
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(
+            {"steps": list(STEPS), "wall_times": [1.0e9 + s for s in STEPS], "logged_steps": None}))
+
     page.route("**/data/plugin/rnn/tags", tags)
+    page.route(lambda url: "/data/plugin/rnn/steps?" in url and
+               urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("tag") == [LABELS_TAG], steps)
     page.route(lambda url: "/data/plugin/rnn/tensor?" in url and
                urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("tag") == [LABELS_TAG], tensor)
 
@@ -468,5 +474,7 @@ def test_labels_row_marks_right_and_wrong_predictions(browser, server):
         frame.wait_for_selector("#rnn-tooltip:not([hidden])", timeout=5000)
         tip = frame.text_content("#rnn-tooltip")
         assert "gamma" in tip and "pad" in tip, tip  # true 3 -> gamma, predicted 0 -> pad
+        if os.environ.get("RNN_SCREENSHOTS"):
+            page.screenshot(path=os.path.join(os.environ["RNN_SCREENSHOTS"], "rnn_horizon_labels_test.png"))
     finally:
         close(context, page)
