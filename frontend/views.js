@@ -19,3 +19,4 @@
 //   ctx.redraw()   draw again (e.g. after a view-local control changed)
 //   ctx.isStale()  true once a newer update started: stop and return
 // errors: how many charts could not be drawn (each says why in its node).
+import "./gate_history_view.js";
