@@ -204,7 +204,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
   const stats = item.stats.value;
   const kept = thinIndices(h.steps.length);
   const layout = {
-    width, height: RIDGE_H + 34, plotX: GUTTER, plotY: 6, plotW: width - GUTTER - 8, plotH: RIDGE_H,
+    width, height: RIDGE_H + 40, plotX: GUTTER, plotY: 6, plotW: width - GUTTER - 8, plotH: RIDGE_H,
     bins: range.hi - range.lo + 1,
   };
   layout.binW = layout.plotW / layout.bins;
@@ -305,9 +305,27 @@ function drawRidges(canvas, h, r, kept, range, edges, color, layout, maxCount) {
     c.globalAlpha = 0.15 + 0.6 * age;
     c.fillStyle = color;
     c.fill();
+    // The outline only where the ridge rises: baselines of 60 ridges
+    // stroked end to end would paint the whole plot in the run's colour.
     c.globalAlpha = 0.35 + 0.65 * age;
     c.strokeStyle = color;
     c.lineWidth = 1;
+    c.beginPath();
+    const point = (b) => [plotX + (b - range.lo + 0.5) * binW, base - (maxCount > 0 ? h.value(i, r, b) / maxCount : 0) * peakH];
+    const counted = (b) => b >= range.lo && b <= range.hi && h.value(i, r, b) > 0;
+    if (counted(range.lo)) {
+      c.moveTo(plotX, base);
+      c.lineTo(...point(range.lo));
+    }
+    for (let b = range.lo; b < range.hi; b++) {
+      if (!counted(b) && !counted(b + 1)) continue;
+      c.moveTo(...point(b));
+      c.lineTo(...point(b + 1));
+    }
+    if (counted(range.hi)) {
+      c.moveTo(...point(range.hi));
+      c.lineTo(plotX + plotW, base);
+    }
     c.stroke();
   });
   c.restore();
@@ -387,8 +405,9 @@ function normsToolbar(ctx) {
   });
   return el("div", { class: "rnn-ghist-toolbar" }, [
     el("label", {}, [el("span", { class: "rnn-muted", text: "Per gate " }), select]),
-    el("span", { class: "rnn-muted", text: "of each gate's block of the matrix, over its finite values, at every logged step; " +
-      "colour: gate, line style: run. Click a step to select it." }),
+    el("span", { class: "rnn-muted", text: `of ${quantityLabel(ctx.state.kind)}, layer ${ctx.state.layer}: ` +
+      "each gate's block of the matrix, over its finite values, at every logged step. Colour: gate; line style: run. " +
+      "Click a step to select it (dashed red line)." }),
   ]);
 }
 
@@ -466,7 +485,7 @@ function normChart(items, shownRuns, panelW, ctx) {
     const step = stepAt(event);
     if (step !== null) ctx.onStep(step);
   });
-  const headingParts = [el("span", { text: `${fieldText} per gate \u00b7 ${seriesPlace(series)} \u00b7 ${quantityLabel(ctx.state.kind)} \u00b7 layer ${ctx.state.layer}` })];
+  const headingParts = [el("span", { text: `${seriesPlace(series)} \u00b7 ${fieldText} per gate` })];
   return el("div", {
     class: "rnn-panel rnn-ghist-norm-panel",
     dataset: { view: "norms", matrix: (series.meta && series.meta.matrix) || "", direction: series.direction || "none" },
