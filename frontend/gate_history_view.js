@@ -228,6 +228,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
       direction: series.direction || "none", cellIndex: series.cellIndex ?? "",
       ridges: kept.length, steps: h.steps.length, binLo: range.lo, binHi: range.hi,
       firstStep: h.steps[kept[0]], lastStep: h.steps[kept[kept.length - 1]],
+      plotX: layout.plotX, plotY: layout.plotY, plotWidth: layout.plotW, plotHeight: layout.plotH, binWidth: layout.binW,
       nanSteps: summary.nan.steps, infSteps: summary.posinf.steps + summary.neginf.steps, zeroSteps: summary.zero.steps,
     },
   });
@@ -243,9 +244,9 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
       return;
     }
     const b = range.lo + Math.min(layout.bins - 1, Math.floor(x / layout.binW));
-    // The ridge whose baseline is nearest below the cursor.
+    // The ridge whose baseline is nearest below the cursor (its curve rises above it).
     const k = Math.max(0, Math.min(kept.length - 1, layout.spacing
-      ? Math.round((y - layout.plotY - layout.peakH) / layout.spacing) : 0));
+      ? Math.ceil((y - layout.plotY - layout.peakH) / layout.spacing - 1e-9) : 0));
     const i = kept[k];
     ctx.onHover([
       ["run", run], ["matrix", seriesPlace(series)], ["gate", gateLabel(gate) || "whole matrix"],

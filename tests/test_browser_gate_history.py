@@ -210,6 +210,21 @@ def test_distributions_ridges_and_x_range(browser, server):
               return n;
             }"""
         ) > 100
+        # Hover on the front (newest) ridge at the bin of +0.995^149 reads step, bin and count.
+        from tb_rnn_plugin import metadata
+
+        target = 'canvas.rnn-ghist-ridges[data-run="run_slow"][data-matrix="kernel"][data-gate="i"]'
+        d = frame.eval_on_selector(target, "e => ({...e.dataset})")
+        b = int(np.searchsorted(np.array(metadata.HISTOGRAM_EDGES, np.float32), np.float32(0.995 ** 149), side="right"))
+        frame.locator(target).scroll_into_view_if_needed()
+        box = frame.locator(target).bounding_box()
+        x = box["x"] + float(d["plotX"]) + (b - int(d["binLo"]) + 0.5) * float(d["binWidth"])
+        y = box["y"] + float(d["plotY"]) + float(d["plotHeight"]) - 1
+        page.mouse.move(x, y)
+        frame.wait_for_selector(".rnn-tooltip:not([hidden])", timeout=5000)
+        tip = frame.text_content(".rnn-tooltip")
+        assert "run_slow" in tip and "step149" in tip.replace(" ", "") and "6 of 12 finite values" in tip, tip
+        assert "[0.316, 1)" in tip, tip
         screenshot(page, "rnn_ghist_distributions.png")
         assert page.console_errors.take() == []
     finally:
