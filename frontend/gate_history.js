@@ -5,6 +5,8 @@
 // non-finite summary line. Pure functions: tested with node --test
 // (tests/js/gate_history.test.mjs).
 
+import { decadeTicks } from "./profiles.js";
+
 // The most ridges one small multiple draws: past this they merge into a
 // solid block and hide each other.
 export const MAX_RIDGES = 60;
@@ -207,10 +209,25 @@ export function gateNames(gates, rows) {
 
 // A colour per gate name (i, f, candidate, o; z, r), the same in every chart
 // and cell type; unknown gates and the whole matrix get the last.
+// (Weights name the candidate block c (LSTM) or h (GRU, SimpleRNN).)
 const GATE_COLORS = {
-  i: "#1f77b4", f: "#d62728", candidate: "#2ca02c", o: "#9467bd",
+  i: "#1f77b4", f: "#d62728", c: "#2ca02c", candidate: "#2ca02c", h: "#2ca02c", o: "#9467bd",
   z: "#e69f00", r: "#17becf",
 };
+
+// The weights' gate names (summary_ops/gates.py: LSTM i, f, c, o; GRU z, r,
+// h; SimpleRNN h) as headings say them.
+const WEIGHT_GATE_NAMES = {
+  i: "input gate i", f: "forget gate f", c: "candidate c", o: "output gate o",
+  z: "update gate z", r: "reset gate r", candidate: "candidate",
+};
+
+/** Heading of a weight's gate block (null: the whole matrix); `cell` the cell type. */
+export function weightGateLabel(name, cell = null) {
+  if (name === null || name === undefined) return "whole matrix (gates unknown)";
+  if (name === "h") return cell === "SimpleRNN" ? "h (the whole cell)" : "candidate h";
+  return WEIGHT_GATE_NAMES[name] || `gate ${name}`;
+}
 const OTHER_GATE_COLORS = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 
 /** The colour of gate `name` (null: the whole matrix), `index` its row. */
@@ -225,4 +242,29 @@ const RUN_DASHES = [[], [7, 4], [2, 3], [9, 3, 2, 3]];
 /** The dash pattern of the k-th shown run. */
 export function runDash(k) {
   return RUN_DASHES[k % RUN_DASHES.length];
+}
+
+/**
+ * Ticks of a log axis (profiles.logScale) `pixels` long: decades, plus 2
+ * and 5 (or 3) times each decade where a decade is tall enough that the
+ * labels stay minPx apart (a chart spanning one or two decades would
+ * otherwise have two ticks). [{value, pos (0..1), label}], ascending;
+ * labels "2e-3", "1e-2" in one style.
+ */
+export function logAxisTicks(scale, pixels, minPx = 22) {
+  const [a, b] = scale.decades;
+  const perDecade = pixels / (b - a);
+  // 1, 2, 5: the tightest gap is 5 -> 10, log10(2) = 0.3 of a decade.
+  const multiples = perDecade * Math.log10(2) >= minPx ? [1, 2, 5]
+    : perDecade * Math.log10(10 / 3) >= minPx ? [1, 3] : null;
+  if (!multiples) return decadeTicks(scale, pixels, minPx);
+  const ticks = [];
+  for (let e = a; e <= b; e++) {
+    for (const m of multiples) {
+      if (e === b && m > 1) break;
+      const at = e + Math.log10(m);
+      ticks.push({ value: m * 10 ** e, pos: (at - a) / (b - a), label: `${m}e${e}` });
+    }
+  }
+  return ticks;
 }

@@ -19,14 +19,14 @@
 
 import { el } from "./dom.js";
 import { canvasColors, setupCanvas } from "./plots.js";
-import { decadeTicks, logScale, positiveRange } from "./profiles.js";
+import { logScale, positiveRange } from "./profiles.js";
 import { NAN_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
 import { fmt, niceStep } from "./scales.js";
-import { directionLabel, gateLabel, quantityLabel, registerView } from "./series.js";
+import { directionLabel, quantityLabel, registerView } from "./series.js";
 import {
-  binRangeText, binTicks, compareMatrices, gateColor, gateNames, logMark, MAX_RIDGES, matrixLabel,
-  nonFiniteSummary, nonFiniteText, NORM_FIELDS, runDash, thinIndices, usedBins,
+  binRangeText, binTicks, compareMatrices, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, matrixLabel,
+  nonFiniteSummary, nonFiniteText, NORM_FIELDS, runDash, thinIndices, usedBins, weightGateLabel,
 } from "./gate_history.js";
 
 const KINDS = ["weight", "weight_gradient"];
@@ -249,7 +249,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
       ? Math.ceil((y - layout.plotY - layout.peakH) / layout.spacing - 1e-9) : 0));
     const i = kept[k];
     ctx.onHover([
-      ["run", run], ["matrix", seriesPlace(series)], ["gate", gateLabel(gate) || "whole matrix"],
+      ["run", run], ["matrix", seriesPlace(series)], ["gate", weightGateLabel(gate, series.cell)],
       ["step", String(h.steps[i])], ["bin", binRangeText(edges, b, fmt)],
       ["count", `${fmt(h.value(i, r, b))} of ${fmt(total(i))} finite values`],
     ], event);
@@ -260,7 +260,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
   return el("div", { class: "rnn-ghist-multiple", style: { width: `${width}px` } }, [
     el("div", { class: "rnn-ghist-gate" }, [
       el("span", { class: "rnn-swatch", style: { background: gateColor(gate, r) } }),
-      el("span", { text: gate === null ? "whole matrix (gates unknown)" : gateLabel(gate) }),
+      el("span", { text: weightGateLabel(gate, series.cell) }),
     ]),
     canvas,
     el("div", { class: `rnn-ghist-nonfinite${bad ? " rnn-ghist-bad" : ""}`, text }),
@@ -425,7 +425,7 @@ function normLines(items, field, shownRuns) {
       const values = s.steps.map((_, i) => (col < 0 ? NaN : s.value(i, r, col)));
       const at = counts(r);
       lines.push({
-        run: item.run, gate: names[r], row: r, steps: s.steps, values,
+        run: item.run, cell: item.series.cell, gate: names[r], row: r, steps: s.steps, values,
         nonFinite: s.steps.map((_, i) => at(i)),
         color: gateColor(names[r], r), dash: runDash(Math.max(0, shownRuns.indexOf(item.run))),
       });
@@ -548,7 +548,7 @@ function drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, selected, fiel
   c.font = FONT;
   c.textAlign = "right";
   c.textBaseline = "middle";
-  for (const tick of decadeTicks(scale, plotH, 22)) {
+  for (const tick of logAxisTicks(scale, plotH, 22)) {
     const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
     c.strokeStyle = COLORS.grid;
     c.beginPath();
@@ -567,7 +567,9 @@ function drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, selected, fiel
     const x = Math.round(xOf(step)) + 0.5;
     c.moveTo(x, bottom);
     c.lineTo(x, bottom + 4);
-    c.fillText(String(step), x, bottom + 6);
+    // Kept inside the canvas: the last step sits on the right edge.
+    const half = c.measureText(String(step)).width / 2;
+    c.fillText(String(step), Math.min(x, layout.width - half - 2), bottom + 6);
   }
   c.stroke();
   c.font = LABEL_FONT;
@@ -677,7 +679,7 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
   }
   if (!best) return [];
   const rows = [
-    ["run", best.line.run], ["gate", gateLabel(best.line.gate) || "whole matrix"], ["step", String(step)],
+    ["run", best.line.run], ["gate", weightGateLabel(best.line.gate, best.line.cell)], ["step", String(step)],
     [fieldText, fmt(best.v, 4)],
   ];
   const c = best.line.nonFinite[best.i];
@@ -692,7 +694,7 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
 
 function normLegend(lines, shownRuns, ctx, layout) {
   const gates = [];
-  for (const l of lines) if (!gates.some((g) => g.gate === l.gate)) gates.push({ gate: l.gate, color: l.color });
+  for (const l of lines) if (!gates.some((g) => g.gate === l.gate)) gates.push({ gate: l.gate, color: l.color, cell: l.cell });
   const runs = [...new Set(lines.map((l) => l.run))];
   const dashSample = (dash) => {
     const canvas = el("canvas", { class: "rnn-ghist-dash" });
@@ -709,7 +711,7 @@ function normLegend(lines, shownRuns, ctx, layout) {
   return el("div", { class: "rnn-ghist-legend", style: { marginLeft: `${layout.plotX}px` } }, [
     ...gates.map((g, r) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "" } }, [
       el("span", { class: "rnn-ghist-line-swatch", style: { background: g.color } }),
-      el("span", { text: g.gate === null ? "whole matrix" : gateLabel(g.gate) }),
+      el("span", { text: weightGateLabel(g.gate, g.cell) }),
     ])),
     ...runs.map((run) => el("span", { class: "rnn-ghist-legend-item", dataset: { run } }, [
       dashSample(runDash(Math.max(0, shownRuns.indexOf(run)))),

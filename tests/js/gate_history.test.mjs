@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  binRangeText, binTicks, compareMatrices, decadeEdges, gateNames, logMark, MAX_RIDGES, nonFiniteSummary,
-  nonFiniteText, thinIndices, usedBins, zeroBinIndex,
+  binRangeText, binTicks, compareMatrices, decadeEdges, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, nonFiniteSummary,
+  nonFiniteText, thinIndices, usedBins, weightGateLabel, zeroBinIndex,
 } from "../../frontend/gate_history.js";
 import { decadeTicks, logScale } from "../../frontend/profiles.js";
 import { fmt } from "../../frontend/scales.js";
@@ -129,4 +129,27 @@ test("matrices in Keras' order, gates from the metadata or one row for the whole
   assert.deepEqual(names, ["kernel", "recurrent_kernel", "bias", "my_weight"]);
   assert.deepEqual(gateNames([{ name: "z" }, { name: "r" }, { name: "candidate" }], 3), ["z", "r", "candidate"]);
   assert.deepEqual(gateNames(null, 1), [null]);
+});
+
+test("weight gate names: LSTM i f c o, GRU z r h, SimpleRNN h; the candidate one colour in both cells", () => {
+  assert.deepEqual(["i", "f", "c", "o"].map((g) => weightGateLabel(g, "LSTM")),
+    ["input gate i", "forget gate f", "candidate c", "output gate o"]);
+  assert.deepEqual(["z", "r", "h"].map((g) => weightGateLabel(g, "GRU")), ["update gate z", "reset gate r", "candidate h"]);
+  assert.equal(weightGateLabel("h", "SimpleRNN"), "h (the whole cell)");
+  assert.equal(weightGateLabel(null), "whole matrix (gates unknown)");
+  assert.equal(weightGateLabel("q"), "gate q");
+  assert.equal(gateColor("c"), gateColor("h"));
+  const lstm = ["i", "f", "c", "o"].map((g) => gateColor(g));
+  assert.equal(new Set(lstm).size, 4);
+  assert.equal(new Set([...lstm, gateColor("z"), gateColor("r")]).size, 6);
+});
+
+test("log axis ticks: 2 and 5 (or 3) times each decade when a decade is tall enough", () => {
+  const labels = (lo, hi, px) => logAxisTicks(logScale(lo, hi), px, 22).map((t) => t.label);
+  assert.deepEqual(labels(1.2, 8, 240), ["1e0", "2e0", "5e0", "1e1"]);
+  assert.deepEqual(labels(1e-5, 0.1, 240), ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2", "1e-1"]);
+  assert.deepEqual(labels(3.7e-5, 3.5, 240), ["1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1e0", "1e1"]);
+  const ticks = logAxisTicks(logScale(1.2, 8), 240, 22);
+  assert.ok(Math.abs(ticks[1].pos - Math.log10(2)) < 1e-12);
+  for (let k = 1; k < ticks.length; k++) assert.ok((ticks[k].pos - ticks[k - 1].pos) * 240 >= 22);
 });
