@@ -165,13 +165,17 @@ async function renderDistributions(ctx) {
     if (!byRun.has(item.run)) byRun.set(item.run, []);
     byRun.get(item.run).push(item);
   }
-  for (const [run, items] of byRun) nodes.push(runBlock(run, items.sort((a, b) => compareSeries(a.series, b.series)), edges, range, ctx));
+  // One chart width for every run (the most gates any shown series has), so
+  // that the shared x range also sits at the same pixels in every block.
+  const columns = Math.max(...usable.map((item) => item.hist.value.rows));
+  for (const [run, items] of byRun) {
+    nodes.push(runBlock(run, items.sort((a, b) => compareSeries(a.series, b.series)), edges, range, columns, ctx));
+  }
   return { nodes, errors };
 }
 
-function runBlock(run, items, edges, range, ctx) {
+function runBlock(run, items, edges, range, columns, ctx) {
   const color = runColor(run, ctx.allRuns);
-  const columns = Math.max(...items.map((item) => item.hist.value.rows));
   const available = Math.max(320, ctx.width - 24);
   const multipleW = Math.max(200, Math.min(420, Math.floor((available - 12 * (columns - 1)) / columns)));
   const rows = items.map((item) => {
@@ -443,7 +447,8 @@ function normChart(items, shownRuns, panelW, ctx) {
   const allSteps = [...new Set(lines.flatMap((l) => l.steps))].sort((a, b) => a - b);
   const s0 = allSteps[0];
   const s1 = allSteps[allSteps.length - 1];
-  const layout = { plotX: 62, plotY: 16, plotW: Math.max(200, panelW - 62 - 20), plotH: NORM_PLOT_H, s0, s1 };
+  // The canvas stays 20 px narrower than its panel (the panel's padding).
+  const layout = { plotX: 62, plotY: 16, plotW: Math.max(200, panelW - 62 - 40), plotH: NORM_PLOT_H, s0, s1 };
   layout.width = layout.plotX + layout.plotW + 12;
   layout.height = layout.plotY + layout.plotH + 40;
   const xOf = (step) => layout.plotX + (s1 > s0 ? ((step - s0) / (s1 - s0)) * layout.plotW : layout.plotW / 2);
