@@ -101,6 +101,7 @@ def write_logdir(logdir):
                 "lstm/%s/weight" % matrix, values, step=step, matrix=matrix, gates=gate_specs(),
                 layer="lstm", cell="LSTM")
 
+    write_other_layers(logdir)
     for run in RUNS:
         # One graph per run (it holds the run's writer): 900 eager calls of
         # the op take minutes on 2 cores, traced ones seconds.
@@ -108,6 +109,33 @@ def write_logdir(logdir):
         with tf.summary.create_file_writer(str(logdir / run)).as_default():
             for step in STEPS:
                 log_step(*(matrix_values(run, m, step) for m in MATRICES), tf.constant(step, tf.int64))
+
+
+OWN_STEPS = (0, 1, 2)
+
+
+def own_cell_values(step):
+    """A user's own cell's weight (gates unknown): 8 values of 0.5 (step + 1), signs alternating."""
+    return (0.5 * (step + 1) * signs((2, 4))).astype(np.float32)
+
+
+def write_other_layers(logdir):
+    """run_fast: layer "mycell", a user's own cell (gates None); run_slow:
+    layer "oldw", a weight blob written without its per-gate companions."""
+    import tensorflow as tf
+
+    import tb_rnn_plugin
+    from tb_rnn_plugin import metadata
+
+    with tf.summary.create_file_writer(str(logdir / "run_fast")).as_default():
+        for step in OWN_STEPS:
+            assert tb_rnn_plugin.weight("mycell/kernel/weight", own_cell_values(step), step=step,
+                                        matrix="kernel", gates=None, layer="mycell", cell="MyCell")
+    md = metadata.create_summary_metadata("weight", matrix="kernel", gates=gate_specs(), layer="oldw", cell="LSTM")
+    with tf.summary.create_file_writer(str(logdir / "run_slow")).as_default():
+        for step in OWN_STEPS:
+            blob = tf.reshape(tf.io.serialize_tensor(matrix_values("run_slow", "kernel", step)), [1])
+            assert tf.summary.write("oldw/kernel/weight", blob, step=step, metadata=md)
 
 
 @pytest.fixture(scope="module")
@@ -125,13 +153,13 @@ def browser(server):
         yield chromium
 
 
-def open_view(browser, server, view, width=1200, height=1600):
+def open_view(browser, server, view, width=1200, height=1600, layer="lstm"):
     context, page, frame = browser_util.open_plugin(browser, server.url, width, height)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=30000)
     for run in RUNS:
         frame.check('#rnn-runs input[data-run="%s"]' % run)
         frame.wait_for_selector(READY + ", #rnn-app[data-state=error]", timeout=30000)
-    frame.select_option("#rnn-layer", "lstm")
+    frame.select_option("#rnn-layer", layer)
     frame.select_option("#rnn-quantity", "weight")
     frame.select_option("#rnn-view", view)
     frame.wait_for_selector(READY, timeout=30000)
@@ -293,5 +321,38 @@ def test_norms_values_marks_and_step(browser, server):
         frame.wait_for_selector(READY, timeout=30000)
         screenshot(page, "rnn_ghist_norms.png")
         assert page.console_errors.take() == []
+    finally:
+        context.close()
+
+
+def test_own_cell_whole_matrix_and_missing_companions(browser, server):
+    context, page, frame = open_view(browser, server, "distributions", layer="mycell")
+    try:
+        cells = frame.eval_on_selector_all("canvas.rnn-ghist-ridges", "els => els.map(e => ({...e.dataset}))")
+        # Gates unknown: one chart for the whole matrix; run_slow has no such layer and says so.
+        assert len(cells) == 1 and cells[0]["run"] == "run_fast" and cells[0]["gate"] == ""
+        assert cells[0]["ridges"] == "3"
+        assert "whole matrix (gates unknown)" in frame.text_content(".rnn-ghist-gate")
+        assert "run_slow" in frame.text_content(".rnn-ghist-missing")
+        frame.select_option("#rnn-view", "norms")
+        frame.wait_for_selector(READY, timeout=30000)
+        lines = frame.evaluate("() => document.querySelector('canvas.rnn-ghist-norms').rnnNorms")
+        assert len(lines) == 1 and lines[0]["gate"] is None
+        np.testing.assert_allclose(lines[0]["values"], [0.5 * (s + 1) * np.sqrt(8) for s in OWN_STEPS], rtol=1e-6)
+
+        # A weight logged without its companions: a note, not an error, nothing drawn.
+        frame.select_option("#rnn-layer", "oldw")
+        frame.wait_for_selector(READY, timeout=30000)
+        assert frame.locator("canvas.rnn-ghist-norms").count() == 0
+        notes = " ".join(frame.eval_on_selector_all(".rnn-ghist-missing", "els => els.map(e => e.textContent)"))
+        assert "run_slow: oldw/kernel/weight: logged without per-gate statistics (gate_stats)" in notes, notes
+        assert "No weights" in notes and "run_fast" in notes
+        frame.select_option("#rnn-view", "distributions")
+        frame.wait_for_selector(READY, timeout=30000)
+        notes = " ".join(frame.eval_on_selector_all(".rnn-ghist-missing", "els => els.map(e => e.textContent)"))
+        assert "logged without per-gate histograms (gate_histogram)" in notes, notes
+        # The browser logs the 404s themselves; nothing else may be logged.
+        errors = [e for e in page.console_errors.take() if "status of 404" not in e]
+        assert errors == []
     finally:
         context.close()
