@@ -713,15 +713,22 @@ function normLegend(lines, shownRuns, ctx, layout) {
     c.stroke();
     return canvas;
   };
-  return el("div", { class: "rnn-ghist-legend", style: { marginLeft: `${layout.plotX}px` } }, [
-    ...gates.map((g, r) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "" } }, [
-      el("span", { class: "rnn-ghist-line-swatch", style: { background: g.color } }),
-      el("span", { text: weightGateLabel(g.gate, g.cell) }),
-    ])),
-    ...runs.map((run) => el("span", { class: "rnn-ghist-legend-item", dataset: { run } }, [
-      dashSample(runDash(Math.max(0, shownRuns.indexOf(run)))),
-      el("span", { text: run, style: { color: runColor(run, ctx.allRuns), fontWeight: "600" } }),
-    ])),
+  // Gates (colours) and runs (line styles) on rows of their own.
+  return el("div", { class: "rnn-ghist-legends", style: { marginLeft: `${layout.plotX}px` } }, [
+    el("div", { class: "rnn-ghist-legend" }, [
+      el("span", { class: "rnn-muted", text: "gates" }),
+      ...gates.map((g) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "" } }, [
+        el("span", { class: "rnn-ghist-line-swatch", style: { background: g.color } }),
+        el("span", { text: weightGateLabel(g.gate, g.cell) }),
+      ])),
+    ]),
+    el("div", { class: "rnn-ghist-legend" }, [
+      el("span", { class: "rnn-muted", text: "runs" }),
+      ...runs.map((run) => el("span", { class: "rnn-ghist-legend-item", dataset: { run } }, [
+        dashSample(runDash(Math.max(0, shownRuns.indexOf(run)))),
+        el("span", { text: run, style: { color: runColor(run, ctx.allRuns), fontWeight: "600" } }),
+      ])),
+    ]),
   ]);
 }
 
