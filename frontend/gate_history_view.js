@@ -130,8 +130,8 @@ function countsOf(stats, r) {
   return (i) => ({ nan: read(i, nan), posinf: read(i, posinf), neginf: read(i, neginf), zero: read(i, zero) });
 }
 
-function heading(ctx, what) {
-  return el("div", { class: "rnn-ghist-toolbar rnn-muted", text: what });
+function explanation(text) {
+  return el("div", { class: "rnn-ghist-toolbar rnn-muted", text });
 }
 
 // ---------------------------------------------------------------------------
@@ -145,7 +145,7 @@ async function renderDistributions(ctx) {
   const loaded = await loadCompanions(ctx.api, ctx.groups, kinds);
   if (ctx.isStale()) return { nodes: [] };
   const { notes, errors, ok } = sortOut(loaded, ctx, kinds);
-  const nodes = [heading(ctx,
+  const nodes = [explanation(
     "Per run, one chart per weight matrix (rows) and gate (columns): the distribution of the values at " +
     "every logged step, oldest at the back (top, faint), newest in front (bottom, solid). x: signed " +
     "magnitude on a log scale, two bins per decade, the bin around 0 holding exact zeros and |v| < 1e-9. " +
