@@ -21,5 +21,6 @@
 // errors: how many charts could not be drawn (each says why in its node).
 
 import "./weights_view.js";
+import "./gate_history_view.js";
 import "./horizon_view.js";
 import "./horizon_training_view.js";
