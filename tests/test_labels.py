@@ -1,0 +1,225 @@
+"""The labels row's data: RNNTensorBoard logs, with the gradient horizon, the
+true and the predicted class of its probe samples per timestep
+(metadata.LABELS), read back through TensorBoard's data provider."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import tb_reading
+from tb_rnn_plugin import demo, metadata
+from tb_rnn_plugin.summary_ops import summary
+from tb_rnn_plugin.summary_ops.callback import RNNTensorBoard
+
+B, T, CLASSES, KEEP = 6, 5, 4, 4
+TOKENS = ["pad", "a", "b", "c"]
+
+
+def token_batch():
+    """Tokens 1..3 with trailing padding 0 (masked by the embedding)."""
+    x = np.array([
+        [1, 2, 3, 1, 2],
+        [3, 3, 1, 0, 0],
+        [2, 1, 0, 0, 0],
+        [1, 1, 1, 1, 1],
+        [2, 3, 2, 3, 0],
+        [3, 2, 1, 2, 3],
+    ], dtype="int32")
+    y = (x + 1) % CLASSES  # an arbitrary rule the untrained model mostly gets wrong
+    y[x == 0] = 0
+    return x, y
+
+
+def tagger(loss, units=CLASSES, activation="softmax", bidirectional=False, every_step=True):
+    """Embedding (masks padding) -> GRU "rnn" -> Dense, trained at learning rate 0."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((T,), dtype="int32")
+    embedded = keras.layers.Embedding(CLASSES, 3, mask_zero=True)(inputs)
+    if bidirectional:
+        rnn = keras.layers.Bidirectional(keras.layers.GRU(5, return_sequences=every_step), name="rnn")
+    else:
+        rnn = keras.layers.GRU(5, return_sequences=every_step, name="rnn")
+    outputs = keras.layers.Dense(units, activation=activation)(rnn(embedded))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.0), loss)  # weights fixed: the probe equals predict
+    return model
+
+
+def fit_logged(logdir, model, x, y, sample_weight=None, expect_warnings=False, **options):
+    """One step at learning rate 0, logged with the horizon; the labels read back."""
+    options.setdefault("gradient_horizon", {"method": "tile"})
+    probe = (x, y) if sample_weight is None else (x, y, sample_weight)
+    with warnings.catch_warnings():
+        if not expect_warnings:
+            warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
+        model.fit(x, y, sample_weight=sample_weight, batch_size=len(x), epochs=1, verbose=0,
+                  callbacks=[RNNTensorBoard(
+                      str(logdir), update_freq=1, probe_data=probe, max_samples=KEEP,
+                      log_weights=False, log_gate_activations=False, **options)])
+    return tb_reading.read_back(logdir, (metadata.LABELS,)).get(".", {})
+
+
+def test_sparse_labels_with_mask_and_zero_sample_weight(tmp_path):
+    x, y = token_batch()
+    model = tagger("sparse_categorical_crossentropy")
+    weights = np.ones((B, T), "float32")
+    weights[0, 1] = 0.0  # a real timestep the loss ignores
+    logged = fit_logged(tmp_path, model, x, y, weights, vocabulary=TOKENS)
+    info, steps, values = logged["rnn/labels"]
+    assert steps == [1]
+    assert info["kind"] == "labels" and info["axes"] == ["sample", "timestep", "field"]
+    assert info["fields"] == ["true", "predicted"] and info["vocabulary"] == TOKENS
+    assert info["layer"] == "rnn" and info["direction"] is None and info["task"] is None
+    assert info["loss"] == "sparse_categorical" and info["mask_tag"] == "rnn/mask"
+    labels = values[0]
+    assert labels.dtype == np.float32 and labels.shape == (KEEP, T, 2)
+    predicted = np.argmax(model.predict(x[:KEEP], verbose=0), axis=-1)
+    no_label = (x[:KEEP] == 0) | (weights[:KEEP] == 0)
+    assert no_label.sum() == 6  # 5 padded timesteps and one weighted 0
+    np.testing.assert_array_equal(labels[..., 0], np.where(no_label, -1, y[:KEEP]))
+    np.testing.assert_array_equal(labels[..., 1], np.where(no_label, -1, predicted))
+    assert (labels[..., 0] != labels[..., 1])[~no_label].any()  # some wrong: not trivially equal
+    # Kept for every step (counts logged steps); the first step of a fit is pinned.
+    stats = tb_reading.read_stats(tmp_path)["."]["rnn/labels"]
+    assert stats[1] == [1]
+    pinned = tb_reading.data_provider_over(tmp_path)
+    listing = pinned.list_blob_sequences(
+        tb_reading.context.RequestContext(), experiment_id="",
+        plugin_name=metadata.KEPT_PLUGIN_NAME,
+    )["."]
+    assert metadata.pinned_tag("rnn/labels") in listing
+
+
+def test_one_hot_labels_per_sample_weight_bidirectional(tmp_path):
+    x, y = token_batch()
+    one_hot = np.eye(CLASSES, dtype="float32")[y]
+    model = tagger("categorical_crossentropy", bidirectional=True)
+    weights = np.array([[1], [1], [0], [1], [1], [1]], "float32")  # sample 2 ignored altogether
+    logged = fit_logged(tmp_path, model, x, one_hot, weights)
+    info, _, values = logged["rnn/labels"]  # one series for both directions
+    assert set(logged) == {"rnn/labels"}
+    assert info["direction"] is None and info["vocabulary"] is None
+    assert info["loss"] == "categorical"
+    labels = values[0]
+    predicted = np.argmax(model.predict(x[:KEEP], verbose=0), axis=-1)
+    no_label = (x[:KEEP] == 0) | (weights[:KEEP] == 0)
+    assert no_label[2].all()
+    np.testing.assert_array_equal(labels[..., 0], np.where(no_label, -1, y[:KEEP]))
+    np.testing.assert_array_equal(labels[..., 1], np.where(no_label, -1, predicted))
+
+
+def test_sequence_to_one_binary_classifier_logs_one_label_per_sequence(tmp_path):
+    x, _ = token_batch()
+    # [B, 1]: the layer probe reads a label of shape [B] against [B, 1] as a mismatch.
+    y = (x[:, :1] == 1).astype("float32")  # the first token is "a"
+    model = tagger("binary_crossentropy", units=1, activation="sigmoid", every_step=False)
+    info, _, values = fit_logged(tmp_path, model, x, y, vocabulary=["no", "yes"])["rnn/labels"]
+    assert info["loss"] == "binary" and info["task"].startswith("one label per sequence")
+    labels = values[0]
+    assert labels.shape == (KEEP, 1, 2)
+    probability = model.predict(x[:KEEP], verbose=0)[:, 0]
+    np.testing.assert_array_equal(labels[:, 0, 0], y[:KEEP, 0])
+    np.testing.assert_array_equal(labels[:, 0, 1], (probability > 0.5).astype(int))
+
+
+def test_regression_model_logs_no_labels_and_the_rest(tmp_path):
+    x, y = token_batch()
+    model = tagger("mse", units=2, activation=None)
+    target = np.random.default_rng(0).normal(size=(B, T, 2)).astype("float32")
+    assert fit_logged(tmp_path, model, x, target) == {}
+    logged = tb_reading.read_back(tmp_path, (metadata.GRADIENT_HORIZON, metadata.ACTIVATION))["."]
+    assert {"rnn/gradient_horizon", "rnn/activation"} <= set(logged)
+
+
+def test_no_labels_without_the_horizon(tmp_path):
+    x, y = token_batch()
+    assert fit_logged(tmp_path, tagger("sparse_categorical_crossentropy"), x, y,
+                      gradient_horizon=None) == {}
+    assert tb_reading.read_back(tmp_path)["."]["rnn/activation"][1] == [1]
+
+
+def test_a_vocabulary_given_without_the_horizon_is_warned_about():
+    with pytest.warns(UserWarning, match="gradient_horizon=True"):
+        RNNTensorBoard("logs", vocabulary=["a"])
+
+
+def test_vocabulary_from_lookup_layers_round_trips_in_the_metadata(tmp_path):
+    lookup = keras.layers.StringLookup(vocabulary=["cat", "dog", "émeu"])
+    vectorize = keras.layers.TextVectorization()
+    vectorize.adapt(["the cat sat", "the dog"])
+    for run, vocabulary in (("list", ("x", "y")), ("lookup", lookup), ("text", vectorize)):
+        callback = RNNTensorBoard(tmp_path / run, vocabulary=vocabulary, gradient_horizon=True)
+        assert callback.vocabulary == list(
+            vocabulary if isinstance(vocabulary, tuple) else vocabulary.get_vocabulary()
+        )
+    assert RNNTensorBoard("logs", vocabulary=lookup, gradient_horizon=True).vocabulary == [
+        "[UNK]", "cat", "dog", "émeu"
+    ]
+    assert RNNTensorBoard("logs", vocabulary=vectorize, gradient_horizon=True).vocabulary == [
+        "", "[UNK]", "the", "sat", "dog", "cat"
+    ] or sorted(vectorize.get_vocabulary()[2:]) == ["cat", "dog", "sat", "the"]
+    # Through the log: written by the op, read back by TensorBoard.
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "op"))
+    with writer.as_default(step=3):
+        summary.labels("tagger/labels", [[0, 2, -1]], [[0, 1, -1]],
+                       vocabulary=lookup.get_vocabulary(), loss="sparse_categorical")
+    writer.close()
+    info, steps, values = tb_reading.read_back(tmp_path / "op", (metadata.LABELS,))["."]["tagger/labels"]
+    assert info["vocabulary"] == ["[UNK]", "cat", "dog", "émeu"] and steps == [3]
+    np.testing.assert_array_equal(values[0], [[[0, 0], [2, 1], [-1, -1]]])
+
+
+@pytest.mark.parametrize("vocabulary, error, message", [
+    ("abc", TypeError, "list or tuple of strings"),
+    ({"a": 0}, TypeError, "list or tuple of strings"),
+    (keras.layers.IntegerLookup, TypeError, "StringLookup or TextVectorization"),
+    (["a", 3], TypeError, r"vocabulary\[1\] is a int"),
+    ([], ValueError, "empty"),
+    ("unadapted", ValueError, "adapt"),
+])
+def test_bad_vocabulary_arguments_are_refused_at_construction(vocabulary, error, message):
+    if vocabulary is keras.layers.IntegerLookup:
+        vocabulary = keras.layers.IntegerLookup(vocabulary=[1, 2])
+    if vocabulary == "unadapted":
+        vocabulary = keras.layers.TextVectorization()
+    with pytest.raises(error, match=message):
+        RNNTensorBoard("logs", vocabulary=vocabulary, gradient_horizon=True)
+
+
+def test_a_huge_vocabulary_is_capped_with_a_warning():
+    tokens = ["t%d" % i for i in range(metadata.MAX_VOCABULARY + 5)]
+    with pytest.warns(UserWarning, match="first 50000 are stored"):
+        callback = RNNTensorBoard("logs", vocabulary=tokens, gradient_horizon=True)
+    assert callback.vocabulary == tokens[:metadata.MAX_VOCABULARY]
+
+
+def test_the_op_refuses_what_is_not_a_class_id(tmp_path):
+    with pytest.raises(ValueError, match="integer class ids"):
+        summary.labels("l", [[0.5]], [[0]])
+    with pytest.raises(ValueError, match="same shape"):
+        summary.labels("l", [[0, 1]], [[0]])
+    with pytest.raises(ValueError, match="at most 50000"):
+        metadata.create_summary_metadata(metadata.LABELS, vocabulary=["x"] * 50001)
+
+
+def test_the_demo_delayed_task_writes_labels_with_its_vocabulary(tmp_path):
+    assert demo.main([
+        "--task", "delayed", "--delay", "2", "--cells", "GRU", "--logdir", str(tmp_path),
+        "--epochs", "1", "--samples", "64", "--timesteps", "6", "--units", "4",
+        "--update-freq", "1", "--no-tensorboard",
+    ]) == 0
+    info, steps, values = tb_reading.read_back(tmp_path, (metadata.LABELS,))["gru"]["rnn/labels"]
+    assert info["vocabulary"] == list(demo.TOKENS) and len(demo.TOKENS) == demo.VOCAB
+    assert steps == [1]
+    _, y = demo.make_delayed_recall_data(64, timesteps=6, delay=2, seed=0)
+    labels = values[0]
+    assert labels.shape == (8, 6, 2)
+    # The probe is the first (shuffled) training batch: each row is a sample's labels.
+    for row in labels[..., 0]:
+        assert (y == row).all(axis=1).any(), row
+    assert np.all(labels[:, :2, 0] == 0)  # "_": nothing to recall yet
+    assert set(np.unique(labels[..., 1])) <= set(range(demo.VOCAB))  # nothing masked
