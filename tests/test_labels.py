@@ -2,6 +2,7 @@
 true and the predicted class of its probe samples per timestep
 (metadata.LABELS), read back through TensorBoard's data provider."""
 
+import json
 import warnings
 
 import keras
@@ -47,14 +48,15 @@ def tagger(loss, units=CLASSES, activation="softmax", bidirectional=False, every
     return model
 
 
-def fit_logged(logdir, model, x, y, sample_weight=None, expect_warnings=False, **options):
-    """One step at learning rate 0, logged with the horizon; the labels read back."""
-    options.setdefault("gradient_horizon", {"method": "tile"})
+def fit_logged(logdir, model, x, y, sample_weight=None, batch_size=B, **options):
+    """Training at learning rate 0 (one step of B samples), each step logged
+    with the horizon; the labels read back."""
+    # One target: the cheapest horizon (the labels do not depend on it).
+    options.setdefault("gradient_horizon", {"method": "tile", "targets": [T - 1]})
     probe = (x, y) if sample_weight is None else (x, y, sample_weight)
     with warnings.catch_warnings():
-        if not expect_warnings:
-            warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
-        model.fit(x, y, sample_weight=sample_weight, batch_size=len(x), epochs=1, verbose=0,
+        warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
+        model.fit(x, y, sample_weight=sample_weight, batch_size=batch_size, epochs=1, verbose=0,
                   callbacks=[RNNTensorBoard(
                       str(logdir), update_freq=1, probe_data=probe, max_samples=KEEP,
                       log_weights=False, log_gate_activations=False, **options)])
@@ -66,9 +68,11 @@ def test_sparse_labels_with_mask_and_zero_sample_weight(tmp_path):
     model = tagger("sparse_categorical_crossentropy")
     weights = np.ones((B, T), "float32")
     weights[0, 1] = 0.0  # a real timestep the loss ignores
-    logged = fit_logged(tmp_path, model, x, y, weights, vocabulary=TOKENS)
+    # Two steps: the second is written without its metadata (once per event file).
+    logged = fit_logged(tmp_path, model, x, y, weights, batch_size=B // 2, vocabulary=TOKENS)
     info, steps, values = logged["rnn/labels"]
-    assert steps == [1]
+    assert steps == [1, 2]
+    np.testing.assert_array_equal(values[1], values[0])  # weights fixed, same probe
     assert info["kind"] == "labels" and info["axes"] == ["sample", "timestep", "field"]
     assert info["fields"] == ["true", "predicted"] and info["vocabulary"] == TOKENS
     assert info["layer"] == "rnn" and info["direction"] is None and info["task"] is None
@@ -83,7 +87,7 @@ def test_sparse_labels_with_mask_and_zero_sample_weight(tmp_path):
     assert (labels[..., 0] != labels[..., 1])[~no_label].any()  # some wrong: not trivially equal
     # Kept for every step (counts logged steps); the first step of a fit is pinned.
     stats = tb_reading.read_stats(tmp_path)["."]["rnn/labels"]
-    assert stats[1] == [1]
+    assert stats[1] == [1, 2]
     pinned = tb_reading.data_provider_over(tmp_path)
     listing = pinned.list_blob_sequences(
         tb_reading.context.RequestContext(), experiment_id="",
@@ -223,3 +227,37 @@ def test_the_demo_delayed_task_writes_labels_with_its_vocabulary(tmp_path):
         assert (y == row).all(axis=1).any(), row
     assert np.all(labels[:, :2, 0] == 0)  # "_": nothing to recall yet
     assert set(np.unique(labels[..., 1])) <= set(range(demo.VOCAB))  # nothing masked
+
+
+def test_real_tensorboard_serves_labels_whose_big_vocabulary_is_written_once_per_file(tmp_path):
+    import tensorflow as tf
+
+    from browser_util import TensorBoardServer, http_get
+
+    tokens = ["token_%05d" % i for i in range(metadata.MAX_VOCABULARY)]
+    for part, steps in enumerate(((1, 2, 3), (4, 5))):  # a resumed run: a second event file
+        writer = tf.summary.create_file_writer(str(tmp_path / "run"), filename_suffix=".%d" % part)
+        with writer.as_default():
+            for step in steps:
+                summary.labels("rnn/labels", [[step, 49999, -1]], [[0, step, -1]], step=step,
+                               vocabulary=tokens, with_metadata=step == steps[0])
+        writer.close()
+    sizes = sorted(p.stat().st_size for p in (tmp_path / "run").iterdir())
+    assert sizes[-1] < 1.5 * len(json.dumps(tokens))  # not once per step
+    # The Rust data server (tb_reading covers TensorBoard's Python loader).
+    server = TensorBoardServer(tmp_path, ["--load_fast=true"])
+    try:
+        server.wait_until_serving()
+        entry = server.wait_for_runs(["run"])["runs"]["run"]["rnn/labels"]
+        assert entry["metadata"]["vocabulary"] == tokens and entry["max_step"] == 5
+        for step in (1, 4, 5):
+            status, body = http_get(
+                server.url + "/data/plugin/rnn/tensor?run=run&tag=rnn/labels&step=%d" % step)
+            assert status == 200
+            np.testing.assert_array_equal(
+                np.frombuffer(body, "<f4").reshape(1, 3, 2), [[[step, 0], [49999, step], [-1, -1]]])
+        status, body = http_get(server.url + "/data/plugin/rnn/steps?run=run&tag=rnn/labels")
+        assert json.loads(body)["steps"] == [1, 2, 3, 4, 5]
+        assert json.loads(body)["logged_steps"] == 5
+    finally:
+        server.stop()
