@@ -146,7 +146,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
             )
         # (step, labels_lib result) of the last logged step: computed once for all layers.
         self._labels_at = (None, None)
-        # Event files in which each labels tag has had its metadata written.
+        # Labels tags whose metadata the current writer (event file) has written.
+        self._labels_writer = None
         self._labels_described = set()
         # layer -> horizon_lib.GradientHorizon, built at the first logging step.
         self._horizons = {}
@@ -572,7 +573,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
             if self._labels_at[0] != step:
                 self._labels_at = (step, self._probe_labels())
             labels = self._labels_at[1]
-            if labels is None:
+            if labels is None or not horizon_result["directions"]:
                 return
             layer_steps = horizon_result["directions"][0]["horizon"].shape[-1]
             output_steps = labels["true"].shape[1]
@@ -588,8 +589,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 )
                 return
             self._ensure_writer()
+            if self._labels_writer is not self._writer:  # a new event file
+                self._labels_writer, self._labels_described = self._writer, set()
             tag = "%s/labels" % layer.name
-            described = (id(self._writer), tag)
             keep = slice(0, self.max_samples)
             with self._writer.as_default(step=step), tf.summary.record_if(True):
                 summary.labels(
@@ -599,9 +601,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
                     mask_tag=None if result["mask"] is None else "%s/mask" % layer.name,
                     pinned=self._first_log_of_fit,
                     # The metadata (maybe a big vocabulary) once per event file.
-                    with_metadata=described not in self._labels_described,
+                    with_metadata=tag not in self._labels_described,
                 )
-            self._labels_described.add(described)
+            self._labels_described.add(tag)
         except Exception as e:  # Logging must never stop training.
             self._warn_once(
                 "labels", "RNNTensorBoard: could not log labels at step %d: %s: %s"
@@ -613,10 +615,25 @@ class RNNTensorBoard(keras.callbacks.Callback):
         when the model is a classifier whose labels cannot be read)."""
         x, y, sample_weight = self._probe_batch
         try:
-            return labels_lib.probe_labels(self.model, x, y, sample_weight)
+            labels = labels_lib.probe_labels(self.model, x, y, sample_weight)
         except labels_lib.NoLabelsError as e:
-            self._warn_once("labels", "RNNTensorBoard: no labels row: %s" % e)
+            self._warn_once("labels reading", "RNNTensorBoard: no labels row: %s" % e)
             return None
+        if labels is None and self.vocabulary is not None:
+            self._warn_once(
+                "labels reading", "RNNTensorBoard: a vocabulary was given, but the loss %r "
+                "is not one the labels row reads (sparse categorical, categorical or binary "
+                "crossentropy): no labels" % (self.model.loss,)
+            )
+        elif labels is not None and self.vocabulary is not None and (
+            len(self.vocabulary) < labels["classes"]
+        ):
+            self._warn_once(
+                "labels vocabulary", "RNNTensorBoard: the vocabulary names %d classes, the "
+                "model has %d: higher ids show as numbers"
+                % (len(self.vocabulary), labels["classes"])
+            )
+        return labels
 
     def _warn_once(self, key, message):
         if key not in self._warned:

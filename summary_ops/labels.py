@@ -79,8 +79,9 @@ def probe_labels(model, x, y, sample_weight=None):
 
     Returns:
       {"true": int32 [B, T], "predicted": int32 [B, T], "loss": the
-      LABEL_LOSSES entry, "sequence_to_one": the output has no timestep
-      axis (then T = 1)}, NO_LABEL where the loss ignores a timestep.
+      LABEL_LOSSES entry, "classes": how many (2 for binary),
+      "sequence_to_one": the output has no timestep axis (then T = 1)},
+      NO_LABEL where the loss ignores a timestep.
 
     Raises:
       NoLabelsError: a classification loss, but the output or the labels
@@ -147,6 +148,7 @@ def probe_labels(model, x, y, sample_weight=None):
         "true": np.where(labelled, true, NO_LABEL).astype(np.int32),
         "predicted": np.where(labelled, predicted, NO_LABEL).astype(np.int32),
         "loss": kind,
+        "classes": 2 if kind == "binary" else classes,
         "sequence_to_one": sequence_to_one,
     }
 

@@ -11,6 +11,7 @@ import pytest
 
 import tb_reading
 from tb_rnn_plugin import demo, metadata
+from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import summary
 from tb_rnn_plugin.summary_ops.callback import RNNTensorBoard
 
@@ -135,6 +136,55 @@ def test_regression_model_logs_no_labels_and_the_rest(tmp_path):
     assert fit_logged(tmp_path, model, x, target) == {}
     logged = tb_reading.read_back(tmp_path, (metadata.GRADIENT_HORIZON, metadata.ACTIVATION))["."]
     assert {"rnn/gradient_horizon", "rnn/activation"} <= set(logged)
+
+
+def test_a_vocabulary_for_a_regression_model_is_warned_about(tmp_path):
+    x, _ = token_batch()
+    model = tagger("mse", units=2, activation=None)
+    target = np.zeros((B, T, 2), "float32")
+    with pytest.warns(UserWarning, match="not one the labels row reads"):
+        model.fit(x, target, batch_size=B, epochs=1, verbose=0, callbacks=[RNNTensorBoard(
+            str(tmp_path), update_freq=1, probe_data=(x, target), log_weights=False,
+            log_gate_activations=False, vocabulary=["a", "b"],
+            gradient_horizon={"method": "tile", "targets": [T - 1]})])
+
+
+def test_labels_are_read_as_the_loss_reads_them():
+    keras.utils.set_random_seed(5)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, T, 2)).astype("float32")
+
+    def model_with(units, loss):
+        inputs = keras.Input((T, 2))
+        model = keras.Model(inputs, keras.layers.Dense(units)(inputs))
+        model.compile("sgd", loss)
+        return model
+
+    # ignore_class: those timesteps have no label; logits: argmax as for probabilities.
+    model = model_with(3, keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                     ignore_class=2))
+    y = rng.integers(0, 3, size=(3, T))
+    got = labels_lib.probe_labels(model, x, y)
+    ignored = y == 2
+    assert ignored.any() and got["loss"] == "sparse_categorical" and got["classes"] == 3
+    np.testing.assert_array_equal(got["true"], np.where(ignored, -1, y))
+    np.testing.assert_array_equal(
+        got["predicted"], np.where(ignored, -1, np.argmax(model.predict(x, verbose=0), -1)))
+    # One logit: class 1 where it is > 0, whatever the label's dtype.
+    model = model_with(1, keras.losses.BinaryCrossentropy(from_logits=True))
+    y = rng.random(size=(3, T, 1)).astype("float32")
+    got = labels_lib.probe_labels(model, x, y)
+    np.testing.assert_array_equal(got["true"], (y[..., 0] > 0.5).astype(int))
+    np.testing.assert_array_equal(got["predicted"],
+                                  (model.predict(x, verbose=0)[..., 0] > 0).astype(int))
+    with pytest.raises(labels_lib.NoLabelsError, match="multi-label"):
+        labels_lib.probe_labels(model_with(3, "binary_crossentropy"), x, y)
+    with pytest.raises(labels_lib.NoLabelsError, match="2 outputs"):
+        labels_lib.label_loss(["mse", "sparse_categorical_crossentropy"])
+    assert labels_lib.label_loss("mse") is None
+    assert labels_lib.label_loss(lambda y_true, y_pred: y_pred) is None
+    assert labels_lib.label_loss({"out": "categorical_crossentropy"})[0] == "categorical"
+    assert labels_lib.probe_labels(model_with(2, "mae"), x, np.zeros((3, T, 2))) is None
 
 
 def test_no_labels_without_the_horizon(tmp_path):
