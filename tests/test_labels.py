@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tb_reading
+import tb_rnn_plugin
 from tb_rnn_plugin import demo, metadata
 from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import summary
@@ -199,32 +200,33 @@ def test_a_vocabulary_given_without_the_horizon_is_warned_about():
         RNNTensorBoard("logs", vocabulary=["a"])
 
 
-def test_vocabulary_from_lookup_layers_round_trips_in_the_metadata(tmp_path):
+def test_vocabulary_from_a_list_and_lookup_layers_round_trips_in_the_metadata(tmp_path):
+    import tensorflow as tf
+
     lookup = keras.layers.StringLookup(vocabulary=["cat", "dog", "émeu"])
     vectorize = keras.layers.TextVectorization()
     vectorize.adapt(["the cat sat", "the dog"])
-    for run, vocabulary in (("list", ("x", "y")), ("lookup", lookup), ("text", vectorize)):
-        callback = RNNTensorBoard(tmp_path / run, vocabulary=vocabulary, gradient_horizon=True)
-        assert callback.vocabulary == list(
-            vocabulary if isinstance(vocabulary, tuple) else vocabulary.get_vocabulary()
-        )
-    assert RNNTensorBoard("logs", vocabulary=lookup, gradient_horizon=True).vocabulary == [
-        "[UNK]", "cat", "dog", "émeu"
-    ]
-    assert RNNTensorBoard("logs", vocabulary=vectorize, gradient_horizon=True).vocabulary == [
-        "", "[UNK]", "the", "sat", "dog", "cat"
-    ] or sorted(vectorize.get_vocabulary()[2:]) == ["cat", "dog", "sat", "the"]
-    # Through the log: written by the op, read back by TensorBoard.
-    import tensorflow as tf
-
-    writer = tf.summary.create_file_writer(str(tmp_path / "op"))
-    with writer.as_default(step=3):
-        summary.labels("tagger/labels", [[0, 2, -1]], [[0, 1, -1]],
-                       vocabulary=lookup.get_vocabulary(), loss="sparse_categorical")
-    writer.close()
-    info, steps, values = tb_reading.read_back(tmp_path / "op", (metadata.LABELS,))["."]["tagger/labels"]
-    assert info["vocabulary"] == ["[UNK]", "cat", "dog", "émeu"] and steps == [3]
-    np.testing.assert_array_equal(values[0], [[[0, 0], [2, 1], [-1, -1]]])
+    expected = {
+        "list": ["x", "y"],
+        "lookup": ["[UNK]", "cat", "dog", "émeu"],  # id 0: out of vocabulary
+        "text": vectorize.get_vocabulary(),  # "", "[UNK]", then by frequency
+    }
+    assert expected["text"][:3] == ["", "[UNK]", "the"]
+    assert sorted(expected["text"][3:]) == ["cat", "dog", "sat"]
+    for run, given in (("list", ("x", "y")), ("lookup", lookup), ("text", vectorize)):
+        callback = RNNTensorBoard("logs", vocabulary=given, gradient_horizon=True)
+        assert callback.vocabulary == expected[run]
+        # As the callback writes it, read back through TensorBoard's data provider.
+        writer = tf.summary.create_file_writer(str(tmp_path / run))
+        with writer.as_default(step=3):
+            tb_rnn_plugin.labels("tagger/labels", [[0, 2, -1]], [[0, 1, -1]],
+                                 vocabulary=callback.vocabulary, loss="sparse_categorical")
+        writer.close()
+    logged = tb_reading.read_back(tmp_path, (metadata.LABELS,))
+    for run, vocabulary in expected.items():
+        info, steps, values = logged[run]["tagger/labels"]
+        assert info["vocabulary"] == vocabulary and steps == [3]
+        np.testing.assert_array_equal(values[0], [[[0, 0], [2, 1], [-1, -1]]])
 
 
 @pytest.mark.parametrize("vocabulary, error, message", [
