@@ -8,10 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin import metadata
 from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import horizon as horizon_lib
+from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import summary
 
@@ -91,6 +93,24 @@ class RNNTensorBoard(keras.callbacks.Callback):
         for `<layer>[/<direction>][/cell_<i>]/activation/unit_health`, per
         unit and logged step, kept whole: dead, saturated, gate-saturated
         and exploding units (summary_ops/health.py).
+      vocabulary: None, or the class names for the labels row: a list or
+        tuple of strings (index = class id), or an adapted
+        keras.layers.StringLookup or TextVectorization (its
+        get_vocabulary()). At most metadata.MAX_VOCABULARY (50,000) entries
+        are stored (the first ones, with a warning); ids past them show as
+        numbers.
+
+    Labels (for classifiers): at the steps and for the layers that log a
+    gradient horizon, `<layer>/labels` holds the true and the predicted
+    class of the probe samples at each timestep of the model's output
+    (metadata.LABELS; one per layer, also for Bidirectional), -1 where the
+    loss ignores the timestep (masked, sample_weight 0, ignore_class). Read
+    from a model with one output [batch, timesteps, classes] (or [batch,
+    classes]: one label per sequence) compiled with sparse categorical or
+    categorical crossentropy (argmax over the classes; also their focal
+    variants) or binary crossentropy on one unit (class 1 where the output
+    is > 0.5, > 0 with from_logits, and where the label is > 0.5). Other
+    losses (regression) log no labels.
     """
 
     def __init__(
@@ -104,6 +124,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         log_gate_activations=True,
         gradient_horizon=None,
         health_thresholds=None,
+        vocabulary=None,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -116,6 +137,18 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.log_gate_activations = bool(log_gate_activations)
         self._horizon_options = _horizon_options(gradient_horizon)
         self.health_thresholds = health_lib.thresholds_with(health_thresholds)
+        self.vocabulary = _vocabulary_list(vocabulary)
+        if self.vocabulary is not None and self._horizon_options is None:
+            warnings.warn(
+                "RNNTensorBoard: the vocabulary names the classes of the labels row, which "
+                "is logged with the gradient horizon; pass gradient_horizon=True to log it",
+                stacklevel=2,
+            )
+        # (step, labels_lib result) of the last logged step: computed once for all layers.
+        self._labels_at = (None, None)
+        # Labels tags whose metadata the current writer (event file) has written.
+        self._labels_writer = None
+        self._labels_described = set()
         # layer -> horizon_lib.GradientHorizon, built at the first logging step.
         self._horizons = {}
         # layer -> GateRecorder, or None where its cells have no gates to recompute.
@@ -316,6 +349,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
             gate_results = self._gate_activations(layer_probe.layer, result)
             horizon_result = self._gradient_horizon(layer_probe.layer, x, y, sample_weight)
             self._write_layer(layer_probe.layer, result, step, gate_results, horizon_result)
+            if horizon_result is not None:
+                self._log_labels(layer_probe.layer, result, horizon_result, step)
         except probe_lib.UnsupportedLayerError as e:
             # Found on the probe batch (e.g. a cell whose output is not its
             # state): the layer cannot be logged at any step.
@@ -530,6 +565,76 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 mask_tag=mask_tag, cell_index=entry["cell_index"], pinned=pinned,
             )
 
+    def _log_labels(self, layer, result, horizon_result, step):
+        """Writes `<layer>/labels` (true and predicted class of the probe
+        samples) when the model is a classifier whose output timesteps match
+        the layer's (or are one label per sequence); never raises."""
+        try:
+            if self._labels_at[0] != step:
+                self._labels_at = (step, self._probe_labels())
+            labels = self._labels_at[1]
+            if labels is None or not horizon_result["directions"]:
+                return
+            layer_steps = horizon_result["directions"][0]["horizon"].shape[-1]
+            output_steps = labels["true"].shape[1]
+            if labels["sequence_to_one"]:
+                task = "one label per sequence: the model's output has no timestep axis"
+            elif output_steps == layer_steps:
+                task = None
+            else:
+                self._warn_once(
+                    "labels " + layer.name,
+                    "RNNTensorBoard: no labels for layer %r: the model's output has %d "
+                    "timesteps, the layer %d" % (layer.name, output_steps, layer_steps),
+                )
+                return
+            self._ensure_writer()
+            if self._labels_writer is not self._writer:  # a new event file
+                self._labels_writer, self._labels_described = self._writer, set()
+            tag = "%s/labels" % layer.name
+            keep = slice(0, self.max_samples)
+            with self._writer.as_default(step=step), tf.summary.record_if(True):
+                summary.labels(
+                    tag, labels["true"][keep], labels["predicted"][keep],
+                    vocabulary=self.vocabulary, task=task, loss=labels["loss"],
+                    layer=layer.name,
+                    mask_tag=None if result["mask"] is None else "%s/mask" % layer.name,
+                    pinned=self._first_log_of_fit,
+                    # The metadata (maybe a big vocabulary) once per event file.
+                    with_metadata=tag not in self._labels_described,
+                )
+            self._labels_described.add(tag)
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once(
+                "labels", "RNNTensorBoard: could not log labels at step %d: %s: %s"
+                % (step, type(e).__name__, e)
+            )
+
+    def _probe_labels(self):
+        """labels_lib.probe_labels on the probe batch, or None (said once
+        when the model is a classifier whose labels cannot be read)."""
+        x, y, sample_weight = self._probe_batch
+        try:
+            labels = labels_lib.probe_labels(self.model, x, y, sample_weight)
+        except labels_lib.NoLabelsError as e:
+            self._warn_once("labels reading", "RNNTensorBoard: no labels row: %s" % e)
+            return None
+        if labels is None and self.vocabulary is not None:
+            self._warn_once(
+                "labels reading", "RNNTensorBoard: a vocabulary was given, but the loss %r "
+                "is not one the labels row reads (sparse categorical, categorical or binary "
+                "crossentropy): no labels" % (self.model.loss,)
+            )
+        elif labels is not None and self.vocabulary is not None and (
+            len(self.vocabulary) < labels["classes"]
+        ):
+            self._warn_once(
+                "labels vocabulary", "RNNTensorBoard: the vocabulary names %d classes, the "
+                "model has %d: higher ids show as numbers"
+                % (len(self.vocabulary), labels["classes"])
+            )
+        return labels
+
     def _warn_once(self, key, message):
         if key not in self._warned:
             self._warned.add(key)
@@ -599,6 +704,50 @@ def _weight_entries(layers):
                     "matrix": matrix,
                 })
     return entries
+
+
+def _vocabulary_list(vocabulary):
+    """The vocabulary argument as a list of strings (index = class id), or None."""
+    if vocabulary is None:
+        return None
+    if isinstance(vocabulary, (keras.layers.StringLookup, keras.layers.TextVectorization)):
+        tokens = [
+            t.decode("utf-8", "replace") if isinstance(t, bytes) else t
+            for t in vocabulary.get_vocabulary()
+        ]
+        # Before adapt() a lookup holds only its mask and out-of-vocabulary tokens.
+        special = {"", "[UNK]", getattr(vocabulary, "oov_token", None),
+                   getattr(vocabulary, "mask_token", None)}
+        if all(t in special for t in tokens):
+            raise ValueError(
+                "vocabulary: the %s has no vocabulary yet (adapt() it or pass vocabulary= "
+                "to it first)" % type(vocabulary).__name__
+            )
+    elif isinstance(vocabulary, (list, tuple)) or (
+        isinstance(vocabulary, np.ndarray) and vocabulary.ndim == 1
+    ):
+        tokens = list(vocabulary)
+    else:
+        raise TypeError(
+            "vocabulary must be None, a list or tuple of strings (index = class id), or a "
+            "keras.layers.StringLookup or TextVectorization; got %s" % type(vocabulary).__name__
+        )
+    if not tokens:
+        raise ValueError("vocabulary is empty; pass None to show class ids")
+    for index, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise TypeError(
+                "vocabulary[%d] is a %s (%r); every entry must be a string"
+                % (index, type(token).__name__, token)
+            )
+    if len(tokens) > metadata.MAX_VOCABULARY:
+        warnings.warn(
+            "RNNTensorBoard: the vocabulary has %d entries; the first %d are stored, "
+            "higher class ids show as numbers" % (len(tokens), metadata.MAX_VOCABULARY),
+            stacklevel=3,
+        )
+        tokens = tokens[:metadata.MAX_VOCABULARY]
+    return tokens
 
 
 def _require_positive_int(name, value):

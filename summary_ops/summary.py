@@ -467,3 +467,76 @@ def _validated_float32(data, rank, argument_name):
     if any(dim == 0 for dim in shape.as_list()):
         raise ValueError("%s must not be empty, got shape %s" % (argument_name, shape))
     return tf.cast(tensor, tf.float32)
+
+
+def labels(
+    name, true_ids, predicted_ids, step=None, description=None, *, vocabulary=None, task=None,
+    loss=None, layer=None, mask_tag=None, pinned=False, with_metadata=True,
+):
+    """Writes a classifier's true and predicted class per sample and
+    timestep (metadata.LABELS): float32 [samples, timesteps, 2], field 0
+    the true class id, field 1 the predicted one, -1 where there is no label.
+    With `<name>/stats` (kept for every step: it counts the logged steps)
+    and, with `pinned`, `<name>/pinned`; no profile.
+
+    Args:
+      true_ids, predicted_ids: integer class ids [samples, timesteps] (-1:
+        no label); [samples] for one label per sequence (a timestep axis of
+        length 1 is added).
+      vocabulary: the class names, index = class id (at most
+        metadata.MAX_VOCABULARY), or None: the tab shows ids.
+      task: a note on how the labels map onto the layer's timesteps (e.g.
+        one label per sequence), or None.
+      loss: how the ids were read, one of metadata.LABEL_LOSSES, or None.
+      with_metadata: False writes the step without its metadata, which a
+        big vocabulary would otherwise repeat at every step; TensorBoard
+        keeps the first metadata it reads for a tag, so the first write of
+        a tag in each event file must have it (the callback does so).
+
+    Ids are stored as float32: exact up to 2**24. Class ids are meant to be
+    integers >= -1; anything else is a ValueError, as are shapes that differ.
+    """
+    true_ids = _validated_ids(true_ids, "true_ids")
+    predicted_ids = _validated_ids(predicted_ids, "predicted_ids")
+    if true_ids.shape != predicted_ids.shape:
+        raise ValueError(
+            "true_ids and predicted_ids must have the same shape, got %s and %s"
+            % (true_ids.shape, predicted_ids.shape)
+        )
+    data = tf.stack([true_ids, predicted_ids], axis=-1)
+    fields = dict(layer=layer, mask_tag=mask_tag)
+    full = dict(fields, vocabulary=vocabulary, task=task, loss=loss)
+    summary_metadata = (
+        metadata.create_summary_metadata(metadata.LABELS, description=description, **full)
+        if with_metadata else None
+    )
+    with tf.summary.experimental.summary_scope(
+        name, "rnn_labels_summary", values=[data, step]
+    ) as (tag, _):
+        blob = tf.reshape(tf.io.serialize_tensor(data), [1])
+        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+        _write_kept(metadata.stats_tag(tag), metadata.STATS, _statistics(data), step, tag, fields)
+        if pinned:
+            tf.summary.write(
+                tag=metadata.pinned_tag(tag), tensor=blob, step=step,
+                metadata=metadata.create_summary_metadata(metadata.LABELS, of_tag=tag, **full),
+            )
+        return written
+
+
+def _validated_ids(ids, argument_name):
+    """[samples, timesteps] float32 class ids from integer ids of rank 1 or 2."""
+    array = _validated_float32(ids, None, argument_name)
+    if array.shape.rank == 1:
+        array = array[:, tf.newaxis]
+    if array.shape.rank != 2:
+        raise ValueError(
+            "%s must be [samples, timesteps] or [samples], got shape %s"
+            % (argument_name, array.shape)
+        )
+    values = array.numpy() if tf.executing_eagerly() else None
+    if values is not None and not (
+        (values == values.round()).all() and (values >= -1).all()
+    ):
+        raise ValueError("%s must be integer class ids >= 0, or -1 for no label" % argument_name)
+    return array

@@ -35,6 +35,7 @@ _LAZY = {
     "unit_health": "tb_rnn_plugin.summary_ops.summary",
     "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
     "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
+    "labels": "tb_rnn_plugin.summary_ops.summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.probe",
 }
 

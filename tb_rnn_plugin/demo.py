@@ -10,7 +10,8 @@ keeps it, a SimpleRNN's state gradient fades towards the start.
 
 --task delayed: a label at every timestep, the input token `--delay` steps
 earlier (0 before that). The runs also log the gradient horizon: a model
-that learned the task shows the loss at t reaching back to t - delay.
+that learned the task shows the loss at t reaching back to t - delay; and
+the labels row (true and predicted token per timestep, named by TOKENS).
 
 The runs land side by side under --logdir, then TensorBoard starts on it
 (unless --no-tensorboard).
@@ -23,6 +24,9 @@ import os
 import sys
 
 VOCAB = 10
+# Names of the token ids for the labels row: 0 is padding (--task first) or
+# "nothing yet" (the label before --delay steps have passed), 1.. are letters.
+TOKENS = ("_",) + tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:VOCAB - 1])
 CELLS = ("LSTM", "GRU", "SimpleRNN")
 
 
@@ -91,6 +95,7 @@ def train(logdir, cells, epochs, timesteps, units, update_freq, samples, task="f
                     run_dir, update_freq=update_freq, max_samples=8,
                     # "tile": no multi-second trace for the demo's small batch.
                     gradient_horizon={"method": "tile"} if delayed else None,
+                    vocabulary=TOKENS if delayed else None,
                 ),
                 keras.callbacks.TensorBoard(run_dir, update_freq=update_freq),
             ],

@@ -62,6 +62,13 @@ WEIGHT_GRADIENT = "weight_gradient"
 GATE_STATS = "gate_stats"
 # Per-gate histograms of a WEIGHT or WEIGHT_GRADIENT series, [gate, bin].
 GATE_HISTOGRAM = "gate_histogram"
+# A classifier's true and predicted class per sample and timestep of the
+# model's output, [sample, timestep, LABEL_FIELDS], class ids as float32, -1
+# where there is no label (masked timesteps, sample_weight 0). Metadata
+# `vocabulary` (class id -> token, or null), `task` (null, or a note on how
+# the labels map onto the layer's timesteps) and `loss` (how the ids were
+# read: LABEL_LOSSES). A blob sequence with `/stats` and `/pinned`, no profile.
+LABELS = "labels"
 
 # kind -> axis names of the stored float32 tensor.
 AXES = {
@@ -84,6 +91,7 @@ AXES = {
     HORIZON_STATS: ("statistic",),
     LAG_PROFILE: ("lag",),
     UNIT_HEALTH: ("unit", "field"),
+    LABELS: ("sample", "timestep", "field"),
 }
 KINDS = tuple(AXES)
 # Big tensors, stored one blob per step and sampled by TensorBoard.
@@ -138,6 +146,15 @@ HISTOGRAM_EDGES = _histogram_edges()
 # (RNNbow's overview) and the effective horizon, sum_l l m(l) / sum_l m(l)
 # over the lag profile (horizon.horizon_statistics says why this one).
 HORIZON_STAT_FIELDS = ("max", "effective_horizon")
+
+# The fields of a LABELS tensor, and how its class ids were read from the
+# model's output: argmax over the classes (labels as ids, or as one-hot or
+# probabilities), or one sigmoid unit thresholded at 0.5 (0 for logits).
+LABEL_FIELDS = ("true", "predicted")
+LABEL_LOSSES = ("sparse_categorical", "categorical", "binary")
+# The most vocabulary entries stored in a LABELS series' metadata (which
+# TensorBoard's index sends whole to the tab); ids past it show as numbers.
+MAX_VOCABULARY = 50000
 
 # Companion series of a per-timestep series `tag`, under KEPT_PLUGIN_NAME.
 STATS_SUFFIX = "/stats"
@@ -223,6 +240,9 @@ def create_summary_metadata(
     max_lag=None,
     fields=None,
     thresholds=None,
+    vocabulary=None,
+    task=None,
+    loss=None,
     display_name=None,
     description=None,
 ):
@@ -256,6 +276,9 @@ def create_summary_metadata(
       targets, max_lag: GRADIENT_HORIZON (and its companions): the target
         timesteps of its rows (None: all T) and the largest lag kept (None:
         all).
+      vocabulary, task, loss: LABELS: the class names (index = class id;
+        at most MAX_VOCABULARY), or None; a note for the reader, or None;
+        one of LABEL_LOSSES, or None.
 
     Per-timestep kinds are blob sequences (one serialized float32
     TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
@@ -303,6 +326,8 @@ def create_summary_metadata(
         content["thresholds"] = {str(k): float(v) for k, v in (thresholds or {}).items()}
     if kind == GATE_HISTOGRAM:
         content["bin_edges"] = list(HISTOGRAM_EDGES)
+    if kind == LABELS:
+        content.update(_labels_json(vocabulary, task, loss))
     if kind in COMPANION_TENSOR_KINDS and of_tag is None:
         raise ValueError("a %s series needs of_tag" % kind)
     kept = of_tag is not None
@@ -330,6 +355,23 @@ def _gates_json(gates):
             name, start, stop = gate.name, gate.start, gate.stop
         result.append({"name": str(name), "start": int(start), "stop": int(stop)})
     return result
+
+
+def _labels_json(vocabulary, task, loss):
+    if vocabulary is not None:
+        vocabulary = [str(token) for token in vocabulary]
+        if len(vocabulary) > MAX_VOCABULARY:
+            raise ValueError(
+                "a vocabulary holds at most %d entries, got %d" % (MAX_VOCABULARY, len(vocabulary))
+            )
+    if loss is not None and loss not in LABEL_LOSSES:
+        raise ValueError("loss must be None or one of %s, got %r" % (LABEL_LOSSES, loss))
+    return {
+        "fields": list(LABEL_FIELDS),
+        "vocabulary": vocabulary,
+        "task": None if task is None else str(task),
+        "loss": loss,
+    }
 
 
 def parse_plugin_metadata(content):
@@ -388,6 +430,8 @@ def _parse_cached(content):
         result["gate"] = None
     if kind in (GRADIENT_HORIZON, HORIZON_STATS, LAG_PROFILE):
         result.update(targets=None, max_lag=None)
+    if kind == LABELS:
+        result.update(_labels_json(None, None, None))
     result.update(parsed)
     stored_axes = parsed.get("axes")
     if (
