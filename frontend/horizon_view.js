@@ -34,7 +34,8 @@ const FADED_ALPHA = 0.22;
 
 export const LABELS_KIND = "labels";
 export const LABELS_HINT =
-  "No labels row: log a \"labels\" series for this layer (true and predicted class per timestep) to see them here.";
+  "No labels row: RNNTensorBoard logs the true and predicted class per timestep with the gradient horizon " +
+  "when the loss is a classification loss (vocabulary=... shows tokens); other writers log a \"labels\" series.";
 
 function settle(promise) {
   return promise.then((value) => ({ value }), (error) => ({ error }));

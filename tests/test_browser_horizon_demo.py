@@ -42,6 +42,12 @@ def browser(server):
         yield chromium
 
 
+def demo_tokens():
+    from tb_rnn_plugin import demo
+
+    return demo.TOKENS
+
+
 def open_link(browser, server, view):
     context = browser.new_context(viewport={"width": 1200, "height": 1400})
     page = context.new_page()
@@ -55,7 +61,7 @@ def open_link(browser, server, view):
 def test_callback_horizons_draw_as_logged(browser, server):
     from tb_rnn_plugin import metadata
 
-    logged = tb_reading.read_back(server.logdir_path, kinds=(metadata.GRADIENT_HORIZON,))
+    logged = tb_reading.read_back(server.logdir_path, kinds=(metadata.GRADIENT_HORIZON, metadata.LABELS))
     stats = tb_reading.read_stats(server.logdir_path, metadata.HORIZON_STATS)
     context, page, frame = open_link(browser, server, "horizon")
     try:
@@ -71,6 +77,14 @@ def test_callback_horizons_draw_as_logged(browser, server):
                 # Forward layer: only the losses at t >= j reach h_j.
                 assert all(s[0] >= j and s[1] == s[0] - j for s in segments)
                 assert sum(s[2] for s in segments) == pytest.approx(G[j:, j][G[j:, j] > 0].sum(), rel=1e-5)
+            # The labels row: the callback's true and predicted ids at that step, sample 0.
+            label_info, label_steps, label_arrays = logged[run]["rnn/labels"]
+            assert label_info["vocabulary"] == list(demo_tokens())
+            labels = label_arrays[label_steps.index(steps[-1])][0]
+            cells = frame.evaluate("(s) => document.querySelector(s).rnnLabels",
+                                   'canvas.rnn-horizon-labels[data-run="%s"]' % run)
+            assert [(c["truth"], c["predicted"]) for c in cells] == [tuple(v) for v in labels.tolist()]
+            assert any(c["right"] is not None for c in cells)
             overview = frame.evaluate("(s) => document.querySelector(s).rnnOverview",
                                       'canvas.rnn-horizon-overview[data-run="%s"]' % run)
             assert overview["steps"] == stats[run][TAG][1]
