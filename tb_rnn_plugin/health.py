@@ -414,13 +414,12 @@ def stacked(points, rank):
     when its steps do not stack (not real numbers, rank other than `rank`,
     shapes that differ): such a series is left out, never an error."""
     steps = sorted(points)
-    try:
-        arrays = [np.asarray(points[s]) for s in steps]
-        if not arrays or any(a.ndim != rank or not np.issubdtype(a.dtype, np.number)
-                             or np.iscomplexobj(a) for a in arrays):
-            return None
-        if len({a.shape for a in arrays}) != 1:
-            return None
-        return np.asarray(steps, np.int64), np.stack(arrays).astype(np.float64)
-    except (TypeError, ValueError):
+    if not steps:
         return None
+    try:
+        values = np.stack([np.asarray(points[s]) for s in steps])
+    except (TypeError, ValueError):  # shapes that differ
+        return None
+    if values.ndim != rank + 1 or not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        return None
+    return np.asarray(steps, np.int64), values.astype(np.float64)
