@@ -269,3 +269,33 @@ def test_unreadable_kept_series_are_left_out():
     steps, values = health.stacked({5: np.zeros(3), 1: np.ones(3)}, 1)
     assert list(steps) == [1, 5] and values[0, 0] == 1
     assert metadata.STAT_FIELDS[2] == "nan_count"  # first_nonfinite reads by name
+
+
+def test_rows_are_kept_until_a_new_step_is_logged(tmp_path):
+    import tensorflow as tf
+
+    import tb_rnn_plugin
+
+    def write(steps, nan_at=None):
+        with tf.summary.create_file_writer(str(tmp_path / "run")).as_default():
+            for step in steps:
+                h = np.full((S, T, U), 0.5, np.float32)
+                if step == nan_at:
+                    h[1, 3, 0] = np.inf
+                assert tb_rnn_plugin.activation("rnn/activation", h, step=step, layer="rnn", cell="GRU")
+
+    write([0, 1])
+    dp = data_provider_over(str(tmp_path))
+    plugin = rnn_plugin.RnnLoader().load(base_plugin.TBContext(data_provider=dp, sampling_hints={}))
+    computed = []
+    original = plugin._health_rows
+    plugin._health_rows = lambda *args: computed.append(args[2]) or original(*args)
+    client = werkzeug_test.Client(application.TensorBoardWSGI([plugin], data_provider=dp))
+    assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None
+    assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None
+    assert computed == ["run"]  # the second answer came from the cache
+    write([2], nan_at=2)
+    dp._multiplexer.Reload()
+    cell = client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"]
+    assert computed == ["run", "run"]
+    assert (cell["step"], cell["kind"], cell["posinf"], cell["timestep"], cell["sample"]) == (2, "activation", 1, 3, 1)
