@@ -94,7 +94,7 @@ export function cellText(row, key, levels = {}) {
   const began = cell.since !== null && cell.since !== undefined;
   const since = began ? `since step ${cell.since}` : "";
   const ever = !began && cell.first_step !== null && cell.first_step !== undefined
-    ? `(was from step ${cell.first_step})` : "";
+    ? `(earlier, from step ${cell.first_step})` : "";
   if (key === "vanishing") {
     const value = cell.value === null ? "undefined" : fmt(cell.value);
     return {

@@ -57,7 +57,7 @@ test("cells say the value and the step it began; problems are marked", () => {
   assert.match(dead.title, /3 of 10 units at step 50/);
   const exploding = cellText(r, "exploding");
   assert.equal(exploding.text, "0 %");
-  assert.equal(exploding.detail, "(was from step 30)");
+  assert.equal(exploding.detail, "(earlier, from step 30)");
   assert.equal(exploding.problem, false);
   assert.equal(exploding.step, 30);
   const vanishing = cellText(r, "vanishing");
