@@ -212,6 +212,13 @@ export class HealthOverview {
   async refresh(allRuns) {
     const gen = ++this.generation;
     this.node.dataset.state = "loading";
+    if (this.node.hidden) {
+      // One line at once, so the controls do not jump down when it arrives.
+      this.node.hidden = false;
+      this.summary.replaceChildren(el("span", {
+        class: "rnn-health-line rnn-health-loading", text: "Health: checking every logged step…",
+      }));
+    }
     let json;
     try {
       json = await fetchHealth(this.fetchFn);
