@@ -414,7 +414,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             else:
                 rows.extend(cached)
         if stale:
-            data = self._data_provider.read_tensors(
+            data = {} if not tags else self._data_provider.read_tensors(
                 ctx, experiment_id=experiment, plugin_name=metadata.KEPT_PLUGIN_NAME,
                 downsample=reading.ALL_SAMPLES,
                 run_tag_filter=provider.RunTagFilter(runs=[r for r, _ in stale], tags=sorted(tags)),
