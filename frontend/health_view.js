@@ -107,6 +107,13 @@ export function cellText(row, key, levels = {}) {
       step: began ? cell.since : (cell.first_step ?? cell.step),
     };
   }
+  if (cell.value === null && cell.over_nonfinite) {
+    return {
+      text: "n/a", detail: "over NaN/Inf",
+      title: `At step ${cell.step} the layer's activations or gradients hold NaN/Inf: no ${key.replace("_", " ")} share`,
+      problem: false, step: cell.step,
+    };
+  }
   const value = cell.value === null ? "no value" : percent(cell.value);
   const level = levels[key] ?? cell.level;
   const of = cell.units !== null && cell.units !== undefined ? `${cell.units} of ${cell.of} units` : `${cell.of} units`;

@@ -34,8 +34,12 @@ One row per run and layer (direction, cell of a stack) holds:
   input timestep 0. Masks are not applied (they are sampled, the profile is
   not), so with padding at the end "last" is the last padded timestep.
 
-Units whose measure is NaN (a NaN in the probe's activations or gradients)
-are left out of the shares; a step where every unit is NaN has no share.
+Units whose measure is NaN are left out of the shares; a step where every
+unit is NaN has no share, and neither has a step at which the layer's
+activation, state gradient or gates hold NaN/Inf (`over_nonfinite` says so
+for the latest step): summary_ops/health.py compares with NaN there, and
+a NaN unit would read as "not dead". A step without a value neither ends
+nor starts a spell.
 """
 
 import math
@@ -204,14 +208,20 @@ def unit_shares(steps, unit_health, fields, thresholds=None):
     return shares
 
 
+def known_onset(steps, values, flags):
+    """onset() over the steps where `values` is finite: a step without a
+    value (NaN) neither ends a spell nor starts one."""
+    known = np.isfinite(np.asarray(values, np.float64))
+    return onset(np.asarray(steps)[known], np.asarray(flags, bool)[known])
+
+
 def share_summary(steps, shares, level, units):
     """The row's cell for one unit measure: {"value": share at the last step
     (None: no unit had a value), "units": count of those units, "of": how
     many units, "step", "since", "first_step", "level", "problem"}."""
     shares = np.asarray(shares, np.float64)
     last = shares[-1]
-    at_level = np.nan_to_num(shares, nan=-1.0) >= level
-    since, first = onset(steps, at_level)
+    since, first = known_onset(steps, shares, np.nan_to_num(shares, nan=-1.0) >= level)
     known = math.isfinite(last)
     return {
         "value": float(last) if known else None,
@@ -245,8 +255,7 @@ def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL):
     undefined there), "step", "since", "first_step" (below `level`),
     "level", "problem", "timesteps", "order"}."""
     ratios = vanishing_ratios(profiles, backward)
-    below = np.nan_to_num(ratios, nan=np.inf) < level
-    since, first = onset(steps, below)
+    since, first = known_onset(steps, ratios, np.nan_to_num(ratios, nan=np.inf) < level)
     last = ratios[-1] if len(ratios) else np.nan
     known = math.isfinite(last)
     profiles = np.asarray(profiles)
@@ -272,6 +281,24 @@ def row_key(meta):
         meta.get("direction") if meta.get("direction") in metadata.DIRECTIONS else None,
         cell_index if isinstance(cell_index, int) and not isinstance(cell_index, bool) else None,
     )
+
+
+# What unit_health is computed from, on the probe batch.
+UNIT_HEALTH_INPUTS = (metadata.ACTIVATION, metadata.STATE_GRADIENT, metadata.GATE_ACTIVATION)
+
+
+def nonfinite_steps(candidates, kinds):
+    """The steps at which any of `candidates` (as first_bad_series takes
+    them) of `kinds` counts a NaN or Inf in its stats."""
+    bad = set()
+    for series in candidates:
+        if series["kind"] not in kinds:
+            continue
+        stats = np.asarray(series["stats"], np.float64).reshape(len(series["steps"]), -1)
+        columns = [_STAT[name] for name in _NONFINITE_FIELDS if _STAT[name] < stats.shape[1]]
+        counts = np.nan_to_num(stats[:, columns], nan=0.0, posinf=0.0).sum(axis=1)
+        bad.update(int(step) for step, count in zip(series["steps"], counts) if count > 0)
+    return bad
 
 
 def first_bad_series(candidates):
@@ -348,10 +375,15 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
         values = np.asarray(unit_health["values"], np.float64)
         shares = unit_shares(unit_health["steps"], values, unit_health["fields"],
                              unit_health.get("thresholds"))
+        # Measures over NaN/Inf inputs mean nothing (NaN <= x is false: a NaN
+        # unit reads as not dead): no value at those steps.
+        over_nonfinite = np.isin(unit_health["steps"], sorted(
+            nonfinite_steps(series_by_tag.values(), UNIT_HEALTH_INPUTS)))
         for measure, per_step in shares.items():
-            cell_value = share_summary(unit_health["steps"], per_step, PROBLEM_LEVELS[measure],
-                                       values.shape[1])
+            cell_value = share_summary(unit_health["steps"], np.where(over_nonfinite, np.nan, per_step),
+                                       PROBLEM_LEVELS[measure], values.shape[1])
             cell_value["tag"] = unit_health.get("tag")
+            cell_value["over_nonfinite"] = bool(over_nonfinite[-1])
             row[measure] = cell_value
     if state_profile is not None and len(state_profile["steps"]):
         row["vanishing"] = vanishing_summary(

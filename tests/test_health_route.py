@@ -178,6 +178,8 @@ def test_unit_shares_with_the_step_each_began(client):
     assert (dead["value"], dead["units"], dead["of"]) == (pytest.approx(0.3), 3, 10)
     assert (dead["since"], dead["first_step"], dead["problem"]) == (20, 20, True)
     assert dead["tag"] == "bi/forward/activation/unit_health"
+    # Step 40's activation holds a NaN: no share there, and the spell from 20 goes on.
+    assert dead["over_nonfinite"] is False
     saturated = row["saturated"]
     assert saturated["value"] == pytest.approx(0.1) and not saturated["problem"]
     assert saturated["since"] is None and saturated["first_step"] is None
@@ -223,6 +225,12 @@ def test_onset_is_the_current_spell_and_the_first_ever():
     assert health.onset(steps, [0, 1, 1, 0, 0]) == (None, 1)
     assert health.onset(steps, [1, 1, 1, 1, 1]) == (0, 0)
     assert health.onset(steps, [0, 0, 0, 0, 0]) == (None, None)
+
+
+def test_steps_without_a_value_neither_end_nor_start_a_spell():
+    steps = np.array([0, 1, 2, 3])
+    assert health.known_onset(steps, [1, np.nan, 1, 1], [True, False, True, True]) == (0, 0)
+    assert health.known_onset(steps, [0, 1, 1, np.nan], [False, True, True, False]) == (1, 1)
 
 
 def test_ties_at_one_step_follow_the_logging_order():

@@ -97,9 +97,8 @@ def test_health_reports_the_first_bad_step_and_where(trained):
     assert [g["name"] for g in cell["gates"]] == ["i", "f", "c", "o"]
     assert cell["nan"] == FEATURES * 4 * UNITS  # the whole kernel
     assert row["latest_step"] == BATCHES
-    # Over NaN activations: the gradient ratio is NaN, so no exploding share
-    # is made up; summary_ops/health.py logs "dead" as 0 there (NaN <= x is
-    # false), and the overview shows what was logged.
-    assert row["exploding"]["value"] is None and row["exploding"]["step"] == BATCHES
-    assert row["dead"]["value"] == 0.0
+    # Unit health computed over NaN activations has no value, and says why.
+    for measure in ("dead", "saturated", "gate_saturated", "exploding"):
+        assert row[measure]["value"] is None and row[measure]["over_nonfinite"] is True, measure
+        assert row[measure]["step"] == BATCHES
     assert row["vanishing"]["value"] is None

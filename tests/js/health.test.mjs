@@ -67,6 +67,8 @@ test("cells say the value and the step it began; problems are marked", () => {
   assert.equal(cellText(row({ dead: null }), "dead").text, "\u2013");
   assert.equal(cellText(row({ dead: null }), "dead").step, null);
   assert.equal(cellText(row(), "nonfinite").text, "none");
+  const overNan = cellText(row({ dead: { ...share(null, null, null, false), over_nonfinite: true } }), "dead");
+  assert.deepEqual([overNan.text, overNan.detail, overNan.problem], ["n/a", "over NaN/Inf", false]);
 });
 
 test("a click opens the view and step that show it", () => {
