@@ -96,10 +96,11 @@ export function cellText(row, key, levels = {}) {
   const ever = !began && cell.first_step !== null && cell.first_step !== undefined
     ? `(earlier, from step ${cell.first_step})` : "";
   if (key === "vanishing") {
-    const value = cell.value === null ? "undefined" : fmt(cell.value);
+    const value = cell.value === null ? "n/a" : fmt(cell.value);
     return {
       text: value,
-      detail: since || ever,
+      // No ratio: a norm at either end is NaN/Inf, or the last one is 0.
+      detail: since || ever || (cell.value === null ? "NaN/Inf or 0 at an end" : ""),
       title: `${cell.order} = ${value} at step ${cell.step}; a problem below ${fmt(cell.level)}` +
         (began ? `, since step ${cell.since}` : "") +
         (cell.first_step !== null && cell.first_step !== undefined ? `; first below at step ${cell.first_step}` : ""),
