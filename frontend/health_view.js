@@ -219,14 +219,7 @@ export class HealthOverview {
   /** Reads /health again and redraws (the newest call wins). */
   async refresh(allRuns) {
     const gen = ++this.generation;
-    this.node.dataset.state = "loading";
-    if (this.node.hidden) {
-      // One line at once, so the controls do not jump down when it arrives.
-      this.node.hidden = false;
-      this.summary.replaceChildren(el("span", {
-        class: "rnn-health-line rnn-health-loading", text: "Health: checking every logged step…",
-      }));
-    }
+    this.showChecking();
     let json;
     try {
       json = await fetchHealth(this.fetchFn);
@@ -237,6 +230,17 @@ export class HealthOverview {
     }
     if (gen !== this.generation) return;
     this.render(Array.isArray(json.rows) ? json.rows : [], allRuns, json.levels || {});
+  }
+
+  /** Says it is checking; shows one line at once the first time, so the
+   * controls do not jump down when the overview arrives. */
+  showChecking() {
+    this.node.dataset.state = "loading";
+    if (!this.node.hidden) return;
+    this.node.hidden = false;
+    this.summary.replaceChildren(el("span", {
+      class: "rnn-health-line rnn-health-loading", text: "Health: checking every logged step\u2026",
+    }));
   }
 
   clear() {

@@ -717,10 +717,12 @@ class App {
     this.controls.hidden = false;
     this.readout.hidden = false;
     this.showMessage("");
-    this.health.refresh(this.index.runs); // not awaited: the panels do not wait for it
+    this.health.showChecking();
     this.fillRuns();
     this.fillLayers();
     await this.update({ quiet });
+    // After the panels: its first read of every kept step must not slow theirs.
+    this.health.refresh(this.index.runs);
   }
 
   /** A click in the health overview: its run shown, its layer, quantity, view and step. */
