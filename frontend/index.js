@@ -32,6 +32,7 @@ import {
 } from "./profile_view.js";
 import { linesBody, linesControls, linesStats } from "./lines_view.js";
 import { samplesBody } from "./samples_view.js";
+import { HealthOverview } from "./health_view.js";
 import {
   NAN_RULE, panelView, parseSampleNumber, SAMPLE_MODES, sampleLabel, sampleRangeError,
 } from "./samples.js";
@@ -271,8 +272,11 @@ class App {
     this.message = el("div", { id: "rnn-message", class: "rnn-message", hidden: true });
     this.readout = el("div", { id: "rnn-readout", class: "rnn-readout", text: HOVER_HINT });
     this.panels = el("div", { id: "rnn-panels", class: "rnn-panels", style: { gap: `${GRID_GAP}px` } });
+    // Per run and layer: first NaN/Inf, dead/saturated/exploding units,
+    // vanishing gradient; a click opens what shows it (health_view.js).
+    this.health = new HealthOverview({ onOpen: (target) => this.openHealthTarget(target), viewsFor });
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
     this.tooltip = new Tooltip(document.body);
@@ -696,6 +700,7 @@ class App {
     const skipped = skippedEntries(json);
     this.showSkipped(skipped);
     if (!this.index.runs.length) {
+      this.health.clear();
       this.controls.hidden = true;
       this.readout.hidden = true;
       this.panels.replaceChildren();
@@ -712,9 +717,31 @@ class App {
     this.controls.hidden = false;
     this.readout.hidden = false;
     this.showMessage("");
+    this.health.showChecking();
     this.fillRuns();
     this.fillLayers();
     await this.update({ quiet });
+    // After the panels: its first read of every kept step must not slow theirs.
+    this.health.refresh(this.index.runs);
+  }
+
+  /** A click in the health overview: its run shown, its layer, quantity, view and step. */
+  openHealthTarget(target) {
+    const st = this.state;
+    if (!st.runs.includes(target.run)) st.runs = this.index.runs.filter((r) => r === target.run || st.runs.includes(r));
+    this.runsChosen = true;
+    if (!filterRuns([target.run], compileRunFilter(st.runFilter)).length) st.runFilter = "";
+    Object.assign(st, { layer: target.layer, kind: target.kind, view: target.view, step: target.step, zoom: null });
+    if (Number.isInteger(target.sample)) {
+      Object.assign(st, { sample: target.sample, sampleMode: "sample" });
+      this.sampleInput.value = String(target.sample);
+      this.sampleSyntaxError = "";
+      this.showSampleError("");
+    }
+    this.toLastStep = false;
+    this.fillRuns();
+    this.fillLayers();
+    this.update();
   }
 
   fillRuns() {

@@ -10,6 +10,10 @@ Routes (under /data/plugin/rnn/):
   GET /kept?run=R&tag=T&kind=K    -> every logged step of its kept companion
                                      K (gate_stats, unit_health, ...), one
                                      binary body (reading.kept_payload)
+  GET /health[?run=R]             -> JSON health overview: per run and layer
+                                     the first NaN/Inf and where, dead,
+                                     saturated, exploding units, vanishing
+                                     gradient (tb_rnn_plugin/health.py)
   GET /static/<name>.(js|css)     -> the frontend, from tb_rnn_plugin.frontend
 
 Storage (see metadata): a per-timestep series is a blob sequence (version 2)
@@ -32,6 +36,7 @@ import re
 import threading
 import time
 
+import numpy as np
 from werkzeug import wrappers
 
 from tensorboard import errors
@@ -40,6 +45,7 @@ from tensorboard.backend import http_util
 from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 
+from tb_rnn_plugin import health
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import reading
 
@@ -96,6 +102,7 @@ class RnnPlugin(base_plugin.TBPlugin):
         self._data_provider = context.data_provider
         self._downsample = reading.samples_to_read(context.sampling_hints)
         self._index_cache = _IndexCache(_index_lifetime(context.flags))
+        self._health_cache = _HealthCache()
 
     def get_plugin_apps(self):
         return {
@@ -104,6 +111,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/tensor": self.tensor_route,
             "/profile": self.profile_route,
             "/kept": self.kept_route,
+            "/health": self.health_route,
             "/static/*": self.static_route,
         }
 
@@ -375,6 +383,119 @@ class RnnPlugin(base_plugin.TBPlugin):
         extra = {"kind": kind, "axes": list(axes), "metadata": parsed}
         return reading.kept_payload(series, kind, axes, header_extra=extra)
 
+    def health_impl(self, ctx, experiment, run=None):
+        """`{"rows": [...], "levels": {...}}`: the health overview of every
+        run (or of `run`), one row per layer, direction and stacked cell
+        (tb_rnn_plugin/health.py says what each holds).
+
+        Reads only kept series (every logged step): each series' `stats`,
+        the layers' `unit_health` and state-gradient `profile`, in one
+        read for all runs; a row's first non-finite step is then located in
+        one more series (its `gate_stats` or `profile`). Rows are kept per
+        run until one of its kept series has a new step. A 404 for a run
+        without rnn data.
+        """
+        runs = self._index(ctx, experiment).index["runs"]
+        if run is not None and run not in runs:
+            raise errors.NotFoundError("no run %r with rnn data" % (reading.shortened(run),))
+        wanted = [run] if run is not None else sorted(runs)
+        plans = {r: health.plan_rows(runs[r]) for r in wanted}
+        tags = set().union(*(health.kept_tags(p) for p in plans.values())) if plans else set()
+        listing = self._data_provider.list_tensors(
+            ctx, experiment_id=experiment, plugin_name=metadata.KEPT_PLUGIN_NAME,
+            run_tag_filter=provider.RunTagFilter(runs=wanted, tags=sorted(tags)),
+        ) if tags else {}
+        rows, stale = [], []
+        for r in wanted:
+            fingerprint = _health_fingerprint(plans[r], listing.get(r, {}))
+            cached = self._health_cache.get(experiment, r, fingerprint)
+            if cached is None:
+                stale.append((r, fingerprint))
+            else:
+                rows.extend(cached)
+        if stale:
+            data = {} if not tags else self._data_provider.read_tensors(
+                ctx, experiment_id=experiment, plugin_name=metadata.KEPT_PLUGIN_NAME,
+                downsample=reading.ALL_SAMPLES,
+                run_tag_filter=provider.RunTagFilter(runs=[r for r, _ in stale], tags=sorted(tags)),
+            )
+            for r, fingerprint in stale:
+                computed = self._health_rows(ctx, experiment, r, plans[r], listing.get(r, {}),
+                                             data.get(r, {}))
+                self._health_cache.put(experiment, r, fingerprint, computed)
+                rows.extend(computed)
+        rows.sort(key=health.row_order)
+        return {"rows": rows, "levels": health.levels()}
+
+    def _health_rows(self, ctx, experiment, run, plans, listed, data):
+        """The rows of one run from its kept data {tag: [TensorDatum]}."""
+
+        def points(tag, rank):
+            return health.stacked({int(d.step): d.numpy for d in data.get(tag, [])}, rank)
+
+        def metadata_of(tag):
+            series = listed.get(tag)
+            parsed, _ = reading.series_metadata(series.plugin_content) if series else (None, None)
+            return parsed or {}
+
+        rows = []
+        for key, plan in plans.items():
+            with_stats = {}
+            for series in plan["series"]:
+                stacked = points(metadata.stats_tag(series["tag"]), 1)
+                if stacked is not None:
+                    with_stats[series["tag"]] = dict(series, steps=stacked[0], stats=stacked[1])
+            unit_health = None
+            if plan["unit_health"]:
+                stacked = points(plan["unit_health"], 2)
+                if stacked is not None:
+                    meta = metadata_of(plan["unit_health"])
+                    unit_health = {
+                        "steps": stacked[0], "values": stacked[1], "tag": plan["unit_health"],
+                        "fields": meta.get("fields") or [], "thresholds": meta.get("thresholds") or {},
+                    }
+            state_profile = None
+            if plan["state_profile"]:
+                stacked = points(plan["state_profile"], 2)
+                if stacked is not None:
+                    state_profile = {"steps": stacked[0], "values": stacked[1],
+                                     "tag": plan["state_profile"][: -len(metadata.PROFILE_SUFFIX)]}
+            rows.append(health.health_row(
+                run, key, plan["cell"], with_stats, unit_health, state_profile,
+                locate=lambda series, step: self._locate_nonfinite(ctx, experiment, run, series, step),
+            ))
+        return rows
+
+    def _locate_nonfinite(self, ctx, experiment, run, series, step):
+        """Where in `series` its values at `step` are non-finite: per gate
+        for weights (gate_stats), per timestep and sample otherwise (profile);
+        None when the companion is absent or unreadable."""
+        weight = series["kind"] in metadata.WEIGHT_KINDS
+        tag = (metadata.gate_stats_tag if weight else metadata.profile_tag)(series["tag"])
+        datum = self._tensor_series(
+            ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, tag, reading.ALL_SAMPLES
+        ).get(step)
+        if datum is None:
+            return None
+        try:
+            values = np.asarray(datum.numpy)
+            if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+                return None
+            if not weight:
+                return health.locate_in_profile(values)
+            listed = self._data_provider.list_tensors(
+                ctx, experiment_id=experiment, plugin_name=metadata.KEPT_PLUGIN_NAME,
+                run_tag_filter=self._filter(run, tag),
+            ).get(run, {}).get(tag)
+            parsed, _ = reading.series_metadata(listed.plugin_content) if listed else (None, None)
+            parsed = parsed or {}
+            return health.locate_in_gates(
+                values, parsed.get("fields") or metadata.GATE_STAT_FIELDS,
+                parsed.get("gates", series["metadata"].get("gates")),
+            )
+        except (TypeError, ValueError, IndexError, KeyError):
+            return None
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -432,6 +553,15 @@ class RnnPlugin(base_plugin.TBPlugin):
         return http_util.Respond(
             request, body, "application/octet-stream", headers=headers
         )
+
+    @wrappers.Request.application
+    def health_route(self, request):
+        body = self.health_impl(
+            plugin_util.context(request.environ),
+            plugin_util.experiment_id(request.environ),
+            request.args.get("run"),
+        )
+        return http_util.Respond(request, body, "application/json")
 
     @wrappers.Request.application
     def static_route(self, request):
@@ -525,6 +655,40 @@ class _IndexCache:
         finally:
             with self._lock:
                 self._refreshing.discard(experiment)
+
+
+def _health_fingerprint(plans, listed):
+    """What a run's health rows depend on: its planned series and the
+    newest step (and wall time) of each kept series they read."""
+    parts = []
+    for key, plan in sorted(plans.items(), key=lambda kv: repr(kv[0])):
+        parts.append((repr(key), plan["cell"], tuple(s["tag"] for s in plan["series"])))
+    for tag in sorted(listed):
+        series = listed[tag]
+        parts.append((tag, series.max_step, series.max_wall_time))
+    return tuple(parts)
+
+
+class _HealthCache:
+    """Health rows per (experiment, run), valid while their fingerprint is
+    the same; at most `size` runs (the oldest forgotten first)."""
+
+    def __init__(self, size=1024):
+        self._size = size
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def get(self, experiment, run, fingerprint):
+        with self._lock:
+            entry = self._entries.get((experiment, run))
+        return entry[1] if entry is not None and entry[0] == fingerprint else None
+
+    def put(self, experiment, run, fingerprint, rows):
+        with self._lock:
+            self._entries.pop((experiment, run), None)
+            self._entries[(experiment, run)] = (fingerprint, rows)
+            while len(self._entries) > self._size:
+                self._entries.pop(next(iter(self._entries)))
 
 
 def _series_query(request):
