@@ -30,6 +30,7 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -199,6 +200,7 @@ def storage_report(logs):
           % (STORAGE_UNITS, STORAGE_BATCH, STORAGE_TIMESTEPS, STORAGE_FEATURES, logs))
     for _ in range(3):
         model.train_on_batch(x, y)
+    sys.stdout.flush()
     start = time.perf_counter()
     repeats = 10
     for _ in range(repeats):
@@ -210,9 +212,9 @@ def storage_report(logs):
         ("defaults", {}),
         ("full_every=1, float32", dict(full_every=1, precision="float32")),
     ]
-    print("\n%-24s %10s %8s %13s %11s %12s %12s %12s %11s" % (
-        "configuration", "log ms", "ratio", "per step @100", "B/log step", "first step",
-        "full step", "kept only", "long run"))
+    print("\n%-24s %8s %8s %8s %6s %13s %11s %11s %11s %11s %11s" % (
+        "configuration", "log ms", "full ms", "kept ms", "ratio", "per step @100",
+        "B/log step", "first step", "full step", "kept only", "long run"))
     for name, args in configs:
         steps, total = logging_steps(model, (x, y), logs, **args)
         warm = steps[1:]
@@ -223,10 +225,13 @@ def storage_report(logs):
         kept_bytes = statistics.median(kept) if kept else float("nan")
         every = args.get("full_every", 10)
         long_run = full_bytes if every == 1 else (full_bytes + (every - 1) * kept_bytes) / every
-        print("%-24s %10.1f %8.2f %13.3f %11.0f %12.0f %12.0f %12.0f %11.0f" % (
-            name, seconds * 1e3, seconds / train, 1 + seconds / train / 100, total / logs,
-            steps[0][1], full_bytes, kept_bytes, long_run))
-    print("\nlog ms: one logging step, warm (mean over the steps after the first);"
+        full_ms = statistics.median(s for s, _, f in warm if f) * 1e3 if full else float("nan")
+        kept_ms = statistics.median(s for s, _, f in warm if not f) * 1e3 if kept else float("nan")
+        print("%-24s %8.1f %8.1f %8.1f %6.2f %13.3f %11.0f %11.0f %11.0f %11.0f %11.0f" % (
+            name, seconds * 1e3, full_ms, kept_ms, seconds / train, 1 + seconds / train / 100,
+            total / logs, steps[0][1], full_bytes, kept_bytes, long_run))
+    print("\nlog ms: one logging step, warm (mean over the steps after the first; full ms"
+          "\nand kept ms: medians of the full and the companions-only ones);"
           "\nratio: to one training step; per step @100: a training step's cost with the"
           "\ncallback at update_freq=100, relative to none (1 + ratio / 100);"
           "\nB/log step: event-file bytes / logging steps over the run (the first pinned);"
