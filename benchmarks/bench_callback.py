@@ -1,6 +1,7 @@
 """What RNNTensorBoard costs a training run, measured side by side in one process.
 
     python benchmarks/bench_callback.py [--steps 1000] [--repeats 5]
+    python benchmarks/bench_callback.py --storage [--logs 21]
 
 Prints, for one LSTM model trained for --steps steps:
   - fit() time with RNNTensorBoard at its default update_freq vs. without
@@ -14,12 +15,22 @@ Prints, for one LSTM model trained for --steps steps:
 Every configuration trains a fresh model from the same seed, in rotating
 order, --repeats times; the median counts. The first fit() of each
 configuration includes its one-off tracing, as a user's run would.
+
+--storage measures issue 7's benchmark model instead, a 2-layer LSTM(256)
+on [16, 100, 32] batches: seconds per training step (warm) and per logging
+step without the callback, with gate activations off and at the defaults,
+and the bytes written per logging step at the defaults (bfloat16, big
+tensors every 10th logging step) against full_every=1, precision="float32"
+(every logging step full, float32: the storage before issue 7). Each
+configuration logs --logs steps in a row (update_freq=1, driven through the
+callback's hooks), the first of them pinned.
 """
 
 import argparse
 import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -147,11 +158,98 @@ def first_batch_capture_seconds(data):
     return first - (time.perf_counter() - start)
 
 
+STORAGE_TIMESTEPS, STORAGE_FEATURES, STORAGE_UNITS, STORAGE_BATCH = 100, 32, 256, 16
+
+
+def make_storage_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((STORAGE_TIMESTEPS, STORAGE_FEATURES))
+    x = keras.layers.LSTM(STORAGE_UNITS, return_sequences=True, name="lstm_1")(inputs)
+    x = keras.layers.LSTM(STORAGE_UNITS, name="lstm_2")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def logging_steps(model, batch, logs, **callback_args):
+    """[(seconds, bytes, full)] of `logs` logging steps in a row (the first
+    traces and is pinned), driven through the callback's hooks."""
+    log_dir = tempfile.mkdtemp(prefix="bench_rnn_storage_")
+    callback = RNNTensorBoard(log_dir, update_freq=1, probe_data=batch, **callback_args)
+    callback.set_model(model)
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    steps = []
+    for _ in range(logs):
+        before = directory_bytes(log_dir)
+        start = time.perf_counter()
+        callback.on_train_batch_end(0)
+        callback._writer.flush()
+        seconds = time.perf_counter() - start
+        steps.append((seconds, directory_bytes(log_dir) - before, callback._logs_since_full == 0))
+    callback.on_train_end()
+    return steps, directory_bytes(log_dir)
+
+
+def storage_report(logs):
+    model = make_storage_model()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(STORAGE_BATCH, STORAGE_TIMESTEPS, STORAGE_FEATURES)).astype("float32")
+    y = x[:, :5, 0].sum(axis=1, keepdims=True)
+    print("2-layer LSTM(%d) on [%d, %d, %d] batches, %d logging steps per configuration"
+          % (STORAGE_UNITS, STORAGE_BATCH, STORAGE_TIMESTEPS, STORAGE_FEATURES, logs))
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    sys.stdout.flush()
+    start = time.perf_counter()
+    repeats = 10
+    for _ in range(repeats):
+        model.train_on_batch(x, y)
+    train = (time.perf_counter() - start) / repeats
+    print("\none training step (warm, no callback)   %8.1f ms" % (train * 1e3))
+    configs = [
+        ("gate activations off", dict(log_gate_activations=False)),
+        ("defaults", {}),
+        ("full_every=1, float32", dict(full_every=1, precision="float32")),
+    ]
+    print("\n%-24s %8s %8s %8s %6s %13s %11s %11s %11s %11s %11s" % (
+        "configuration", "log ms", "full ms", "kept ms", "ratio", "per step @100",
+        "B/log step", "first step", "full step", "kept only", "long run"))
+    for name, args in configs:
+        steps, total = logging_steps(model, (x, y), logs, **args)
+        warm = steps[1:]
+        seconds = statistics.mean(s for s, _, _ in warm)  # full and kept-only steps in proportion
+        full = [b for _, b, f in warm if f]
+        kept = [b for _, b, f in warm if not f]
+        full_bytes = statistics.median(full) if full else float("nan")
+        kept_bytes = statistics.median(kept) if kept else float("nan")
+        every = args.get("full_every", 10)
+        long_run = full_bytes if every == 1 else (full_bytes + (every - 1) * kept_bytes) / every
+        full_ms = statistics.median(s for s, _, f in warm if f) * 1e3 if full else float("nan")
+        kept_ms = statistics.median(s for s, _, f in warm if not f) * 1e3 if kept else float("nan")
+        print("%-24s %8.1f %8.1f %8.1f %6.2f %13.3f %11.0f %11.0f %11.0f %11.0f %11.0f" % (
+            name, seconds * 1e3, full_ms, kept_ms, seconds / train, 1 + seconds / train / 100,
+            total / logs, steps[0][1], full_bytes, kept_bytes, long_run))
+    print("\nlog ms: one logging step, warm (mean over the steps after the first; full ms"
+          "\nand kept ms: medians of the full and the companions-only ones);"
+          "\nratio: to one training step; per step @100: a training step's cost with the"
+          "\ncallback at update_freq=100, relative to none (1 + ratio / 100);"
+          "\nB/log step: event-file bytes / logging steps over the run (the first pinned);"
+          "\nfirst step: with its pinned copies; full step / kept only: medians of the warm"
+          "\nsteps; long run: (full + (full_every - 1) x kept only) / full_every.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--storage", action="store_true",
+                        help="issue 7's storage benchmark instead (see the docstring)")
+    parser.add_argument("--logs", type=int, default=21, help="logging steps per --storage configuration")
     args = parser.parse_args()
+    if args.storage:
+        storage_report(args.logs)
+        return
     data = make_data(args.steps)
     print("LSTM(%d) on [%d, %d, %d] batches, %d steps, %d repeats"
           % (UNITS, BATCH, TIMESTEPS, FEATURES, args.steps, args.repeats))

@@ -1,6 +1,8 @@
 """The Keras callback that feeds the RNN tab."""
 
+import collections
 import contextlib
+import functools
 import itertools
 import warnings
 
@@ -99,6 +101,20 @@ class RNNTensorBoard(keras.callbacks.Callback):
         get_vocabulary()). At most metadata.MAX_VOCABULARY (50,000) entries
         are stored (the first ones, with a warning); ids past them show as
         numbers.
+      full_every: write the big tensors (per-timestep tensors, gates, cell
+        state, gradient horizon, weights and weight gradients) at every
+        `full_every`-th logging step, counted from the last step they were
+        written at (int > 0; 1: at every logging step). They are also written,
+        and pinned (never sampled away), at the first logging step of each
+        fit() and at each series' first logging step holding NaN or +-Inf
+        (the whole step: every series). The small
+        kept series (stats, profile, gate statistics and histograms, unit
+        health, memory timescales, horizon statistics) are written at every
+        logging step, from full-precision values.
+      precision: "bfloat16" (the default: half the bytes, float32's range,
+        about 3 significant digits; NaN and +-Inf kept) or "float32", how
+        the big tensors' values are stored. The plugin serves both as
+        float32.
 
     Labels (for classifiers): at the steps and for the layers that log a
     gradient horizon, `<layer>/labels` holds the true and the predicted
@@ -125,10 +141,17 @@ class RNNTensorBoard(keras.callbacks.Callback):
         gradient_horizon=None,
         health_thresholds=None,
         vocabulary=None,
+        full_every=10,
+        precision=summary.BFLOAT16,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
         _require_positive_int("max_samples", max_samples)
+        _require_positive_int("full_every", full_every)
+        if precision not in summary.PRECISIONS:
+            raise ValueError(
+                "precision must be one of %s, got %r" % (list(summary.PRECISIONS), precision)
+            )
         self.log_dir = str(log_dir)
         self.layers = layers
         self.update_freq = update_freq
@@ -149,6 +172,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
         # Labels tags whose metadata the current writer (event file) has written.
         self._labels_writer = None
         self._labels_described = set()
+        self.full_every = full_every
+        self.precision = precision
+        # Logging steps since the big tensors were last written.
+        self._logs_since_full = 0
+        # Tags of the series that have held NaN or +-Inf at a logged step.
+        self._non_finite_tags = set()
         # layer -> horizon_lib.GradientHorizon, built at the first logging step.
         self._horizons = {}
         # layer -> GateRecorder, or None where its cells have no gates to recompute.
@@ -321,6 +350,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._restore_train_function = restore
 
     # -- writing -----------------------------------------------------------
+    #
+    # A logging step first computes every series (each layer's, then the
+    # weights') as _Writes, then decides for the whole step whether the big
+    # tensors are written (full) and pinned, then writes: the kept
+    # companions at every logging step, the big tensors at full ones.
 
     def _log_now(self):
         try:
@@ -333,39 +367,86 @@ class RNNTensorBoard(keras.callbacks.Callback):
             ):
                 return
             self._last_logged_step = step
+            groups = []
             with _model_state_kept(self.model):
                 for layer_probe in list(self._layer_probes):
-                    self._log_layer(layer_probe, step)
+                    groups.append(self._layer_writes(layer_probe, step))
                 if self._weight_layers:
-                    self._log_weights(step)
+                    groups.append(self._weight_writes(step))
+            groups = [g for g in groups if g is not None]
+            # The untrained model, and each series' first NaN/Inf, must
+            # never be sampled away: the whole step is written and pinned.
+            pinned = self._newly_non_finite(groups) or self._first_log_of_fit
+            self._logs_since_full += 1
+            full = pinned or self._logs_since_full >= self.full_every
+            if full:
+                self._logs_since_full = 0
+            self._write(groups, step, full, pinned)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
 
-    def _log_layer(self, layer_probe, step):
+    def _newly_non_finite(self, groups):
+        """True if a series holds NaN or +-Inf for the first time (noted)."""
+        newly = False
+        for group in groups:
+            for write in group.writes:
+                if write.data is None or write.tag in self._non_finite_tags:
+                    continue
+                if not np.all(np.isfinite(write.data)):
+                    self._non_finite_tags.add(write.tag)
+                    newly = True
+        return newly
+
+    def _write(self, groups, step, full, pinned):
+        storage = dict(full=full, pinned=pinned, precision=self.precision)
+        for group in groups:
+            try:
+                self._ensure_writer()
+                # record_if(True): Keras' own TensorBoard callback holds a
+                # global record_if(step % its update_freq == 0) around the
+                # batch loop; our steps must not depend on another
+                # callback's schedule.
+                with self._writer.as_default(step=step), tf.summary.record_if(True):
+                    for write in group.writes:
+                        if write.data is None:
+                            write.write()
+                        else:
+                            write.write(**storage)
+            except Exception as e:  # One layer's failure must not stop the others.
+                self._warn_once(group.warn_key, "%s: %s: %s" % (group.failure, type(e).__name__, e))
+
+    def _layer_writes(self, layer_probe, step):
+        """The layer's _Group at this step, or None (warned) if it cannot be probed."""
         x, y, sample_weight = self._probe_batch
+        layer = layer_probe.layer
         try:
             result = layer_probe(x, y, sample_weight)
-            gate_results = self._gate_activations(layer_probe.layer, result)
-            horizon_result = self._gradient_horizon(layer_probe.layer, x, y, sample_weight)
-            self._write_layer(layer_probe.layer, result, step, gate_results, horizon_result)
+            gate_results = self._gate_activations(layer, result)
+            horizon_result = self._gradient_horizon(layer, x, y, sample_weight)
+            writes = self._layer_series(layer, result, gate_results, horizon_result)
             if horizon_result is not None:
-                self._log_labels(layer_probe.layer, result, horizon_result, step)
+                self._log_labels(layer, result, horizon_result, step)
         except probe_lib.UnsupportedLayerError as e:
             # Found on the probe batch (e.g. a cell whose output is not its
             # state): the layer cannot be logged at any step.
             self._layer_probes.remove(layer_probe)
             self._warn_once(
-                layer_probe.layer.name,
-                "RNNTensorBoard: skipping layer %r (%s): %s"
-                % (layer_probe.layer.name, type(layer_probe.layer).__name__, e),
+                layer.name,
+                "RNNTensorBoard: skipping layer %r (%s): %s" % (layer.name, type(layer).__name__, e),
             )
+            return None
         except Exception as e:  # One layer's failure must not stop the others.
             self._warn_once(
-                layer_probe.layer.name,
+                layer.name,
                 "RNNTensorBoard: could not log layer %r at step %d: %s: %s"
-                % (layer_probe.layer.name, step, type(e).__name__, e),
+                % (layer.name, step, type(e).__name__, e),
             )
+            return None
+        return _Group(
+            layer.name, "RNNTensorBoard: could not log layer %r at step %d" % (layer.name, step),
+            writes,
+        )
 
     def _gate_activations(self, layer, probed):
         """The layer's recomputed gates (gate_activations.GateRecorder's
@@ -410,35 +491,38 @@ class RNNTensorBoard(keras.callbacks.Callback):
             "RNNTensorBoard: no gradient horizon for layer %r: %s" % (layer.name, reason),
         )
 
-    def _log_weights(self, step):
-        """Writes every logged layer's weight matrices and their gradients, by gate."""
+    def _weight_writes(self, step):
+        """The weights' _Group: every logged layer's weight matrices and
+        their gradients, by gate; None (warned) if they cannot be computed."""
         try:
             entries = _weight_entries(self._weight_layers)
             gradients = self._weight_gradients(entries)
-            self._ensure_writer()
-            pinned = self._first_log_of_fit
-            with self._writer.as_default(step=step), tf.summary.record_if(True):
-                for entry, gradient in zip(entries, gradients):
-                    matrix = entry["matrix"]
-                    common = dict(
-                        matrix=entry["name"],
-                        gates=matrix.gates,
-                        layer=entry["layer"].name,
-                        cell=entry["cell"],
-                        direction=entry["direction"],
-                        cell_index=entry["cell_index"],
-                        pinned=pinned,
-                    )
-                    summary.weight("%s/weight" % entry["prefix"], matrix.value(), **common)
-                    if gradient is not None:
-                        summary.weight_gradient(
-                            "%s/weight_gradient" % entry["prefix"], gradient, **common
-                        )
+            writes = []
+            for entry, gradient in zip(entries, gradients):
+                matrix = entry["matrix"]
+                common = dict(
+                    matrix=entry["name"],
+                    gates=matrix.gates,
+                    layer=entry["layer"].name,
+                    cell=entry["cell"],
+                    direction=entry["direction"],
+                    cell_index=entry["cell_index"],
+                )
+                writes.append(_blob_write(
+                    summary.weight, "%s/weight" % entry["prefix"], matrix.value(), **common
+                ))
+                if gradient is not None:
+                    writes.append(_blob_write(
+                        summary.weight_gradient, "%s/weight_gradient" % entry["prefix"],
+                        gradient, **common
+                    ))
         except Exception as e:  # Logging must never stop training.
             self._warn_once(
                 "weights", "RNNTensorBoard: could not log weights at step %d: %s: %s"
                 % (step, type(e).__name__, e)
             )
+            return None
+        return _Group("weights", "RNNTensorBoard: could not log weights at step %d" % step, writes)
 
     def _weight_gradients(self, entries):
         """dL/dW (numpy, per entry's matrix; None if not trainable or unconnected).
@@ -479,61 +563,65 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
-    def _write_layer(self, layer, result, step, gate_results=(), horizon_result=None):
-        self._ensure_writer()
+    def _layer_series(self, layer, result, gate_results=(), horizon_result=None):
+        """[_Write] of one layer at one logging step, in writing order."""
         keep = slice(0, self.max_samples)
-        pinned = self._first_log_of_fit  # the untrained model must never be sampled away
+        writes = []
         mask_tag = None
-        # record_if(True): Keras' own TensorBoard callback holds a global
-        # record_if(step % its update_freq == 0) around the batch loop; our
-        # steps must not depend on another callback's schedule.
-        with self._writer.as_default(step=step), tf.summary.record_if(True):
-            if result["mask"] is not None:
-                mask_tag = "%s/mask" % layer.name
-                summary.timestep_mask(
-                    mask_tag, result["mask"][keep], layer=layer.name, pinned=pinned
-                )
-            for entry in result["directions"]:
-                for kind, write in _QUANTITIES:
-                    if entry.get(kind) is None:
-                        continue  # e.g. no output gradient for an inner stacked cell
-                    write(
-                        "%s/%s" % (_tag_prefix(layer, entry), kind),
-                        entry[kind][keep],
-                        layer=layer.name,
-                        cell=entry["cell"],
-                        direction=entry["direction"],
-                        mask_tag=mask_tag,
-                        cell_index=entry.get("cell_index"),
-                        channel_shape=entry.get("channel_shape"),
-                        pinned=pinned,
-                    )
-            self._write_health(layer, result, gate_results)
-            for entry in gate_results:
-                common = dict(
-                    layer=layer.name, cell=entry["cell"], direction=entry["direction"],
-                    mask_tag=mask_tag, cell_index=entry["cell_index"], pinned=pinned,
-                )
-                prefix = _tag_prefix(layer, entry)
-                for gate, values in entry["gates"].items():
-                    gate_tag = "%s/gate_%s" % (prefix, gate)
-                    summary.gate_activation(gate_tag, values[keep], gate=gate, **common)
-                    if gate == gate_activations_lib.KEEP_GATE[entry["cell"]]:
-                        # Over the whole probe batch, not only the samples written.
-                        summary.memory_timescales(
-                            gate_tag,
-                            gate_activations_lib.memory_timescales(values, result["mask"]),
-                            gate=gate, layer=layer.name, cell=entry["cell"],
-                            direction=entry["direction"], cell_index=entry["cell_index"],
-                        )
-                if entry["cell_state"] is not None:
-                    summary.cell_state("%s/cell_state" % prefix, entry["cell_state"][keep], **common)
-            if horizon_result is not None:
-                self._write_horizon(layer, horizon_result, keep, mask_tag, pinned)
+        if result["mask"] is not None:
+            mask_tag = "%s/mask" % layer.name
+            writes.append(_blob_write(
+                summary.timestep_mask, mask_tag, result["mask"][keep], layer=layer.name
+            ))
+        for entry in result["directions"]:
+            for kind, write in _QUANTITIES:
+                if entry.get(kind) is None:
+                    continue  # e.g. no output gradient for an inner stacked cell
+                writes.append(_blob_write(
+                    write,
+                    "%s/%s" % (_tag_prefix(layer, entry), kind),
+                    entry[kind][keep],
+                    layer=layer.name,
+                    cell=entry["cell"],
+                    direction=entry["direction"],
+                    mask_tag=mask_tag,
+                    cell_index=entry.get("cell_index"),
+                    channel_shape=entry.get("channel_shape"),
+                ))
+        writes.extend(self._health_writes(layer, result, gate_results))
+        for entry in gate_results:
+            common = dict(
+                layer=layer.name, cell=entry["cell"], direction=entry["direction"],
+                mask_tag=mask_tag, cell_index=entry["cell_index"],
+            )
+            prefix = _tag_prefix(layer, entry)
+            for gate, values in entry["gates"].items():
+                gate_tag = "%s/gate_%s" % (prefix, gate)
+                writes.append(_blob_write(
+                    summary.gate_activation, gate_tag, values[keep], gate=gate, **common
+                ))
+                if gate == gate_activations_lib.KEEP_GATE[entry["cell"]]:
+                    # Over the whole probe batch, not only the samples written.
+                    writes.append(_kept_write(
+                        summary.memory_timescales,
+                        gate_tag,
+                        gate_activations_lib.memory_timescales(values, result["mask"]),
+                        gate=gate, layer=layer.name, cell=entry["cell"],
+                        direction=entry["direction"], cell_index=entry["cell_index"],
+                    ))
+            if entry["cell_state"] is not None:
+                writes.append(_blob_write(
+                    summary.cell_state, "%s/cell_state" % prefix, entry["cell_state"][keep],
+                    **common
+                ))
+        if horizon_result is not None:
+            writes.extend(self._horizon_writes(layer, horizon_result, keep, mask_tag))
+        return writes
 
-    def _write_health(self, layer, result, gate_results):
+    def _health_writes(self, layer, result, gate_results):
         """Unit health per direction and cell, over the whole probe batch."""
         gates_of = {(g["direction"], g["cell_index"]): g for g in gate_results}
+        writes = []
         for entry in result["directions"]:
             gates = gates_of.get((entry["direction"], entry.get("cell_index")))
             names = health_lib.SATURATION_GATES.get(gates["cell"], ()) if gates else ()
@@ -544,26 +632,31 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 gates=[gates["gates"][n] for n in names] if names else None,
                 thresholds=self.health_thresholds,
             )
-            summary.unit_health(
+            writes.append(_kept_write(
+                summary.unit_health,
                 "%s/activation" % _tag_prefix(layer, entry), values,
                 fields=health_lib.FIELDS, thresholds=self.health_thresholds,
                 layer=layer.name, cell=entry["cell"], direction=entry["direction"],
                 cell_index=entry.get("cell_index"),
-            )
+            ))
+        return writes
 
-    def _write_horizon(self, layer, horizon_result, keep, mask_tag, pinned):
+    def _horizon_writes(self, layer, horizon_result, keep, mask_tag):
         mask = horizon_result["mask"]
+        writes = []
         for entry in horizon_result["directions"]:
             backward = entry["direction"] == "backward" or (
                 entry["direction"] is None and getattr(layer, "go_backwards", False)
             )
-            summary.gradient_horizon(
+            writes.append(_blob_write(
+                summary.gradient_horizon,
                 "%s/gradient_horizon" % _tag_prefix(layer, entry), entry["horizon"][keep],
                 targets=entry["targets"], max_lag=entry["max_lag"], backward=backward,
                 mask=None if mask is None else mask[keep],
                 layer=layer.name, cell=entry["cell"], direction=entry["direction"],
-                mask_tag=mask_tag, cell_index=entry["cell_index"], pinned=pinned,
-            )
+                mask_tag=mask_tag, cell_index=entry["cell_index"],
+            ))
+        return writes
 
     def _log_labels(self, layer, result, horizon_result, step):
         """Writes `<layer>/labels` (true and predicted class of the probe
@@ -639,6 +732,23 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
+
+
+# One series' write at a logging step. A series with a big tensor (`data`,
+# checked for NaN/Inf before writing) is written by
+# write(full=, pinned=, precision=); a kept-only one (data None) by write().
+_Write = collections.namedtuple("_Write", "tag data write")
+# A layer's (or the weights') writes, and what a failure to write them is
+# warned as (once per warn_key).
+_Group = collections.namedtuple("_Group", "warn_key failure writes")
+
+
+def _blob_write(op, tag, data, **fields):
+    return _Write(tag, data, functools.partial(op, tag, data, **fields))
+
+
+def _kept_write(op, *args, **fields):
+    return _Write(None, None, functools.partial(op, *args, **fields))
 
 
 def _leaf_cell(layer, direction, cell_index):

@@ -18,11 +18,24 @@ the untrained model).
 Weights and weight gradients (weight(), weight_gradient()) are stored the
 same way, without a profile and with `<tag>/gate_stats`, per-gate
 statistics kept for every step.
+
+Every writer of a big tensor also takes `full` (False: write only the kept
+companions, computed from the values given; the RNNTensorBoard callback
+writes the big tensors only every few logging steps) and `precision`:
+"float32" (the default) or "bfloat16", the blob's values rounded to
+bfloat16 (round to nearest even; NaN and +-Inf kept; float32's exponent
+range, so 1e-30 stays 1e-30 to 3 significant digits) at half the bytes.
+The companions are always float32, computed from the values as given.
 """
 
 import tensorflow as tf
 
 from tb_rnn_plugin import metadata
+
+FLOAT32 = "float32"
+BFLOAT16 = "bfloat16"
+# How a blob's values can be stored (see the module docstring).
+PRECISIONS = (FLOAT32, BFLOAT16)
 
 
 def timestep_tensor(
@@ -39,6 +52,8 @@ def timestep_tensor(
     cell_index=None,
     channel_shape=None,
     pinned=False,
+    full=True,
+    precision=FLOAT32,
     gate=None,
     argument_name="data",
 ):
@@ -55,7 +70,12 @@ def timestep_tensor(
         metadata.create_summary_metadata.
       pinned: also write a copy TensorBoard never samples away. Meant for a
         few steps per run (the callback pins the first logged step of each
-        fit()); every pinned step stays in TensorBoard's memory.
+        fit()); every pinned step stays in TensorBoard's memory. A pinned
+        step is always written full.
+      full: False writes only the kept companions (stats, profile), not
+        the tensor itself (a mask has none: nothing is written).
+      precision: "float32" or "bfloat16", how the tensor's values are
+        stored (the companions are float32 either way).
       gate: for metadata.GATE_ACTIVATION, the gate's name.
       argument_name: what error messages call `data`.
 
@@ -88,55 +108,62 @@ def timestep_tensor(
         return _write_series(
             tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(kind, of_tag=tag, **fields) if pinned else None,
+            full, precision,
         )
 
 
 def activation(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
+    precision=FLOAT32,
 ):
     """Writes a layer's outputs y_t, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.ACTIVATION, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
+        precision=precision,
     )
 
 
 def output_gradient(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
+    precision=FLOAT32,
 ):
     """Writes dL/dy_t through downstream layers, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.OUTPUT_GRADIENT, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
+        precision=precision,
     )
 
 
 def state_gradient(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
+    precision=FLOAT32,
 ):
     """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels]."""
     return timestep_tensor(
         name, data, metadata.STATE_GRADIENT, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned,
+        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
+        precision=precision,
     )
 
 
 def gate_activation(
     name, data, step=None, description=None, *, gate, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, pinned=False,
+    mask_tag=None, cell_index=None, pinned=False, full=True, precision=FLOAT32,
 ):
     """Writes one gate's activation per timestep, [samples, timesteps, units]
     (e.g. an LSTM's forget gate f_t; `gate` names it)."""
     return timestep_tensor(
         name, data, metadata.GATE_ACTIVATION, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, pinned=pinned, gate=gate,
+        cell_index=cell_index, pinned=pinned, gate=gate, full=full, precision=precision,
     )
 
 
@@ -157,7 +184,7 @@ def memory_timescales(
 def gradient_horizon(
     name, data, step=None, description=None, *, targets=None, max_lag=None, backward=False,
     mask=None, layer=None, cell=None, direction=None, mask_tag=None, cell_index=None,
-    pinned=False,
+    pinned=False, full=True, precision=FLOAT32,
 ):
     """Writes a gradient horizon G [samples, targets, timesteps]
     (metadata.GRADIENT_HORIZON: row k is ||dL_{targets[k]}/dh_j|| over j),
@@ -172,8 +199,8 @@ def gradient_horizon(
       mask: [samples, timesteps] real (1) / padded (0), or None; padded
         steps are left out of the lag profile.
 
-    Eager only (the statistics are computed with numpy from `data`), as the
-    callback calls it; inside a tf.function, compute G and write it from
+    `pinned`, `full` and `precision` as for timestep_tensor. Eager only (the
+    statistics are computed with numpy from `data`), as the callback calls it; inside a tf.function, compute G and write it from
     outside.
     """
     from tb_rnn_plugin.summary_ops import horizon as horizon_lib  # numpy only at call
@@ -204,6 +231,7 @@ def gradient_horizon(
             tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(metadata.GRADIENT_HORIZON, of_tag=tag, **fields)
             if pinned else None,
+            full, precision,
         )
 
 
@@ -224,21 +252,24 @@ def unit_health(
 
 def cell_state(
     name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, pinned=False,
+    mask_tag=None, cell_index=None, pinned=False, full=True, precision=FLOAT32,
 ):
     """Writes an LSTM's cell state c_t, [samples, timesteps, units]."""
     return timestep_tensor(
         name, data, metadata.CELL_STATE, step, description,
         layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, pinned=pinned,
+        cell_index=cell_index, pinned=pinned, full=full, precision=precision,
     )
 
 
-def timestep_mask(name, mask, step=None, description=None, *, layer=None, pinned=False):
+def timestep_mask(
+    name, mask, step=None, description=None, *, layer=None, pinned=False, full=True,
+    precision=FLOAT32,
+):
     """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps]."""
     return timestep_tensor(
         name, mask, metadata.MASK, step, description, layer=layer, pinned=pinned,
-        argument_name="mask",
+        full=full, precision=precision, argument_name="mask",
     )
 
 
@@ -256,6 +287,8 @@ def weight_tensor(
     direction=None,
     cell_index=None,
     pinned=False,
+    full=True,
+    precision=FLOAT32,
     argument_name="data",
 ):
     """Writes one weight matrix (or its gradient) of a cell, split by gate.
@@ -279,6 +312,7 @@ def weight_tensor(
         and gate_stats has one row.
       layer, cell, direction, cell_index: see metadata.create_summary_metadata.
       pinned: also write a copy TensorBoard never samples away.
+      full, precision: as for timestep_tensor.
 
     Raises:
       ValueError: `data` is a scalar, empty or not numeric; `kind` or
@@ -318,28 +352,33 @@ def weight_tensor(
         return _write_series(
             tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(kind, of_tag=tag, rank=rank, **fields) if pinned else None,
+            full, precision,
         )
 
 
 def weight(
     name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
-    cell=None, direction=None, cell_index=None, pinned=False,
+    cell=None, direction=None, cell_index=None, pinned=False, full=True,
+    precision=FLOAT32,
 ):
     """Writes a cell's weight matrix in Keras' layout (see weight_tensor)."""
     return weight_tensor(
         name, data, metadata.WEIGHT, step, description, matrix=matrix, gates=gates,
         layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
+        full=full, precision=precision,
     )
 
 
 def weight_gradient(
     name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
-    cell=None, direction=None, cell_index=None, pinned=False,
+    cell=None, direction=None, cell_index=None, pinned=False, full=True,
+    precision=FLOAT32,
 ):
     """Writes dL/dW of a cell's weight matrix in Keras' layout (see weight_tensor)."""
     return weight_tensor(
         name, data, metadata.WEIGHT_GRADIENT, step, description, matrix=matrix, gates=gates,
         layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
+        full=full, precision=precision,
     )
 
 
@@ -403,22 +442,41 @@ def _channel_norm(data):
     return tf.cast(tf.norm(tf.cast(data, tf.float64), axis=-1), tf.float32)
 
 
-def _write_series(tag, data, step, summary_metadata, companions, fields, pinned_metadata):
-    """Writes `data` as one blob at `step`, its small companions
-    [(tag, kind, values)] (kept series of `tag` with the metadata `fields`),
-    and a pinned copy unless pinned_metadata is None.
+def _write_series(
+    tag, data, step, summary_metadata, companions, fields, pinned_metadata, full, precision,
+):
+    """Writes `data` as one blob at `step` (unless `full` is False and the
+    step is not pinned), its small companions [(tag, kind, values)] (kept
+    series of `tag` with the metadata `fields`), and a pinned copy unless
+    pinned_metadata is None.
 
-    Returns what tf.summary.write returned for the blob.
+    Returns what tf.summary.write returned for the blob, or for the first
+    companion when no blob is written (False when nothing is).
     """
-    blob = tf.reshape(tf.io.serialize_tensor(data), [1])
-    written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+    if precision not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r" % (PRECISIONS, precision))
+    written = False
+    if full or pinned_metadata is not None:
+        blob = _blob(data, precision)
+        written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
+        if pinned_metadata is not None:
+            tf.summary.write(
+                tag=metadata.pinned_tag(tag), tensor=blob, step=step, metadata=pinned_metadata
+            )
     for companion_tag, kind, values in companions:
-        _write_kept(companion_tag, kind, values, step, tag, fields)
-    if pinned_metadata is not None:
-        tf.summary.write(
-            tag=metadata.pinned_tag(tag), tensor=blob, step=step, metadata=pinned_metadata
-        )
+        kept = _write_kept(companion_tag, kind, values, step, tag, fields)
+        if written is False:
+            written = kept
     return written
+
+
+def _blob(data, precision):
+    """string [1]: `data` (float32) as a serialized TensorProto, float32 or
+    bfloat16. TensorFlow's cast rounds to nearest even and keeps NaN and
+    +-Inf; the proto holds the raw 16-bit values in tensor_content."""
+    if precision == BFLOAT16:
+        data = tf.cast(data, tf.bfloat16)
+    return tf.reshape(tf.io.serialize_tensor(data), [1])
 
 
 def _write_kept(tag, kind, values, step, of_tag, fields):

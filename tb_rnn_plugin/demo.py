@@ -93,6 +93,10 @@ def train(logdir, cells, epochs, timesteps, units, update_freq, samples, task="f
             callbacks=[
                 RNNTensorBoard(
                     run_dir, update_freq=update_freq, max_samples=8,
+                    # Small models: every logged step keeps its tensors, so
+                    # the step slider has them all (the default, 10, writes
+                    # the big tensors every 10th logging step).
+                    full_every=1,
                     # "tile": no multi-second trace for the demo's small batch.
                     gradient_horizon={"method": "tile"} if delayed else None,
                     vocabulary=TOKENS if delayed else None,

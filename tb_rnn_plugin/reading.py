@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorboard import errors
 from tensorboard.compat.proto import tensor_pb2
+from tensorboard.compat.proto import types_pb2
 from tensorboard.util import tensor_util
 
 from tb_rnn_plugin import metadata
@@ -255,14 +256,36 @@ def raise_step_not_found(step, steps, run, tag):
 
 
 def decode_blob(blob):
-    """The array in one blob of a version-2 series (a serialized TensorProto)."""
+    """The array in one blob of a version-2 series (a serialized TensorProto).
+
+    bfloat16 tensors (the callback's default for its big tensors) come back
+    widened to float32, exactly: TensorBoard's tensor_util cannot read them.
+    """
     try:
         proto = tensor_pb2.TensorProto.FromString(bytes(blob))
+        if proto.dtype == types_pb2.DT_BFLOAT16:
+            return _bfloat16_ndarray(proto)
         return tensor_util.make_ndarray(proto)
     except Exception as e:  # protobuf and numpy raise many types for bad bytes
         raise UnreadableDataError(
             "the logged tensor cannot be decoded (%s: %s)" % (type(e).__name__, e)
         ) from None
+
+
+def _bfloat16_ndarray(proto):
+    """A DT_BFLOAT16 TensorProto as float32: each value's 16 bits are the
+    upper half of a float32 (so NaN, +-Inf and tiny values are kept)."""
+    shape = [d.size for d in proto.tensor_shape.dim]
+    count = int(np.prod(shape, dtype=np.int64))
+    if proto.tensor_content:
+        bits = np.frombuffer(proto.tensor_content, dtype="<u2")
+    else:  # the proto's repeated field: one int32 per value, low 16 bits
+        bits = np.asarray(proto.half_val, dtype=np.int64).astype("<u2")
+        if bits.size == 1 and count > 1:  # one value stored for a filled tensor
+            bits = np.repeat(bits, count)
+    if bits.size != count:
+        raise ValueError("%d bfloat16 values for shape %s" % (bits.size, shape))
+    return (bits.astype("<u4") << 16).view("<f4").reshape(shape)
 
 
 def check_shape(array, parsed_metadata):

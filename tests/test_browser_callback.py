@@ -35,7 +35,7 @@ def train_run(logdir, cell):
     data = rng.normal(size=(64, TIMESTEPS, 3)).astype("float32")
     target = data[:, 0, :1] - data[:, -1, 1:2]
     model.fit(data, target, batch_size=16, epochs=2, verbose=0,
-              callbacks=[RNNTensorBoard(logdir / cell, update_freq=3)])
+              callbacks=[RNNTensorBoard(logdir / cell, update_freq=3, full_every=1)])
 
 
 @pytest.fixture(scope="module")

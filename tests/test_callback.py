@@ -34,7 +34,9 @@ def masked_data(n=4 * BATCH):
 def test_callback_logs_what_the_probe_computes(tmp_path):
     model = masked_model()
     x, y = masked_data()
-    callback = RNNTensorBoard(tmp_path / "run", update_freq=3, max_samples=2)
+    callback = RNNTensorBoard(
+        tmp_path / "run", update_freq=3, max_samples=2, full_every=1, precision="float32"
+    )
     model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, callbacks=[callback], verbose=0)
 
     logged = read_back(tmp_path)["run"]
@@ -99,7 +101,7 @@ def test_given_probe_data_sequential_model_and_layer_by_index(tmp_path):
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(16, 5, 2)), rng.normal(size=(16, 1))
     probe = (x[:3] * 0 + 1.0, y[:3])
-    callback = RNNTensorBoard(tmp_path, layers=[0], update_freq=1, probe_data=probe)
+    callback = RNNTensorBoard(tmp_path, layers=[0], update_freq=1, probe_data=probe, full_every=1)
     model.fit(x, y, batch_size=8, epochs=1, callbacks=[callback], verbose=0)
     logged = read_back(tmp_path)["."]
     _, steps, activations = logged["srnn/activation"]
@@ -141,7 +143,7 @@ def own_cell_model(output_scale):
 def test_own_cell_whose_output_is_its_state_is_logged(tmp_path):
     model = own_cell_model(1.0)
     x, y = np.random.default_rng(0).normal(size=(16, 4, 2)), np.ones((16, 1))
-    model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=2)])
+    model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=2, full_every=1, precision="float32")])
     logged = read_back(tmp_path)["."]
     info, steps, values = logged["own/state_gradient"]
     assert (info["cell"], steps, values[-1].shape) == ("OwnCell", [1, 2, 4], (4, 4, 3))
@@ -176,7 +178,7 @@ def test_stacked_cells_and_conv_lstm_are_logged_per_cell(tmp_path):
     model.compile(optimizer="sgd", loss="mse")
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(8, 5, 6, 2)), rng.normal(size=(8, 1))
-    model.fit(x, y, batch_size=4, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=1, max_samples=2)])
+    model.fit(x, y, batch_size=4, verbose=0, callbacks=[RNNTensorBoard(tmp_path, update_freq=1, max_samples=2, full_every=1)])
     logged = read_back(tmp_path)["."]
     assert set(logged) == {
         "conv/activation", "conv/output_gradient", "conv/state_gradient",
@@ -261,7 +263,7 @@ def test_steps_per_execution_keeps_schedule_and_trains_every_batch(tmp_path):
     without.compile(optimizer="adam", loss="mse", steps_per_execution=3)
     with_callback.fit(
         x, y, batch_size=BATCH, shuffle=False, verbose=0,
-        callbacks=[RNNTensorBoard(tmp_path, layers=["gru"], update_freq=4)],
+        callbacks=[RNNTensorBoard(tmp_path, layers=["gru"], update_freq=4, full_every=1)],
     )
     without.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0)
     assert int(with_callback.optimizer.iterations) == int(without.optimizer.iterations) == 16
@@ -276,7 +278,8 @@ def test_steps_per_execution_keeps_schedule_and_trains_every_batch(tmp_path):
 def test_recompiling_rebuilds_the_probe_for_the_new_loss(tmp_path):
     model = masked_model()
     x, y = masked_data()
-    callback = RNNTensorBoard(tmp_path, layers=["gru"], update_freq=100, probe_data=(x[:4], y[:4]))
+    callback = RNNTensorBoard(tmp_path, layers=["gru"], update_freq=100, probe_data=(x[:4], y[:4]), full_every=1,
+                              precision="float32")
     model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=[callback])
     _, _, before = read_back(tmp_path)["."]["gru/state_gradient"]
     # The new optimizer counts from 0 again; train longer so the last step is new.
@@ -305,8 +308,8 @@ def test_sequential_without_input_warns_and_training_goes_on(tmp_path):
 def test_two_callbacks_on_one_model_both_keep_the_first_batch(tmp_path):
     model = masked_model()
     x, y = masked_data()
-    first = RNNTensorBoard(tmp_path / "a", layers=["gru"], update_freq=100)
-    second = RNNTensorBoard(tmp_path / "b", layers=["bi"], update_freq=100)
+    first = RNNTensorBoard(tmp_path / "a", layers=["gru"], update_freq=100, full_every=1)
+    second = RNNTensorBoard(tmp_path / "b", layers=["bi"], update_freq=100, full_every=1)
     model.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0, callbacks=[first, second])
     assert int(model.optimizer.iterations) == 4
     logged = read_back(tmp_path)
@@ -327,7 +330,7 @@ with strategy.scope():
     model.compile(optimizer="sgd", loss="mse")
 rng = np.random.default_rng(0)
 x, y = rng.normal(size=(32, 5, 2)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
-callback = RNNTensorBoard(sys.argv[1], update_freq=2)
+callback = RNNTensorBoard(sys.argv[1], update_freq=2, full_every=1)
 model.fit(x, y, batch_size=8, shuffle=False, verbose=0, callbacks=[callback])
 kept_x, kept_y, _ = callback._probe_batch
 np.testing.assert_array_equal(kept_x, x[:8])

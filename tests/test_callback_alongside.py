@@ -39,7 +39,7 @@ def test_steps_do_not_depend_on_keras_tensorboard_schedule(tmp_path, validation_
         x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
         validation_split=validation_split,
         callbacks=[
-            RNNTensorBoard(tmp_path / "rnn", update_freq=10),
+            RNNTensorBoard(tmp_path / "rnn", update_freq=10, full_every=1),
             keras.callbacks.TensorBoard(tmp_path / "keras", update_freq=25),
         ],
     )
@@ -84,7 +84,7 @@ def test_logging_leaves_training_bitwise_unchanged_with_dropout(tmp_path, positi
         return [w.numpy() for w in model.weights]
 
     without = train([])
-    with_logging = train([RNNTensorBoard(tmp_path, layers=[probed], update_freq=1)])
+    with_logging = train([RNNTensorBoard(tmp_path, layers=[probed], update_freq=1, full_every=1)])
     assert len(read_back(tmp_path)["."]["%s/state_gradient" % probed][1]) == 5
     for a, b in zip(without, with_logging):
         np.testing.assert_array_equal(a, b)
@@ -95,7 +95,7 @@ def test_first_step_survives_tensorboard_sampling(tmp_path):
     count of logged steps must survive it."""
     x, y = data(30 * BATCH)
     model = gru_model()
-    callback = RNNTensorBoard(tmp_path, update_freq=1, max_samples=1)
+    callback = RNNTensorBoard(tmp_path, update_freq=1, max_samples=1, full_every=1)
     model.fit(x, y, batch_size=BATCH, epochs=5, shuffle=False, verbose=0, callbacks=[callback])
     assert int(model.optimizer.iterations) == 150
     # Every step's statistics are kept.

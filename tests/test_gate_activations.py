@@ -185,7 +185,8 @@ def _fit_logged(model, logdir, x, **callback_args):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
         model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, callbacks=[
-            RNNTensorBoard(str(logdir), update_freq=1, probe_data=(x, y), log_weights=False, **callback_args)])
+            RNNTensorBoard(str(logdir), update_freq=1, probe_data=(x, y), log_weights=False,
+                           precision="float32", **callback_args)])
     return tb_reading.read_back(logdir)["."]
 
 

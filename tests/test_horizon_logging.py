@@ -28,7 +28,8 @@ def fit_logged(layer, logdir, **horizon_options):
         warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
         model.fit(x, y, batch_size=B, epochs=1, verbose=0, callbacks=[RNNTensorBoard(
             str(logdir), update_freq=1, probe_data=(x, y), max_samples=KEEP, log_weights=False,
-            log_gate_activations=False, gradient_horizon={"method": "tile", **horizon_options})])
+            log_gate_activations=False, gradient_horizon={"method": "tile", **horizon_options},
+            precision="float32")])
     logged = tb_reading.read_back(logdir, (metadata.GRADIENT_HORIZON,))["."]
     kept = {kind: tb_reading.read_stats(logdir, kind).get(".", {})
             for kind in (metadata.HORIZON_STATS, metadata.LAG_PROFILE)}

@@ -29,7 +29,9 @@ def _fit_one_step(model, x, y, logdir, loss="mse", **callback_args):
         warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
         model.fit(
             x, y, batch_size=len(x), epochs=1, verbose=0,
-            callbacks=[RNNTensorBoard(str(logdir), update_freq=1, probe_data=(x, y), **callback_args)],
+            callbacks=[RNNTensorBoard(
+                str(logdir), update_freq=1, probe_data=(x, y), precision="float32", **callback_args
+            )],
         )
 
 
