@@ -464,6 +464,8 @@ def _write_series(
                 tag=metadata.pinned_tag(tag), tensor=blob, step=step, metadata=pinned_metadata
             )
     for companion_tag, kind, values in companions:
+        if kind == metadata.STATS:  # STAT_FIELDS' last: whether the tensor was written
+            values = tf.concat([values, [1.0 if written is not False else 0.0]], 0)
         kept = _write_kept(companion_tag, kind, values, step, tag, fields)
         if written is False:
             written = kept
@@ -489,7 +491,9 @@ def _write_kept(tag, kind, values, step, of_tag, fields):
 
 
 def _statistics(data):
-    """metadata.STAT_FIELDS of a float32 tensor, as a float32 vector."""
+    """metadata.STAT_FIELDS of a float32 tensor but the last, `written`
+    (which _write_series adds: it knows whether the tensor is written), as
+    a float32 vector."""
     finite = tf.math.is_finite(data)
     finite_values = tf.where(finite, data, tf.zeros_like(data))
 
@@ -573,7 +577,8 @@ def labels(
     ) as (tag, _):
         blob = tf.reshape(tf.io.serialize_tensor(data), [1])
         written = tf.summary.write(tag=tag, tensor=blob, step=step, metadata=summary_metadata)
-        _write_kept(metadata.stats_tag(tag), metadata.STATS, _statistics(data), step, tag, fields)
+        stats = tf.concat([_statistics(data), [1.0]], 0)  # written: labels are, every step
+        _write_kept(metadata.stats_tag(tag), metadata.STATS, stats, step, tag, fields)
         if pinned:
             tf.summary.write(
                 tag=metadata.pinned_tag(tag), tensor=blob, step=step,

@@ -104,7 +104,9 @@ DIRECTIONS = ("forward", "backward")
 # The values of a STATS tensor, in order: over the whole logged tensor of
 # one step, the L2 norm and max |v| of its finite values, and how many
 # values are NaN, +Inf and -Inf.
-STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count")
+# `written` is 1 where the step's tensor itself was written, 0 where only
+# the kept series were (RNNTensorBoard's full_every); older logs lack it.
+STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count", "written")
 
 # The columns of a GATE_STATS tensor, per gate (row), over that gate's
 # block of the matrix: L2 norm, max |v|, mean and (population) standard

@@ -283,12 +283,14 @@ class RnnPlugin(base_plugin.TBPlugin):
         return reading.decode_blob(blob)
 
     def _logged_step_count(self, ctx, experiment, run, tag):
-        """Steps logged in all, from the series' statistics; None if it has none."""
+        """Steps whose tensor was written, from the series' statistics (kept
+        for every logging step; `written` says where the tensor itself was,
+        see RNNTensorBoard's full_every); None if it has none."""
         stats = self._tensor_series(
             ctx, experiment, metadata.KEPT_PLUGIN_NAME, run, metadata.stats_tag(tag),
             reading.ALL_SAMPLES,
         )
-        return len(stats) or None
+        return reading.written_step_count(d.numpy for d in stats.values()) or None
 
     def steps_impl(self, ctx, experiment, run, tag):
         """`{"steps": [int, ascending], "wall_times": [float], "logged_steps": int|None}`."""

@@ -221,6 +221,20 @@ def raise_not_found(run, tag, listing_for_run):
     raise errors.NotFoundError("no run %r with rnn data" % (shortened(run),))
 
 
+_WRITTEN = metadata.STAT_FIELDS.index("written")
+
+
+def written_step_count(stats_values):
+    """How many of these STATS vectors (one per logged step) were logged
+    with their tensor: `written` != 0, or every step in older logs without
+    that field."""
+    count = 0
+    for values in stats_values:
+        values = np.asarray(values).reshape(-1)
+        count += values.size <= _WRITTEN or values[_WRITTEN] != 0
+    return int(count)
+
+
 def steps_response(wall_times_by_step, logged_steps):
     """The /steps response.
 

@@ -78,7 +78,8 @@ def test_bfloat16_blob_reads_back_rounded_and_companions_stay_float32(tmp_path):
     assert stats.dtype == np.float32
     # max |v| of the finite values: float32's 3.39e38, not bfloat16's 3.3895e38.
     assert stats[1] == np.float32(3.39e38) != want.reshape(-1)[8]
-    assert list(stats[2:]) == [1, 1, 1]
+    assert list(stats[2:5]) == [1, 1, 1]
+    assert stats[5] == 1  # written: the tensor itself is in the log
     profile = read_stats(tmp_path, metadata.PROFILE)["."]["g"][2][0]
     want_profile = np.linalg.norm(data.astype(np.float64), axis=-1).astype(np.float32)
     np.testing.assert_allclose(profile, want_profile, rtol=1e-6)
@@ -208,6 +209,8 @@ def test_defaults_store_bfloat16_of_the_probe_values(tmp_path):
     # last step against the probe, and the blob's rounding at step 1.
     stats = read_stats(tmp_path)["."]["lstm/state_gradient"]
     assert stats[1] == [1, 2]
+    written = metadata.STAT_FIELDS.index("written")
+    assert [v[written] for v in stats[2]] == [1, 0]  # only the kept series at step 2
     np.testing.assert_allclose(
         stats[2][-1][0], np.linalg.norm(expected["state_gradient"][:4].astype(np.float64)),
         rtol=1e-4,
@@ -285,7 +288,9 @@ def test_plugin_serves_the_first_non_finite_step_when_sampling_drops_it(poisoned
     )["run"]["lstm/state_gradient"]
     assert [d.step for d in sampled] == [9]
     steps = plugin.steps_impl(request, "", "run", "lstm/state_gradient")
-    assert steps["steps"] == [1, 5, 6, 9] and steps["logged_steps"] == 9
+    # Written in full at 1, 4, 5, 6, 9 (kept series at all 9 steps): TensorBoard
+    # dropped step 4, which is what the tab's "showing 4 of 5" must say.
+    assert steps["steps"] == [1, 5, 6, 9] and steps["logged_steps"] == 5
     body, headers = plugin.tensor_impl(request, "", "run", "lstm/state_gradient", 5)
     served = np.frombuffer(body, "<f4").reshape(
         [int(d) for d in dict(headers)["X-Tensor-Shape"].split(",")]

@@ -115,13 +115,14 @@ def test_storage_blob_per_step_with_stats_and_pinned_companions(logdir, writer):
         assert metadata.parse_plugin_metadata(md.plugin_data.content)["of_tag"] == "a"
     # Pinned: only the step written with pinned=True.
     assert [e.step for e in multiplexer.Tensors(".", "a/pinned")] == [0]
-    # Stats at every step: L2 norm and max |v| of the finite values, NaN/+Inf/-Inf counts.
+    # Stats at every step: L2 norm and max |v| of the finite values, NaN/+Inf/-Inf
+    # counts, and 1: the tensor itself was written.
     stats = {e.step: tf.make_ndarray(e.tensor_proto) for e in multiplexer.Tensors(".", "a/stats")}
     finite = np.where(np.isfinite(data), data, 0)
     for step, scale in ((0, 1), (1, 2)):
         np.testing.assert_allclose(
             stats[step],
-            [np.linalg.norm(finite * scale), np.abs(finite * scale).max(), 1, 1, 1],
+            [np.linalg.norm(finite * scale), np.abs(finite * scale).max(), 1, 1, 1, 1],
             rtol=1e-6,
         )
     # Profile: the L2 norm over channels per sample and timestep (NaN stays NaN).
