@@ -29,14 +29,17 @@ the one computed at input time t ("step_losses" keep the loss's own order).
 Methods, all exact through the recurrence (they agree to rounding):
 
 method="reverse" (the default): an explicit reverse-mode recurrence. One
-forward pass over the layer's cell records every step's input states; then
+forward pass over the layer's cell (as keras.layers.RNN runs it; the first
+call checks its output against the layer's own) records every step's input
+states and gives the output the layers after it see; then
 a loop runs back over the steps in processing order, carrying one cotangent
 (of the cell's states, all samples) per active target t: target t joins at
 its own step with its direct cotangent dl_t/dy_t and leaves once the lag
 exceeds max_lag. At each step, the cell's VJP is taken once for all active
 cotangents (tf.vectorized_map/pfor of a one-step tf.GradientTape over the
-cell, the cell's forward step computed once for the B samples), with
-respect to the states and eps_t only: no weight gradients. So the work is
+cell, whose forward step is recomputed once for the B samples, not per
+cotangent; an op pfor cannot vectorise runs in a loop over them instead),
+with respect to the states and eps_t only: no weight gradients. So the work is
 triangular (sum_t (t + 1) cotangent steps instead of T per target) and with
 max_lag L proportional to T (L + 1), not T^2. Its direct cotangents need
 the layers after this one to be time-local (l_t depends on y_t only, as for
@@ -304,16 +307,14 @@ class GradientHorizon(LayerProbe):
         timesteps = u.shape[1]
         if timesteps is None:
             raise UnsupportedLayerError("the batch's number of timesteps must be static")
-        offsets = np.cumsum([0] + [d.size for d in self.directions]).tolist()
+        if not self.layer.return_sequences:  # sequence-to-one: one backward pass
+            return self._horizon_eager(x, y, sample_weight, "loop")
         flat_u = tf.reshape(u, tf.concat([tf.shape(u)[:2], [self._input_size]], axis=0))
-        sequences = [
-            d.perturbed(
-                tf.concat([flat_u, tf.zeros(tf.concat([tf.shape(u)[:2], [d.size]], 0), u.dtype)], -1),
-                mask=mask, training=False,
-            )
-            for d in self.directions
-        ]
-        outputs = [self._layer_output(d, seq) for d, seq in zip(self.directions, sequences)]
+        # One forward pass per direction records every step's states; its
+        # outputs feed the layers after this one (and the first call checks
+        # them against the layer's own).
+        records = [self._record(d, flat_u, mask, timesteps) for d in self.directions]
+        outputs = [self._layer_output(d, rec["sequence"]) for d, rec in zip(self.directions, records)]
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(outputs)
             post_inputs = self._post_inputs(outputs, mask)
@@ -351,37 +352,22 @@ class GradientHorizon(LayerProbe):
             local = tf.logical_and(local, err <= tol * scale + tf.cast(1e-30, g.dtype))
         targets = self._normalised_targets(timesteps)
         per_direction = [
-            self._reverse_direction(d, flat_u, mask, g, targets, timesteps)
-            for d, g in zip(self.directions, direct)
+            self._reverse_direction(d, rec, g, targets, timesteps)
+            for d, rec, g in zip(self.directions, records, direct)
         ]
         return mask, steps, compiled, per_direction, tf.constant(targets), outputs, local
 
-    def _reverse_direction(self, d, flat_u, mask, direct, targets, timesteps):
-        """(norms [B, K, T, leaves], vectors [B, K, T, C] or None) of one
-        direction, by a reverse loop over its steps in processing order with
-        one cotangent per active target (all samples), no weight gradients.
-
-        direct: dL/dy in processing order [B, T, ...] (the direct cotangent
-        of the target at its own step, the layers after this one being
-        time-local)."""
+    def _record(self, d, flat_u, mask, timesteps):
+        """One direction's forward pass over its cell, as keras.layers.RNN
+        runs it (masked steps keep the states; their output is 0 or the
+        previous one): every step's input states [T, B, ...] and the output
+        sequence [B, T, C_all], both in processing order."""
         cell = d.cell
         dtype = cell.compute_dtype
         backward = d.layer.go_backwards
         batch = tf.shape(flat_u)[0]
-        # Processing order.
         xs = tf.cast(tf.reverse(flat_u, [1]) if backward else flat_u, dtype)
         ms = None if mask is None else (tf.reverse(mask, [1]) if backward else mask)
-        direct = tf.reshape(tf.cast(direct, dtype), tf.stack([batch, timesteps, -1]))
-        pad_before = d.offsets[-2]  # the earlier leaves of a stack
-        direct = tf.pad(direct, [[0, 0], [0, 0], [pad_before, 0]])  # [B, T, C_all]
-        proc = sorted(set((timesteps - 1 - t) if backward else t for t in targets))
-        n_rows = len(proc)
-        lag = timesteps if self.max_lag is None else self.max_lag
-        lo = [int(np.searchsorted(proc, p, side="left")) for p in range(timesteps + 1)]
-        hi = [int(np.searchsorted(proc, min(p + lag, timesteps), side="right")) for p in range(timesteps)]
-        hi.append(n_rows)
-        lo_c, hi_c = tf.constant(lo, tf.int32), tf.constant(hi, tf.int32)
-
         initial = d.perturbed.get_initial_state(batch_size=batch)
         initial = keras.tree.map_structure(lambda s: tf.cast(s, dtype), initial)
         initial = list(initial) if keras.tree.is_nested(initial) else [initial]
@@ -396,24 +382,55 @@ class GradientHorizon(LayerProbe):
                     tf.where(tf.reshape(step_mask, [-1] + [1] * (len(n.shape) - 1)), n, o)
                     for n, o in zip(flat_new, flat_states)
                 ]
-                out = tf.where(step_mask[:, None], out, tf.zeros_like(out))
             return out, flat_new
 
-        # Forward: every step's input states.
         state_tas = [tf.TensorArray(dtype, size=timesteps, element_shape=s.shape) for s in flat_initial]
+        out_ta = tf.TensorArray(dtype, size=timesteps)
+        zero_output = d.layer.zero_output_for_mask
 
-        def forward(p, flat_states, tas):
+        def forward(p, flat_states, prev_out, tas, out_ta):
             step_mask = None if ms is None else ms[:, p]
             tas = [ta.write(p, s) for ta, s in zip(tas, flat_states)]
             eps = tf.zeros(tf.stack([batch, d.size]), dtype)
-            _, flat_new = call_cell(flat_states, xs[:, p], eps, step_mask)
-            return p + 1, flat_new, tas
+            out, flat_new = call_cell(flat_states, xs[:, p], eps, step_mask)
+            if step_mask is not None:
+                out = tf.where(step_mask[:, None], out, tf.zeros_like(out) if zero_output else prev_out)
+            return p + 1, flat_new, out, tas, out_ta.write(p, out)
 
-        _, _, state_tas = tf.while_loop(
-            lambda p, *_: p < timesteps, forward, (tf.constant(0), flat_initial, state_tas),
+        prev_out = tf.zeros(tf.stack([batch, d.size]), dtype)
+        _, _, _, state_tas, out_ta = tf.while_loop(
+            lambda p, *_: p < timesteps, forward,
+            (tf.constant(0), flat_initial, prev_out, state_tas, out_ta),
             parallel_iterations=1,
         )
-        primal = [ta.stack() for ta in state_tas]  # [T, B, ...]
+        return {
+            "primal": [ta.stack() for ta in state_tas],
+            "sequence": tf.transpose(out_ta.stack(), [1, 0, 2]),
+            "xs": xs, "ms": ms, "call_cell": call_cell, "dtype": dtype, "batch": batch,
+            "flat_initial": flat_initial,
+        }
+
+    def _reverse_direction(self, d, rec, direct, targets, timesteps):
+        """(norms [B, K, T, leaves], vectors [B, K, T, C] or None) of one
+        direction, by a reverse loop over its steps in processing order with
+        one cotangent per active target (all samples), no weight gradients.
+
+        direct: dL/dy in processing order [B, T, ...] (the direct cotangent
+        of the target at its own step, the layers after this one being
+        time-local)."""
+        primal, xs, ms, call_cell = rec["primal"], rec["xs"], rec["ms"], rec["call_cell"]
+        dtype, batch, flat_initial = rec["dtype"], rec["batch"], rec["flat_initial"]
+        backward = d.layer.go_backwards
+        direct = tf.reshape(tf.cast(direct, dtype), tf.stack([batch, timesteps, -1]))
+        pad_before = d.offsets[-2]  # the earlier leaves of a stack
+        direct = tf.pad(direct, [[0, 0], [0, 0], [pad_before, 0]])  # [B, T, C_all]
+        proc = sorted(set((timesteps - 1 - t) if backward else t for t in targets))
+        n_rows = len(proc)
+        lag = timesteps if self.max_lag is None else self.max_lag
+        lo = [int(np.searchsorted(proc, p, side="left")) for p in range(timesteps + 1)]
+        hi = [int(np.searchsorted(proc, min(p + lag, timesteps), side="right")) for p in range(timesteps)]
+        hi.append(n_rows)
+        lo_c, hi_c = tf.constant(lo, tf.int32), tf.constant(hi, tf.int32)
 
         # Reverse: cotangents [A, B, ...] of the states after step p for the
         # active targets proc[lo[p]:hi[p]], ascending.
@@ -445,6 +462,10 @@ class GradientHorizon(LayerProbe):
                 out, flat_new = call_cell(
                     flat_states, xs[:, p], eps, None if ms is None else ms[:, p]
                 )
+                if ms is not None:
+                    # A padded step's output (0 or the previous one) gets
+                    # no cotangent: the loss weighs it 0.
+                    out = tf.where(ms[:, p][:, None], out, tf.zeros_like(out))
 
             def vjp(cotangents):
                 return tape.gradient(
