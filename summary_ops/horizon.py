@@ -373,9 +373,22 @@ class GradientHorizon(LayerProbe):
         initial = list(initial) if keras.tree.is_nested(initial) else [initial]
         flat_initial = keras.tree.flatten(initial)
 
+        leaves = d.leaves
+
         def call_cell(flat_states, step_x, eps, step_mask):
+            # As the perturbed cell's call, without packing x and eps into one
+            # input (whose gradient would also take x's: dz K^T and slices).
             states = keras.tree.pack_sequence_as(initial, flat_states)
-            out, new_states = cell(tf.concat([step_x, eps], axis=-1), tuple(states), training=False)
+            x = tf.reshape(step_x, (-1,) + cell.step_input_shape)
+            eps_parts = [
+                tf.reshape(eps if len(leaves) == 1 else eps[:, d.offsets[k]:d.offsets[k + 1]],
+                           (-1,) + leaf.shape)
+                for k, leaf in enumerate(leaves)
+            ]
+            hs = []
+            _, new_states = cell._run(cell.cell, x, tuple(states), iter(eps_parts), False, hs, None)
+            hs = [tf.reshape(h, (-1, leaf.size)) for h, leaf in zip(hs, leaves)]
+            out = hs[0] if len(hs) == 1 else tf.concat(hs, axis=-1)
             flat_new = keras.tree.flatten(new_states)
             if step_mask is not None:
                 flat_new = [
