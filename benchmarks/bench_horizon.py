@@ -2,12 +2,17 @@
 
   python benchmarks/bench_horizon.py [--units 256 --batch 16 --timesteps 100]
 
-Prints, for LSTM(units, return_sequences=True) -> Dense(8), mse, float32:
-one Keras training step; the horizon (pfor batch_jacobian, the default)
-full and with max_lag; the tiled-batch method (--tile); the loop of T backward
-passes inside tf.function; and the bytes of the float32 horizon per logged
-step for max_samples samples. Times are medians of --repeat calls after a
-first (tracing) call, whose time is printed apart.
+For LSTM(units, return_sequences=True) -> Dense(8), mse, float32, prints side
+by side, from one run: one Keras training step (train_on_batch); the horizon
+by method="reverse" (the default) for the full T x T matrix and with
+--max_lag; the naive loop of T backward passes (one tape.gradient per target
+over the whole model, all inside one tf.function: GradientHorizon.loop);
+optionally (--jacobian) the pfor batch_jacobian method and (--tile) the tiled
+batch. Times are medians of --repeat calls after a first call, whose time
+(tracing included) is printed apart; the training step and the horizon calls
+are interleaved in every repeat, so that the ratios compare the same load
+(the machine may be shared). Then the bytes of the float32 horizon logged
+per step for --max_samples samples.
 """
 
 import argparse
@@ -24,16 +29,16 @@ import numpy as np  # noqa: E402
 from tb_rnn_plugin.summary_ops.horizon import GradientHorizon  # noqa: E402
 
 
-def timed(fn, repeat):
+def first_call(fn):
     start = time.perf_counter()
     fn()
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return first, float(np.median(times))
+    return time.perf_counter() - start
+
+
+def once(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main():
@@ -44,7 +49,9 @@ def main():
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--max_lag", type=int, default=20)
     parser.add_argument("--max_samples", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--loop_repeat", type=int, default=1)
+    parser.add_argument("--jacobian", action="store_true", help="also time method='jacobian'")
     parser.add_argument("--tile", action="store_true", help="also time method='tile'")
     parser.add_argument("--no_loop", action="store_true", help="skip the naive loop")
     args = parser.parse_args()
@@ -59,41 +66,80 @@ def main():
     x = rng.normal(size=(args.batch, T, args.features)).astype("float32")
     y = rng.normal(size=(args.batch, T, 8)).astype("float32")
 
-    print("LSTM units=%d batch=%d timesteps=%d (float32, %d CPU cores visible)"
-          % (args.units, args.batch, T, os.cpu_count()))
-    rows = []
-    first, step = timed(lambda: model.train_on_batch(x, y), args.repeat)
-    rows.append(("one training step", first, step))
-
-    full = GradientHorizon(model, layer)  # method="jacobian", the default
-    first, t_full = timed(lambda: full(x, y), args.repeat)
-    rows.append(("horizon, full T x T (pfor batch_jacobian)", first, t_full))
+    print("LSTM units=%d batch=%d timesteps=%d features=%d (float32, %d CPU cores visible)"
+          % (args.units, args.batch, T, args.features, os.cpu_count()))
+    step = lambda: model.train_on_batch(x, y)
+    full = GradientHorizon(model, layer)  # method="reverse", the default
     lagged = GradientHorizon(model, layer, max_lag=args.max_lag)
-    first, t_lag = timed(lambda: lagged(x, y), args.repeat)
-    rows.append(("horizon, max_lag=%d (pfor batch_jacobian)" % args.max_lag, first, t_lag))
+    timed = [
+        ("one training step (train_on_batch)", step),
+        ("horizon, full T x T (reverse)", lambda: full(x, y)),
+        ("horizon, max_lag=%d (reverse)" % args.max_lag, lambda: lagged(x, y)),
+    ]
+    if args.jacobian:
+        jacobian = GradientHorizon(model, layer, method="jacobian")
+        timed.append(("horizon, full (pfor batch_jacobian)", lambda: jacobian(x, y)))
     if args.tile:
         tiled = GradientHorizon(model, layer, method="tile")
-        first, t_tile = timed(lambda: tiled(x, y), args.repeat)
-        rows.append(("horizon, full (tiled batch)", first, t_tile))
+        timed.append(("horizon, full (tiled batch)", lambda: tiled(x, y)))
+    firsts = [first_call(fn) for _, fn in timed]
+    times = [[] for _ in timed]
+    for _ in range(args.repeat):  # interleaved: the same load for every row
+        for i, (_, fn) in enumerate(timed):
+            times[i].append(once(fn))
+    rows = [(name, first, float(np.median(t))) for (name, _), first, t in zip(timed, firsts, times)]
+    t_step, t_full, t_lag = rows[0][2], rows[1][2], rows[2][2]
+    assert full.last_method == "reverse" and lagged.last_method == "reverse"
+
     t_loop = None
     if not args.no_loop:
-        first, t_loop = timed(lambda: full.loop(x, y), 1)
-        rows.append(("naive loop of T backward passes (tf.function)", first, t_loop))
+        loop_first = first_call(lambda: full.loop(x, y))
+        loop_times, loop_steps = [], []
+        for _ in range(args.loop_repeat):
+            loop_steps.append(once(step))
+            loop_times.append(once(lambda: full.loop(x, y)))
+            loop_steps.append(once(step))
+        t_loop = float(np.median(loop_times))
+        rows.append(("naive loop of T backward passes (tf.function)", loop_first, t_loop))
+        # The loop runs apart from the rest: compare it with the full
+        # horizon through the training steps timed around it.
+        loop_step = float(np.median(loop_steps))
 
     print("%-48s %12s %12s %10s" % ("", "first call s", "median s", "x step"))
     for name, first, median in rows:
-        print("%-48s %12.3f %12.3f %10.1f" % (name, first, median, median / step))
-    print("goals: full <= 10x step: %s; max_lag <= 2x step: %s"
-          % (t_full <= 10 * step, t_lag <= 2 * step))
+        step_here = loop_step if name.startswith("naive") else t_step
+        print("%-48s %12.3f %12.3f %10.1f" % (name, first, median, median / step_here))
+    print("goals: full <= 10x step: %s (%.1fx); max_lag=%d <= 2x step: %s (%.1fx)"
+          % (t_full <= 10 * t_step, t_full / t_step, args.max_lag, t_lag <= 2 * t_step,
+             t_lag / t_step))
     if t_loop is not None:
-        print("loop / full: %.1fx (goal >= 15x)" % (t_loop / t_full))
+        speedup = (t_loop / loop_step) / (t_full / t_step)
+        print("naive loop / full horizon: %.1fx (goal >= 15x; each as a multiple of the "
+              "training steps timed next to it)" % speedup)
+    pairs_full = T * (T + 1) // 2
+    pairs_lag = sum(min(t, args.max_lag) + 1 for t in range(T))
+    print("cotangent steps per sample: full %d, max_lag=%d %d, naive loop %d (T per target)"
+          % (pairs_full, args.max_lag, pairs_lag, T * T))
+    # LSTM matrix products (the bulk of the work): a forward step costs
+    # 2 B (F + U) 4U flops; a training step adds the same for the weight
+    # gradients and 2 B U 4U for dL/dh; the horizon runs the forward twice
+    # (recorded, then recomputed step by step in the reverse loop) and one
+    # 2 (4U) U product per sample and (target, source) pair.
+    B, F, U = args.batch, args.features, args.units
+    forward = T * 2 * B * (F + U) * 4 * U
+    train = 2 * forward + T * 2 * B * U * 4 * U
+    pair = 2 * 4 * U * U
+    print("matmul GFLOP (lower bound on the work): training step %.2f; horizon full %.2f "
+          "(%.1fx), max_lag=%d %.2f (%.1fx)"
+          % (train / 1e9, (2 * forward + B * pairs_full * pair) / 1e9,
+             (2 * forward + B * pairs_full * pair) / train, args.max_lag,
+             (2 * forward + B * pairs_lag * pair) / 1e9, (2 * forward + B * pairs_lag * pair) / train))
     samples = min(args.max_samples, args.batch)
-    full_bytes = samples * T * T * 4
+    logged = samples * T * T * 4
     band = samples * T * (args.max_lag + 1) * 4
-    print("float32 horizon per logged step, %d samples: full [S,T,T] %d bytes (%.1f KiB); "
-          "max_lag=%d as a band [S,T,%d] %d bytes (%.1f KiB)"
-          % (samples, full_bytes, full_bytes / 1024, args.max_lag, args.max_lag + 1,
-             band, band / 1024))
+    print("float32 horizon logged per step, %d samples: [S, T, T] %d bytes (%.1f KiB), with or "
+          "without max_lag (entries beyond it are 0; as a band [S, T, %d] it would be %d bytes, "
+          "%.1f KiB)" % (samples, logged, logged / 1024, args.max_lag + 1, band, band / 1024))
 
 
 if __name__ == "__main__":

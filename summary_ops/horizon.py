@@ -19,24 +19,54 @@ minus them.
 
 The horizon is G[b, k, j] = ||dL_{t_k}/dh_j|| (sample b's part of L_t, which
 is the only part that depends on sample b's h), for targets t_k and every
-source step j, both in input-time order. Exact through the recurrence: the
-layer's cell reruns inside LayerProbe's perturbed RNN (h_t + eps_t), and
-dl[b, t]/deps[b, j] is one row of a batch Jacobian. method="tile" tiles the batch K times (K targets), copy k contributing only its
-loss at t_k, so one forward and one backward pass of a K*B batch give every
-row (max_copies bounds K*B per pass, splitting the targets into chunks);
-method="jacobian" (the default) uses tf.GradientTape.batch_jacobian with
-pfor: the same result, ~3x faster per call than "tile" on CPU (LSTM 128
-units, batch 8, 50 steps: 0.31 s vs 0.99 s), but its first call (tracing)
-costs ~12-15 s even for a tiny LSTM; method="loop"
-(also GradientHorizon.loop) one backward pass per target, as a reference.
-A forward direction has G = 0 for j > t, a backward one
-(go_backwards, Bidirectional's backward layer) for j < t, unless layers
-after this one mix timesteps.
+source step j, both in input-time order. A forward direction has G = 0 for
+j > t, a backward one (go_backwards, Bidirectional's backward layer) for
+j < t, unless layers after this one mix timesteps. After a go_backwards
+layer that is not in a Bidirectional, the model's output, and so its loss,
+runs in processing order: target t is the loss at output position T-1-t,
+the one computed at input time t ("step_losses" keep the loss's own order).
+
+Methods, all exact through the recurrence (they agree to rounding):
+
+method="reverse" (the default): an explicit reverse-mode recurrence. One
+forward pass over the layer's cell (as keras.layers.RNN runs it; the first
+call checks its output against the layer's own) records every step's input
+states and gives the output the layers after it see; then
+a loop runs back over the steps in processing order, carrying one cotangent
+(of the cell's states, all samples) per active target t: target t joins at
+its own step with its direct cotangent dl_t/dy_t and leaves once the lag
+exceeds max_lag. At each step, the cell's VJP is taken once for all active
+cotangents (tf.vectorized_map/pfor of a one-step tf.GradientTape over the
+cell, whose forward step is recomputed once for the B samples, not per
+cotangent; an op pfor cannot vectorise runs in a loop over them instead),
+with respect to the states and eps_t only: no weight gradients. So the work is
+triangular (sum_t (t + 1) cotangent steps instead of T per target) and with
+max_lag L proportional to T (L + 1), not T^2. Its direct cotangents need
+the layers after this one to be time-local (l_t depends on y_t only, as for
+Dense or TimeDistributed heads): then dl_t/dy_j = [j == t] dL/dy_t, and
+one backward pass of L gives them all. Every call checks this with distinct
+weights r_t (d(sum_t r_t l_t)/dy_j = r_j dL/dy_j, to rounding); where it
+fails (a Conv1D, an RNN or attention after the layer) the call, and every
+later one, falls back to method="jacobian" (`last_method` says which ran).
+Masks keep the state at padded steps as keras.layers.RNN does; the output
+there gets no cotangent (the loss weighs padded steps 0). Its first call
+(tracing) costs ~2 s for an LSTM.
+
+method="jacobian": dl[b, t]/deps[b, j] as rows of a batch Jacobian of the
+layer's cell rerun inside LayerProbe's perturbed RNN (h_t + eps_t), with
+tf.GradientTape.batch_jacobian and pfor: every target backpropagates over
+the whole sequence (T^2 cotangent steps, max_lag saves nothing), and its
+first call (tracing) costs ~12-15 s even for a tiny LSTM. method="tile"
+tiles the batch K times (K targets), copy k contributing only its loss at
+t_k, so one forward and one backward pass of a K*B batch give every row
+(max_copies bounds K*B per pass, splitting the targets into chunks).
+method="loop" (also GradientHorizon.loop): one backward pass per target,
+as a reference.
 
 max_lag keeps only j >= t - max_lag (forward) or j <= t + max_lag
-(backward); the rest is set to 0. It does not make the computation cheaper
-(the Jacobian's backward pass runs over the whole sequence); `targets`
-(a subset of t) does, in proportion.
+(backward); the rest is set to 0. With "reverse" it makes the computation
+cheaper in proportion; `targets` (a subset of t) does too, with every
+method.
 
 A sequence-to-one model (the loss has no time axis, e.g. return_sequences
 =False after the layer) has one loss: its horizon is one row,
@@ -54,6 +84,10 @@ from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError
 
 _SUM_CHECK_RTOL = {"float64": 1e-8}
 _SUM_CHECK_RTOL_OTHER = 1e-3
+# The time-locality check (method "reverse"): largest |d(sum_t r_t l_t)/dy_j
+# - r_j dL/dy_j| allowed, relative to 2 max |dL/dy| (rounding only).
+_LOCAL_RTOL = {"float64": 1e-9, "float32": 1e-4}
+_LOCAL_RTOL_OTHER = 1e-2
 
 
 def _as_int_mask(mask, dtype):
@@ -85,10 +119,10 @@ class GradientHorizon(LayerProbe):
     with one dict per direction and, for a stack of cells, per sub-cell.
     """
 
-    METHODS = ("tile", "jacobian", "loop")
+    METHODS = ("reverse", "tile", "jacobian", "loop")
 
     def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
-                 method="jacobian", max_copies=None):
+                 method="reverse", max_copies=None):
         super().__init__(model, layer)
         if max_lag is not None and (int(max_lag) != max_lag or max_lag < 0):
             raise ValueError("max_lag must be None or an int >= 0, got %r" % (max_lag,))
@@ -102,6 +136,8 @@ class GradientHorizon(LayerProbe):
         self._loss = _single_loss(model)
         self._fns = {}
         self._sum_checked = False
+        self._not_time_local = False
+        self.last_method = None
 
     # -- public ---------------------------------------------------------------
 
@@ -119,6 +155,9 @@ class GradientHorizon(LayerProbe):
     def _run(self, method, x, y, sample_weight):
         if self._unsupported is not None:
             raise UnsupportedLayerError(self._unsupported)
+        if method == "reverse" and self._not_time_local:
+            method = "jacobian"
+        self.last_method = method
         if method not in self._fns:
             self._fns[method] = tf.function(
                 lambda x, y, w: self._horizon_eager(x, y, w, method),
@@ -126,9 +165,14 @@ class GradientHorizon(LayerProbe):
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            mask, steps, compiled, per_direction, targets, outputs = self._fns[method](
+            mask, steps, compiled, per_direction, targets, outputs, local = self._fns[method](
                 x, y, sample_weight
             )
+            if not bool(local):
+                # The layers after this one mix timesteps: the reverse
+                # recurrence's direct cotangents would be wrong.
+                self._not_time_local = True
+                return self._run("jacobian", x, y, sample_weight)
             if not self._checked:  # LayerProbe's check: the rerun reproduces the layer
                 self._check_reproduces_layer(x, outputs)
         if steps is not None and not self._sum_checked:
@@ -139,21 +183,31 @@ class GradientHorizon(LayerProbe):
             "step_losses": None if steps is None else np.asarray(steps),
             "directions": [],
         }
-        for direction, vectors in zip(self.directions, per_direction):
-            vectors = np.asarray(vectors)  # [B, K, T, C_all]
+        for direction, (norms, vectors) in zip(self.directions, per_direction):
+            # vectors [B, K, T, C_all] (None when only the norms were
+            # computed), norms [B, K, T, leaves] (None: taken from vectors).
+            vectors = None if vectors is None else np.asarray(vectors)
+            norms = None if norms is None else np.asarray(norms)
             backward = direction.layer.go_backwards
             for k, leaf in enumerate(direction.leaves):
-                part = vectors[..., direction.offsets[k]:direction.offsets[k + 1]]
-                if leaf.channels_first:
-                    b, kk, t, c = part.shape
-                    part = leaf.to_report_layout(part.reshape(b * kk, t, c)).reshape(part.shape)
-                keep = _lag_keep(targets, part.shape[2], self.max_lag, backward)
-                part = part * keep[None, :, :, None]
+                timesteps = (vectors if norms is None else norms).shape[2]
+                keep = _lag_keep(targets, timesteps, self.max_lag, backward)
+                part = None
+                if vectors is not None:
+                    part = vectors[..., direction.offsets[k]:direction.offsets[k + 1]]
+                    if leaf.channels_first:
+                        b, kk, t, c = part.shape
+                        part = leaf.to_report_layout(part.reshape(b * kk, t, c)).reshape(part.shape)
+                    part = part * keep[None, :, :, None]
+                if norms is None:
+                    horizon = np.sqrt(np.sum(np.square(part), axis=-1))
+                else:
+                    horizon = norms[..., k] * keep[None]
                 entry = {
                     "direction": direction.direction,
                     "cell": leaf.name,
                     "cell_index": leaf.index,
-                    "horizon": np.sqrt(np.sum(np.square(part), axis=-1)),
+                    "horizon": horizon,
                     "targets": targets if (self.targets is not None or steps is None) else None,
                     "max_lag": self.max_lag,
                 }
@@ -199,6 +253,8 @@ class GradientHorizon(LayerProbe):
         return tf.zeros(shape, dtype=u.dtype)
 
     def _horizon_eager(self, x, y, sample_weight, method):
+        if method == "reverse":
+            return self._reverse_eager(x, y, sample_weight)
         u, mask = self._pre_layer(x)
         timesteps = u.shape[1]
         if timesteps is None:
@@ -215,8 +271,9 @@ class GradientHorizon(LayerProbe):
             if self.model.losses:
                 compiled = compiled - tf.cast(tf.add_n(self.model.losses), compiled.dtype)
             targets = [timesteps - 1] if steps is None else self._normalised_targets(timesteps)
+            loss_targets = self._loss_positions(targets, timesteps)
             if steps is not None and method != "tile":
-                selected = tf.gather(steps, targets, axis=1)  # [B, K]
+                selected = tf.gather(steps, loss_targets, axis=1)  # [B, K]
             if steps is not None and method == "loop":  # slices recorded too
                 per_target = [tf.reduce_sum(selected[:, k]) for k in range(len(targets))]
         if steps is None:
@@ -235,13 +292,250 @@ class GradientHorizon(LayerProbe):
         else:
             chunk = len(targets) if not self.max_copies else max(1, int(self.max_copies))
             vectors = tf.concat([
-                self._tiled_rows(u, mask, y, sample_weight, targets[i:i + chunk], offsets)
+                self._tiled_rows(u, mask, y, sample_weight, loss_targets[i:i + chunk], offsets)
                 for i in range(0, len(targets), chunk)
             ], axis=1)
         per_direction = [
-            vectors[..., offsets[i]:offsets[i + 1]] for i in range(len(self.directions))
+            (None, vectors[..., offsets[i]:offsets[i + 1]]) for i in range(len(self.directions))
         ]
-        return mask, steps, compiled, per_direction, tf.constant(targets), outputs
+        return mask, steps, compiled, per_direction, tf.constant(targets), outputs, tf.constant(True)
+
+    # -- method="reverse": an explicit reverse-mode recurrence ------------------
+
+    def _reverse_eager(self, x, y, sample_weight):
+        u, mask = self._pre_layer(x)
+        timesteps = u.shape[1]
+        if timesteps is None:
+            raise UnsupportedLayerError("the batch's number of timesteps must be static")
+        if not self.layer.return_sequences:  # sequence-to-one: one backward pass
+            return self._horizon_eager(x, y, sample_weight, "loop")
+        flat_u = tf.reshape(u, tf.concat([tf.shape(u)[:2], [self._input_size]], axis=0))
+        # One forward pass per direction records every step's states; its
+        # outputs feed the layers after this one (and the first call checks
+        # them against the layer's own).
+        records = [self._record(d, flat_u, mask, timesteps) for d in self.directions]
+        outputs = [self._layer_output(d, rec["sequence"]) for d, rec in zip(self.directions, records)]
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(outputs)
+            post_inputs = self._post_inputs(outputs, mask)
+            y_pred = self._post(post_inputs, training=False)
+            steps = self._step_losses(y, y_pred, sample_weight, timesteps)
+            compiled = self.model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
+            )
+            if self.model.losses:
+                compiled = compiled - tf.cast(tf.add_n(self.model.losses), compiled.dtype)
+            if steps is not None:
+                # Distinct weights per timestep, for the time-locality check.
+                r = tf.constant(1.0 + (np.arange(timesteps) * 0.6180339887) % 1.0, steps.dtype)
+                total = tf.reduce_sum(steps)
+                weighted = tf.reduce_sum(steps * r[None, :])
+        if steps is None:
+            del tape
+            return self._horizon_eager(x, y, sample_weight, "loop")
+        direct = tape.gradient(total, outputs, unconnected_gradients="zero")
+        direct_r = tape.gradient(weighted, outputs, unconnected_gradients="zero")
+        del tape
+        # Time-local: the layers after this one and the loss map output t to
+        # l[:, t] alone, so dl_t/dy_j = [j == t] dL/dy_t (checked with the
+        # distinct weights r: d(sum_t r_t l_t)/dy_j must be r_j dL/dy_j).
+        local = tf.constant(True)
+        for d, g, g_r in zip(self.directions, direct, direct_r):
+            # Output position p of this direction is the loss's timestep p,
+            # or T-1-p for Bidirectional's backward layer (flipped back).
+            flipped = self.bidirectional and d is self.directions[1]
+            r_d = tf.reverse(r, [0]) if flipped else r
+            r_d = tf.reshape(tf.cast(r_d, g.dtype), [1, timesteps] + [1] * (len(g.shape) - 2))
+            scale = tf.reduce_max(tf.abs(g)) * 2.0
+            tol = _LOCAL_RTOL.get(g.dtype.name, _LOCAL_RTOL_OTHER)
+            err = tf.reduce_max(tf.abs(g_r - r_d * g))
+            local = tf.logical_and(local, err <= tol * scale + tf.cast(1e-30, g.dtype))
+        targets = self._normalised_targets(timesteps)
+        per_direction = [
+            self._reverse_direction(d, rec, g, targets, timesteps)
+            for d, rec, g in zip(self.directions, records, direct)
+        ]
+        return mask, steps, compiled, per_direction, tf.constant(targets), outputs, local
+
+    def _record(self, d, flat_u, mask, timesteps):
+        """One direction's forward pass over its cell, as keras.layers.RNN
+        runs it (masked steps keep the states; their output is 0 or the
+        previous one): every step's input states [T, B, ...] and the output
+        sequence [B, T, C_all], both in processing order."""
+        cell = d.cell
+        dtype = cell.compute_dtype
+        backward = d.layer.go_backwards
+        batch = tf.shape(flat_u)[0]
+        xs = tf.cast(tf.reverse(flat_u, [1]) if backward else flat_u, dtype)
+        ms = None if mask is None else (tf.reverse(mask, [1]) if backward else mask)
+        initial = d.perturbed.get_initial_state(batch_size=batch)
+        initial = keras.tree.map_structure(lambda s: tf.cast(s, dtype), initial)
+        initial = list(initial) if keras.tree.is_nested(initial) else [initial]
+        flat_initial = keras.tree.flatten(initial)
+
+        leaves = d.leaves
+
+        def call_cell(flat_states, step_x, eps, step_mask):
+            # As the perturbed cell's call, without packing x and eps into one
+            # input (whose gradient would also take x's: dz K^T and slices).
+            states = keras.tree.pack_sequence_as(initial, flat_states)
+            x = tf.reshape(step_x, (-1,) + cell.step_input_shape)
+            eps_parts = [
+                tf.reshape(eps if len(leaves) == 1 else eps[:, d.offsets[k]:d.offsets[k + 1]],
+                           (-1,) + leaf.shape)
+                for k, leaf in enumerate(leaves)
+            ]
+            hs = []
+            _, new_states = cell._run(cell.cell, x, tuple(states), iter(eps_parts), False, hs, None)
+            hs = [tf.reshape(h, (-1, leaf.size)) for h, leaf in zip(hs, leaves)]
+            out = hs[0] if len(hs) == 1 else tf.concat(hs, axis=-1)
+            flat_new = keras.tree.flatten(new_states)
+            if step_mask is not None:
+                flat_new = [
+                    tf.where(tf.reshape(step_mask, [-1] + [1] * (len(n.shape) - 1)), n, o)
+                    for n, o in zip(flat_new, flat_states)
+                ]
+            return out, flat_new
+
+        state_tas = [tf.TensorArray(dtype, size=timesteps, element_shape=s.shape) for s in flat_initial]
+        out_ta = tf.TensorArray(dtype, size=timesteps)
+        zero_output = d.layer.zero_output_for_mask
+
+        def forward(p, flat_states, prev_out, tas, out_ta):
+            step_mask = None if ms is None else ms[:, p]
+            tas = [ta.write(p, s) for ta, s in zip(tas, flat_states)]
+            eps = tf.zeros(tf.stack([batch, d.size]), dtype)
+            out, flat_new = call_cell(flat_states, xs[:, p], eps, step_mask)
+            if step_mask is not None:
+                out = tf.where(step_mask[:, None], out, tf.zeros_like(out) if zero_output else prev_out)
+            return p + 1, flat_new, out, tas, out_ta.write(p, out)
+
+        prev_out = tf.zeros(tf.stack([batch, d.size]), dtype)
+        _, _, _, state_tas, out_ta = tf.while_loop(
+            lambda p, *_: p < timesteps, forward,
+            (tf.constant(0), flat_initial, prev_out, state_tas, out_ta),
+            parallel_iterations=1,
+        )
+        return {
+            "primal": [ta.stack() for ta in state_tas],
+            "sequence": tf.transpose(out_ta.stack(), [1, 0, 2]),
+            "xs": xs, "ms": ms, "call_cell": call_cell, "dtype": dtype, "batch": batch,
+            "flat_initial": flat_initial,
+        }
+
+    def _reverse_direction(self, d, rec, direct, targets, timesteps):
+        """(norms [B, K, T, leaves], vectors [B, K, T, C] or None) of one
+        direction, by a reverse loop over its steps in processing order with
+        one cotangent per active target (all samples), no weight gradients.
+
+        direct: dL/dy in processing order [B, T, ...] (the direct cotangent
+        of the target at its own step, the layers after this one being
+        time-local)."""
+        primal, xs, ms, call_cell = rec["primal"], rec["xs"], rec["ms"], rec["call_cell"]
+        dtype, batch, flat_initial = rec["dtype"], rec["batch"], rec["flat_initial"]
+        backward = d.layer.go_backwards
+        direct = tf.reshape(tf.cast(direct, dtype), tf.stack([batch, timesteps, -1]))
+        pad_before = d.offsets[-2]  # the earlier leaves of a stack
+        direct = tf.pad(direct, [[0, 0], [0, 0], [pad_before, 0]])  # [B, T, C_all]
+        proc = sorted(set((timesteps - 1 - t) if backward else t for t in targets))
+        n_rows = len(proc)
+        lag = timesteps if self.max_lag is None else self.max_lag
+        lo = [int(np.searchsorted(proc, p, side="left")) for p in range(timesteps + 1)]
+        hi = [int(np.searchsorted(proc, min(p + lag, timesteps), side="right")) for p in range(timesteps)]
+        hi.append(n_rows)
+        lo_c, hi_c = tf.constant(lo, tf.int32), tf.constant(hi, tf.int32)
+
+        # Reverse: cotangents [A, B, ...] of the states after step p for the
+        # active targets proc[lo[p]:hi[p]], ascending.
+        leaf_offsets = d.offsets
+        norms_ta = tf.TensorArray(dtype, size=timesteps)
+        vectors_ta = tf.TensorArray(dtype, size=timesteps) if self.return_vectors else None
+
+        def backward_step(p, cts, norms_ta, vectors_ta):
+            lo_p, hi_p, lo_next = lo_c[p], hi_c[p], lo_c[p + 1]
+            enter = lo_next - lo_p  # 1 if p is a target, else 0
+            rows = hi_p - lo_p
+            # Targets beyond max_lag leave (the last rows), target p joins
+            # (first row) with no state cotangent and its direct one.
+            cts = [
+                tf.concat([tf.zeros(tf.concat([[enter], tf.shape(c)[1:]], 0), dtype), c[:hi_p - lo_next]], 0)
+                for c in cts
+            ]
+            ct_out = tf.concat([
+                tf.repeat(direct[None, :, p], enter, axis=0),
+                tf.zeros(tf.stack([rows - enter, batch, d.size]), dtype),
+            ], 0)
+            # One forward step on the B samples; its VJP vectorised
+            # (pfor) over the A cotangents.
+            flat_states = [s[p] for s in primal]
+            eps = tf.zeros(tf.stack([batch, d.size]), dtype)
+            with tf.GradientTape(watch_accessed_variables=False, persistent=True) as tape:
+                tape.watch(flat_states)
+                tape.watch(eps)
+                out, flat_new = call_cell(
+                    flat_states, xs[:, p], eps, None if ms is None else ms[:, p]
+                )
+                if ms is not None:
+                    # A padded step's output (0 or the previous one) gets
+                    # no cotangent: the loss weighs it 0.
+                    out = tf.where(ms[:, p][:, None], out, tf.zeros_like(out))
+
+            def vjp(cotangents):
+                return tape.gradient(
+                    [out] + flat_new, flat_states + [eps],
+                    output_gradients=list(cotangents), unconnected_gradients="zero",
+                )
+
+            def none_active():
+                return [tf.zeros(tf.concat([[0], tf.shape(v)], 0), dtype)
+                        for v in flat_states + [eps]]
+
+            # pfor cannot run over 0 cotangents (steps after the last
+            # target, or gaps between targets wider than max_lag).
+            grads = tf.cond(
+                rows > 0, lambda: tf.vectorized_map(vjp, [ct_out] + list(cts)), none_active
+            )
+            new_cts = list(grads[:-1])  # of the states before step p
+            g_eps = grads[-1]  # [A, B, C_all]: dL_t/dh_p for every leaf cell
+            return finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta)
+
+        def finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta):
+            norms = tf.stack([
+                tf.sqrt(tf.reduce_sum(tf.square(g_eps[..., leaf_offsets[k]:leaf_offsets[k + 1]]), -1))
+                for k in range(len(d.leaves))
+            ], axis=-1)  # [A, B, leaves]
+            place = [[lo_p, n_rows - hi_p], [0, 0], [0, 0]]
+            norms_ta = norms_ta.write(p, tf.pad(norms, place))
+            if vectors_ta is not None:
+                vectors_ta = vectors_ta.write(p, tf.pad(g_eps, place))
+            return p - 1, new_cts, norms_ta, vectors_ta
+
+        cts0 = [tf.zeros(tf.concat([[0], tf.shape(s)], 0), dtype) for s in flat_initial]
+        invariants = [tf.TensorShape([None, None]).concatenate(s.shape[1:]) for s in flat_initial]
+        loop_vars = (tf.constant(timesteps - 1), cts0, norms_ta, vectors_ta)
+        shape_invariants = (tf.TensorShape([]), invariants, None, None)
+        if vectors_ta is None:
+            loop_vars, shape_invariants = loop_vars[:3], shape_invariants[:3]
+            body = lambda p, cts, n: backward_step(p, cts, n, None)[:3]
+        else:
+            body = backward_step
+        result = tf.while_loop(
+            lambda p, *_: p >= 0, body, loop_vars,
+            shape_invariants=_invariants(loop_vars, shape_invariants),
+            parallel_iterations=1,
+        )
+        # [T_proc, K_sorted, B, ...] -> [B, K (requested order), T (input time), ...]
+        order = [proc.index((timesteps - 1 - t) if backward else t) for t in targets]
+
+        def arrange(stacked):
+            if backward:
+                stacked = tf.reverse(stacked, [0])
+            stacked = tf.gather(stacked, order, axis=1)
+            return tf.transpose(stacked, [2, 1, 0, 3])
+
+        norms = arrange(result[2].stack())
+        vectors = arrange(result[3].stack()) if vectors_ta is not None else None
+        return norms, vectors
 
     def _tiled_rows(self, u, mask, y, sample_weight, targets, offsets):
         """dl[b, t_k]/deps[b, j] for the K targets: [B, K, T, C_all].
@@ -268,6 +562,15 @@ class GradientHorizon(LayerProbe):
         grad = tape.gradient(loss, eps_k, unconnected_gradients="zero")
         grad = tf.reshape(grad, tf.concat([[copies, batch], tf.shape(grad)[1:]], axis=0))
         return tf.transpose(grad, [1, 0, 2, 3])
+
+    def _loss_positions(self, targets, timesteps):
+        """The loss's timesteps of targets given in input time: the same,
+        except after a go_backwards layer (not Bidirectional), whose output,
+        and so the loss, runs in processing order (position q is computed at
+        input time T-1-q)."""
+        if not self.bidirectional and self.layer.go_backwards and self.layer.return_sequences:
+            return [timesteps - 1 - t for t in targets]
+        return list(targets)
 
     def _normalised_targets(self, timesteps):
         if self.targets is None:
@@ -326,6 +629,19 @@ class GradientHorizon(LayerProbe):
         else:
             raise UnsupportedLayerError("loss reduction %r is not supported" % (reduction,))
         return tf.math.divide_no_nan(weighted, divisor)
+
+
+def _invariants(loop_vars, shapes):
+    """shape_invariants for tf.while_loop: the given shapes, or each var's own."""
+    out = []
+    for var, shape in zip(loop_vars, shapes):
+        if shape is None:
+            out.append(tf.nest.map_structure(
+                lambda v: v.shape if isinstance(v, tf.Tensor) else tf.TensorShape(None), var
+            ) if not isinstance(var, tf.TensorArray) else tf.TensorShape(None))
+        else:
+            out.append(shape)
+    return tuple(out)
 
 
 def _single_loss(model):

@@ -4,8 +4,12 @@
     a^(t-j) G[t, t] exactly, and the effective horizon in closed form;
   - the sum over t of the vectors dL_t/dh_j is LayerProbe's total dL/dh_j,
     and the per-timestep losses add up to the compiled loss;
-  - a second method (one backward pass per target) agrees;
-  - max_lag, targets, masks, sequence-to-one.
+  - a second method (one backward pass per target) agrees with the
+    default reverse recurrence and with the tiled batch on LSTM, GRU (both
+    reset_after), SimpleRNN, both directions of Bidirectional, go_backwards,
+    a stack of cells, a user's own cell and ConvLSTM1D;
+  - max_lag, targets, masks, sequence-to-one;
+  - layers after the layer that mix timesteps: the reverse method falls back.
 """
 
 import keras
@@ -54,8 +58,12 @@ def expected_effective_horizon(a, last):
     return float((lags * a ** lags).sum() / (a ** lags).sum())
 
 
+METHODS = ["reverse", "tile"]
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("a", [-0.8])
-def test_linear_cell_decays_as_a_to_the_lag(a):
+def test_linear_cell_decays_as_a_to_the_lag(a, method):
     layer = keras.layers.SimpleRNN(U, activation="linear", use_bias=False, return_sequences=True)
     inp = keras.Input((T, D))
     # Identity readout y_pred_t = h_t (a Dense layer: LayerProbe needs a
@@ -65,7 +73,7 @@ def test_linear_cell_decays_as_a_to_the_lag(a):
     model.compile(loss="mse")
     layer.cell.recurrent_kernel.assign(a * np.eye(U))
     x, y = data(out=U)
-    result = GradientHorizon(model, layer, method="tile")(x, y)
+    result = GradientHorizon(model, layer, method=method)(x, y)
     (d,) = result["directions"]
     assert d["targets"] is None and d["max_lag"] is None
     G = d["horizon"]
@@ -84,20 +92,21 @@ def test_linear_cell_decays_as_a_to_the_lag(a):
     )
     assert stats["max"] == pytest.approx(G.max())
 
-    truncated = GradientHorizon(model, layer, max_lag=2, method="tile")(x, y)["directions"][0]["horizon"]
+    truncated = GradientHorizon(model, layer, max_lag=2, method=method)(x, y)["directions"][0]["horizon"]
     np.testing.assert_allclose(truncated, np.where(lag <= 2, expected, 0.0), rtol=1e-10, atol=1e-14)
     assert horizon_statistics(truncated, max_lag=2)["effective_horizon"] == pytest.approx(
         expected_effective_horizon(abs(a), 2), rel=1e-10
     )
 
 
-def test_vectors_add_up_to_the_state_gradient_and_losses_to_the_compiled_loss():
+@pytest.mark.parametrize("method", METHODS)
+def test_vectors_add_up_to_the_state_gradient_and_losses_to_the_compiled_loss(method):
     layer = keras.layers.LSTM(U, return_sequences=True)
     model = sequence_model(layer)
     x, y = data()
     # Per-step weights (Keras rejects a [B] weight for a [B, T] loss).
     weight = np.random.default_rng(1).uniform(0.1, 2.0, size=(B, T))
-    result = GradientHorizon(model, layer, return_vectors=True, method="tile")(x, y, weight)
+    result = GradientHorizon(model, layer, return_vectors=True, method=method)(x, y, weight)
     (d,) = result["directions"]
     assert result["step_losses"].shape == (B, T)
     assert result["step_losses"].sum() == pytest.approx(compiled_loss(model, x, y, weight), rel=1e-12)
@@ -109,12 +118,36 @@ def test_vectors_add_up_to_the_state_gradient_and_losses_to_the_compiled_loss():
     assert np.all(np.triu(np.ones((T, T)), 1)[None] * d["horizon"] == 0)
 
 
+class GatedCell(keras.layers.Layer):
+    """A user's own cell: h_t = tanh(x W + h R) * sigmoid(h)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = self.state_size = self.output_size = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units))
+        self.r = self.add_weight(shape=(self.units, self.units))
+
+    def call(self, inputs, states):
+        h = keras.ops.tanh(inputs @ self.w + states[0] @ self.r) * keras.ops.sigmoid(states[0])
+        return h, [h]
+
+
 LAYERS = {
     "LSTM": lambda: keras.layers.LSTM(U, return_sequences=True),
     "GRU": lambda: keras.layers.GRU(U, return_sequences=True),
+    "GRU reset_after=False": lambda: keras.layers.GRU(U, return_sequences=True, reset_after=False),
     "SimpleRNN": lambda: keras.layers.SimpleRNN(U, return_sequences=True),
     "Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(U, return_sequences=True)),
+    "go_backwards": lambda: keras.layers.GRU(U, return_sequences=True, go_backwards=True),
+    "stacked cells": lambda: keras.layers.RNN(
+        [keras.layers.LSTMCell(U), keras.layers.GRUCell(U + 1)], return_sequences=True
+    ),
+    "user cell": lambda: keras.layers.RNN(GatedCell(U), return_sequences=True),
 }
+DIRECTIONS = {"Bidirectional": [("forward", None), ("backward", None)],
+              "stacked cells": [(None, 0), (None, 1)]}
 
 
 @pytest.mark.parametrize("kind", list(LAYERS))
@@ -122,25 +155,73 @@ def test_one_backward_pass_per_target_agrees(kind):
     layer = LAYERS[kind]()
     model = sequence_model(layer)
     x, y = data(seed=3)
-    # The default pfor Jacobian on one case (its tracing costs ~12 s).
-    horizon = GradientHorizon(model, layer, method="jacobian" if kind == "LSTM" else "tile")
-    fast, slow = horizon(x, y), horizon.loop(x, y)
-    expected_directions = {"Bidirectional": ["forward", "backward"]}.get(kind, [None])
-    assert [d["direction"] for d in fast["directions"]] == expected_directions
-    for f, s in zip(fast["directions"], slow["directions"]):
+    # The pfor Jacobian on one case (its tracing costs ~12 s).
+    other = GradientHorizon(model, layer, method="jacobian" if kind == "LSTM" else "tile")(x, y)
+    horizon = GradientHorizon(model, layer, return_vectors=True)  # "reverse", the default
+    fast = horizon(x, y)
+    assert horizon.last_method == "reverse"
+    slow = horizon.loop(x, y)
+    expected = DIRECTIONS.get(kind, [(None, None)])
+    assert [(d["direction"], d["cell_index"]) for d in fast["directions"]] == expected
+    for f, s, o in zip(fast["directions"], slow["directions"], other["directions"]):
         np.testing.assert_allclose(f["horizon"], s["horizon"], rtol=1e-10, atol=1e-14)
-        backward = f["direction"] == "backward"
+        np.testing.assert_allclose(f["vectors"], s["vectors"], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(o["horizon"], s["horizon"], rtol=1e-10, atol=1e-14)
+        backward = f["direction"] == "backward" or kind == "go_backwards"
         anti_causal = np.tril(np.ones((T, T)), -1) if backward else np.triu(np.ones((T, T)), 1)
         assert np.all(anti_causal[None] * f["horizon"] == 0)
         assert np.all(f["horizon"][:, np.arange(T), np.arange(T)] > 0)
+    # Some targets (one given twice, one from the end) and a lag window.
+    part = GradientHorizon(model, layer, max_lag=1, targets=[3, 0, -1, 3])
+    fast, slow = part(x, y), part.loop(x, y)
+    assert part.last_method == "loop"
+    for f, s in zip(fast["directions"], slow["directions"]):
+        assert f["targets"] == [3, 0, T - 1, 3] and f["horizon"].shape == (B, 4, T)
+        np.testing.assert_allclose(f["horizon"], s["horizon"], rtol=1e-10, atol=1e-14)
+        assert np.all(f["horizon"][:, [0, 1, 2], [3, 0, T - 1]] > 0)
 
 
-def test_targets_and_max_lag_keep_only_their_rows_and_lags():
+def test_conv_lstm_reverse_agrees_with_the_loop():
+    # (channels_first has no convolution gradient on a CPU, for any method.)
+    layer = keras.layers.ConvLSTM1D(2, 2, padding="same", return_sequences=True)
+    inp = keras.Input((T, D, 4))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Reshape((T, -1))(layer(inp))))
+    model.compile(loss="mse")
+    x = np.random.default_rng(7).normal(size=(B, T, D, 4))
+    _, y = data(seed=7)
+    horizon = GradientHorizon(model, layer, max_lag=2, targets=[0, 3, 4])
+    [fast] = horizon(x, y)["directions"]
+    assert horizon.last_method == "reverse"
+    [slow] = horizon.loop(x, y)["directions"]
+    assert fast["cell"] == "ConvLSTM1D" and fast["horizon"].shape == (B, 3, T)
+    np.testing.assert_allclose(fast["horizon"], slow["horizon"], rtol=1e-10, atol=1e-14)
+    assert np.all(fast["horizon"][:, [1, 2], [3, 4]] > 0)
+
+
+def test_layers_after_it_that_mix_timesteps_make_reverse_fall_back():
+    layer = keras.layers.LSTM(U, return_sequences=True)
+    inp = keras.Input((T, D))
+    model = keras.Model(inp, keras.layers.Conv1D(2, 3, padding="same")(layer(inp)))
+    model.compile(loss="mse")
+    x, y = data(seed=8)
+    horizon = GradientHorizon(model, layer, targets=[1, 3])
+    [got] = horizon(x, y)["directions"]
+    assert horizon.last_method == "jacobian"
+    [want] = horizon.loop(x, y)["directions"]
+    np.testing.assert_allclose(got["horizon"], want["horizon"], rtol=1e-10, atol=1e-14)
+    # The conv reaches one step ahead: L_1 depends on h_2 too.
+    assert np.all(got["horizon"][:, 0, 2] > 0)
+    horizon(x, y)
+    assert horizon.last_method == "jacobian"  # decided once
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_targets_and_max_lag_keep_only_their_rows_and_lags(method):
     layer = keras.layers.Bidirectional(keras.layers.SimpleRNN(U, return_sequences=True))
     model = sequence_model(layer)
     x, y = data(seed=4)
-    full = GradientHorizon(model, layer, method="tile")(x, y)
-    part = GradientHorizon(model, layer, max_lag=1, targets=[1, -1], method="tile", max_copies=1)(x, y)
+    full = GradientHorizon(model, layer, method=method)(x, y)
+    part = GradientHorizon(model, layer, max_lag=1, targets=[1, -1], method=method, max_copies=1)(x, y)
     t = np.array([1, T - 1])[:, None]
     j = np.arange(T)[None]
     for f, p in zip(full["directions"], part["directions"]):
@@ -153,8 +234,9 @@ def test_targets_and_max_lag_keep_only_their_rows_and_lags():
         assert np.all(p["horizon"][:, ~keep] == 0) and np.all(rows[:, keep & (lag >= 0)] > 0)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
-def test_masked_sequences_padding_has_no_loss_and_no_gradient(reduction):
+def test_masked_sequences_padding_has_no_loss_and_no_gradient(reduction, method):
     vocab = 7
     inp = keras.Input((T,), dtype="int32")
     embedded = keras.layers.Embedding(vocab, D, mask_zero=True)(inp)
@@ -165,7 +247,7 @@ def test_masked_sequences_padding_has_no_loss_and_no_gradient(reduction):
     real = x != 0
     _, y = data(seed=5)
     weight = np.array([[1.0, 2.0, 0.5, 1.0, 1.0], [0.2, 1.0, 1.0, 3.0, 1.0]])
-    horizon = GradientHorizon(model, layer, return_vectors=True, method="tile")
+    horizon = GradientHorizon(model, layer, return_vectors=True, method=method)
     result = horizon(x, y, weight)
     np.testing.assert_array_equal(result["mask"], real)
     steps = result["step_losses"]
@@ -182,20 +264,21 @@ def test_masked_sequences_padding_has_no_loss_and_no_gradient(reduction):
         probe = LayerProbe(model, layer)(x, y, weight * real)
         state_gradient = probe["directions"][0]["state_gradient"]
         np.testing.assert_allclose(d["vectors"].sum(axis=1), state_gradient, rtol=1e-10, atol=1e-14)
-        loop = horizon.loop(x, y, weight)["directions"][0]["horizon"]
-        np.testing.assert_allclose(loop, G, rtol=1e-10, atol=1e-14)
+    loop = horizon.loop(x, y, weight)["directions"][0]["horizon"]
+    np.testing.assert_allclose(loop, G, rtol=1e-10, atol=1e-14)
     profile = lag_profile(G, mask=real)
     assert profile[0] == 1 and np.isnan(profile[-1])  # no real pair 4 steps apart
 
 
-def test_sequence_to_one_is_one_row_of_state_gradient_norms():
+@pytest.mark.parametrize("method", METHODS)
+def test_sequence_to_one_is_one_row_of_state_gradient_norms(method):
     layer = keras.layers.GRU(U)
     inp = keras.Input((T, D))
     model = keras.Model(inp, keras.layers.Dense(2)(layer(inp)))
     model.compile(loss="mse")
     x, _ = data()
     y = np.random.default_rng(6).normal(size=(B, 2))
-    result = GradientHorizon(model, layer, method="tile")(x, y)
+    result = GradientHorizon(model, layer, method=method)(x, y)
     (d,) = result["directions"]
     assert result["step_losses"] is None
     assert d["targets"] == [T - 1] and d["horizon"].shape == (B, 1, T)
@@ -216,3 +299,20 @@ def test_statistics_by_hand():
     np.testing.assert_allclose(backward, [1.0, 0.0, np.nan])  # t=1, j=2: 0/4
     masked = lag_profile(G, targets=[1, 2], mask=np.array([[False, True, True]]))
     np.testing.assert_allclose(masked, [1.0, 0.5, np.nan])
+
+
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+def test_masked_bidirectional_reverse_agrees_with_the_loop(zero_output_for_mask):
+    inp = keras.Input((T,), dtype="int32")
+    embedded = keras.layers.Embedding(7, D, mask_zero=True)(inp)
+    layer = keras.layers.Bidirectional(keras.layers.GRU(
+        U, return_sequences=True, reset_after=False, zero_output_for_mask=zero_output_for_mask))
+    model = keras.Model(inp, keras.layers.Dense(2)(layer(embedded)))
+    model.compile(loss="mse")
+    x = np.array([[3, 1, 4, 0, 0], [2, 6, 5, 1, 0]])
+    _, y = data(seed=9)
+    horizon = GradientHorizon(model, layer, max_lag=2)
+    fast, slow = horizon(x, y), horizon.loop(x, y)
+    for f, s in zip(fast["directions"], slow["directions"]):
+        np.testing.assert_allclose(f["horizon"], s["horizon"], rtol=1e-10, atol=1e-14)
+        assert np.all(np.swapaxes(f["horizon"], 1, 2)[x == 0] == 0)

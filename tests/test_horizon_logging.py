@@ -28,7 +28,7 @@ def fit_logged(layer, logdir, **horizon_options):
         warnings.simplefilter("error")  # any RNNTensorBoard warning fails the test
         model.fit(x, y, batch_size=B, epochs=1, verbose=0, callbacks=[RNNTensorBoard(
             str(logdir), update_freq=1, probe_data=(x, y), max_samples=KEEP, log_weights=False,
-            log_gate_activations=False, gradient_horizon={"method": "tile", **horizon_options},
+            log_gate_activations=False, gradient_horizon=horizon_options,
             precision="float32")])
     logged = tb_reading.read_back(logdir, (metadata.GRADIENT_HORIZON,))["."]
     kept = {kind: tb_reading.read_stats(logdir, kind).get(".", {})
@@ -36,9 +36,10 @@ def fit_logged(layer, logdir, **horizon_options):
     return model, x, y, logged, kept
 
 
-def test_logged_horizon_equals_a_loop_of_backward_passes(tmp_path):
+@pytest.mark.parametrize("method", [None, "tile"])  # None: the default, "reverse"
+def test_logged_horizon_equals_a_loop_of_backward_passes(tmp_path, method):
     layer = keras.layers.LSTM(UNITS, return_sequences=True, name="rnn")
-    model, x, y, logged, kept = fit_logged(layer, tmp_path)
+    model, x, y, logged, kept = fit_logged(layer, tmp_path, **({"method": method} if method else {}))
     info, steps, values = logged["rnn/gradient_horizon"]
     assert steps == [1]
     assert info["kind"] == metadata.GRADIENT_HORIZON and info["axes"] == ["sample", "target", "timestep"]
@@ -97,7 +98,7 @@ def test_on_delayed_recall_the_lstm_gradient_reaches_lag_k_and_the_simplernn_doe
         keras.utils.set_random_seed(1)
         model = demo.build_model(cell, timesteps, 64, every_step=True)
         model.fit(x, y, batch_size=64, epochs=20, verbose=0)
-        horizon = GradientHorizon(model, model.get_layer("rnn"), method="tile")
+        horizon = GradientHorizon(model, model.get_layer("rnn"))
         [entry] = horizon(probe_x, probe_y)["directions"]
         at_lag_k[cell] = lag_profile(entry["horizon"])[k]
     assert at_lag_k["LSTM"] > 0.01, at_lag_k
