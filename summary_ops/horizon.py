@@ -659,8 +659,20 @@ def _single_loss(model):
     if isinstance(loss, keras.losses.Loss):
         return loss.call, loss.reduction or "none"
     if callable(loss):
-        return loss, "sum_over_batch_size"
+        return _same_rank_first(loss), "sum_over_batch_size"
     raise UnsupportedLayerError("its compiled loss %r is not supported" % (loss,))
+
+
+def _same_rank_first(fn):
+    """`fn` called as compile() calls a plain loss function: y [B] against a
+    [B, 1] output (or the reverse) is expanded or squeezed to the same rank
+    first, with Keras' own rule (not public API: its LossFunctionWrapper)."""
+    from keras.src.losses.loss import squeeze_or_expand_to_same_rank
+
+    def call(y_true, y_pred):
+        return fn(*squeeze_or_expand_to_same_rank(y_true, y_pred))
+
+    return call
 
 
 def _lag_keep(targets, timesteps, max_lag, backward):

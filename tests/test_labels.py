@@ -116,17 +116,19 @@ def test_one_hot_labels_per_sample_weight_bidirectional(tmp_path):
     np.testing.assert_array_equal(labels[..., 1], np.where(no_label, -1, predicted))
 
 
-def test_sequence_to_one_binary_classifier_logs_one_label_per_sequence(tmp_path):
+@pytest.mark.parametrize("label_shape", ["[B, 1]", "[B]"])
+def test_sequence_to_one_binary_classifier_logs_one_label_per_sequence(tmp_path, label_shape):
     x, _ = token_batch()
-    # [B, 1]: the layer probe reads a label of shape [B] against [B, 1] as a mismatch.
     y = (x[:, :1] == 1).astype("float32")  # the first token is "a"
+    if label_shape == "[B]":  # against the [B, 1] output, as fit() accepts it
+        y = y[:, 0]
     model = tagger("binary_crossentropy", units=1, activation="sigmoid", every_step=False)
     info, _, values = fit_logged(tmp_path, model, x, y, vocabulary=["no", "yes"])["rnn/labels"]
     assert info["loss"] == "binary" and info["task"].startswith("one label per sequence")
     labels = values[0]
     assert labels.shape == (KEEP, 1, 2)
     probability = model.predict(x[:KEEP], verbose=0)[:, 0]
-    np.testing.assert_array_equal(labels[:, 0, 0], y[:KEEP, 0])
+    np.testing.assert_array_equal(labels[:, 0, 0], y.reshape(B, 1)[:KEEP, 0])
     np.testing.assert_array_equal(labels[:, 0, 1], (probability > 0.5).astype(int))
 
 
