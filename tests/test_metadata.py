@@ -211,3 +211,27 @@ def test_gate_stats_is_a_kept_tensor_with_fields_and_gates():
     assert parsed["gates"] is None and parsed["of_tag"] == "l/kernel/weight"
     with pytest.raises(ValueError, match="of_tag"):
         metadata.create_summary_metadata(metadata.GATE_STATS)
+
+
+def test_histogram_metadata_names_its_bins_and_parsing_lists_the_edges():
+    content = metadata.create_summary_metadata(
+        metadata.GATE_HISTOGRAM, of_tag="w", matrix="kernel", gates=None
+    ).plugin_data.content
+    stored = json.loads(content)
+    assert stored["bins"] == {"min_exponent": -9, "max_exponent": 3, "per_decade": 2}
+    assert "bin_edges" not in stored  # 730 bytes per step saved
+    edges = metadata.parse_plugin_metadata(content)["bin_edges"]
+    assert edges == list(metadata.HISTOGRAM_EDGES) and len(edges) == 50
+    assert edges[24:26] == [-1e-9, 1e-9] and edges[-1] == 1e3
+
+
+@pytest.mark.parametrize("bins", [
+    None, {"min_exponent": -9, "max_exponent": 3}, {"min_exponent": -9, "max_exponent": 3, "per_decade": 0},
+    {"min_exponent": 3, "max_exponent": -9, "per_decade": 2},
+    {"min_exponent": -300, "max_exponent": 300, "per_decade": 100},
+    {"min_exponent": "-9", "max_exponent": 3, "per_decade": 2},
+])
+def test_bad_histogram_bins_are_refused(bins):
+    content = json.dumps({"version": 2, "kind": "gate_histogram", "of_tag": "w", "bins": bins}).encode()
+    with pytest.raises(ValueError, match="histogram bins"):
+        metadata.parse_plugin_metadata(content)
