@@ -169,9 +169,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
             )
         # (step, labels_lib result) of the last logged step: computed once for all layers.
         self._labels_at = (None, None)
-        # Labels tags whose metadata the current writer (event file) has written.
-        self._labels_writer = None
-        self._labels_described = set()
+        # Tags whose metadata the current writer (event file) has written:
+        # the kept series and the labels carry it on their first write only.
+        self._described_writer = None
+        self._described_tags = set()
         self.full_every = full_every
         self.precision = precision
         # Logging steps since the big tensors were last written.
@@ -402,12 +403,13 @@ class RNNTensorBoard(keras.callbacks.Callback):
         storage = dict(full=full, pinned=pinned, precision=self.precision)
         for group in groups:
             try:
-                self._ensure_writer()
+                described = self._described()
                 # record_if(True): Keras' own TensorBoard callback holds a
                 # global record_if(step % its update_freq == 0) around the
                 # batch loop; our steps must not depend on another
                 # callback's schedule.
-                with self._writer.as_default(step=step), tf.summary.record_if(True):
+                with self._writer.as_default(step=step), tf.summary.record_if(True), \
+                        summary.metadata_once(described):
                     for write in group.writes:
                         if write.data is None:
                             write.write()
@@ -563,6 +565,14 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
+    def _described(self):
+        """The tags whose metadata the current event file holds (the writer
+        made if need be; a new writer, a new file, starts empty)."""
+        self._ensure_writer()
+        if self._described_writer is not self._writer:
+            self._described_writer, self._described_tags = self._writer, set()
+        return self._described_tags
+
     def _layer_series(self, layer, result, gate_results=(), horizon_result=None):
         """[_Write] of one layer at one logging step, in writing order."""
         keep = slice(0, self.max_samples)
@@ -681,9 +691,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                     "timesteps, the layer %d" % (layer.name, output_steps, layer_steps),
                 )
                 return
-            self._ensure_writer()
-            if self._labels_writer is not self._writer:  # a new event file
-                self._labels_writer, self._labels_described = self._writer, set()
+            described = self._described()
             tag = "%s/labels" % layer.name
             keep = slice(0, self.max_samples)
             with self._writer.as_default(step=step), tf.summary.record_if(True):
@@ -694,9 +702,9 @@ class RNNTensorBoard(keras.callbacks.Callback):
                     mask_tag=None if result["mask"] is None else "%s/mask" % layer.name,
                     pinned=self._first_log_of_fit,
                     # The metadata (maybe a big vocabulary) once per event file.
-                    with_metadata=tag not in self._labels_described,
+                    with_metadata=tag not in described,
                 )
-            self._labels_described.add(tag)
+            described.add(tag)
         except Exception as e:  # Logging must never stop training.
             self._warn_once(
                 "labels", "RNNTensorBoard: could not log labels at step %d: %s: %s"

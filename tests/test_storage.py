@@ -299,3 +299,28 @@ def test_plugin_serves_the_first_non_finite_step_when_sampling_drops_it(poisoned
     assert np.isnan(served).any()
     _, _, values = read_back(poisoned_logdir)["run"]["lstm/state_gradient"]
     np.testing.assert_array_equal(served, values[2])
+
+
+def test_kept_series_carry_their_metadata_once_per_event_file(tmp_path):
+    """Within metadata_once the kept series' records after the first hold no
+    metadata (TensorBoard keeps a tag's first); every step still reads back
+    through the data provider, with the metadata of the first."""
+    gates = [dict(name=n, start=2 * i, stop=2 * i + 2) for i, n in enumerate("ifco")]
+    described = set()
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        for step in range(3):
+            with summary.metadata_once(described):
+                summary.weight("w", np.full((3, 8), step + 1.0, np.float32), step=step,
+                               matrix="kernel", gates=gates, layer="l")
+    with_metadata = {}
+    for path in tmp_path.glob("events*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
+                    with_metadata.setdefault(value.tag, []).append(event.step)
+    for kind in ("stats", "gate_stats", "gate_histogram"):
+        assert with_metadata["w/" + kind] == [0]  # once, not at steps 1 and 2
+    assert with_metadata["w"] == [0, 1, 2]  # the blob itself is unchanged
+    info, steps, values = read_stats(tmp_path, metadata.GATE_STATS)["."]["w"]
+    assert steps == [0, 1, 2] and info["matrix"] == "kernel"
+    assert [v[0, 2] for v in values] == [1, 2, 3]  # gate i's mean at each step
