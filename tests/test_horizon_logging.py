@@ -56,6 +56,13 @@ def test_logged_horizon_equals_a_loop_of_backward_passes(tmp_path, method):
     _, _, profile = kept[metadata.LAG_PROFILE]["rnn/gradient_horizon"]
     np.testing.assert_allclose(profile[0], want["profile"], rtol=1e-4)
     assert profile[0][0] == pytest.approx(1.0)  # lag 0 is each row's own diagonal
+    # The vectors dL_t/dh_j summed over the losses t are the state gradient
+    # dL/dh_j the same step logged (read back from the event file).
+    [vectors] = GradientHorizon(model, layer, return_vectors=True)(x, y)["directions"]
+    _, state_steps, state_gradient = tb_reading.read_back(tmp_path)["."]["rnn/state_gradient"]
+    assert state_steps == [1]
+    np.testing.assert_allclose(vectors["vectors"][:KEEP].sum(axis=1), state_gradient[0],
+                               rtol=1e-4, atol=1e-7)
 
 
 def test_bidirectional_directions_and_options(tmp_path):
