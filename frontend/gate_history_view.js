@@ -18,7 +18,7 @@
 //   together, steeper for the run with more decay, on one shared axis.
 
 import { el } from "./dom.js";
-import { canvasColors, setupCanvas } from "./plots.js";
+import { canvasColors, drawYLabel, setupCanvas } from "./plots.js";
 import { logScale, positiveRange } from "./profiles.js";
 import { NAN_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
@@ -654,15 +654,7 @@ function drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, selected, fiel
   c.strokeStyle = COLORS.axis;
   c.lineWidth = 1;
   c.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
-  c.fillStyle = COLORS.text;
-  c.save();
-  c.translate(12, plotY + plotH / 2);
-  c.rotate(-Math.PI / 2);
-  c.textAlign = "center";
-  c.textBaseline = "middle";
-  c.font = LABEL_FONT;
-  c.fillText(`${fieldText} (log)`, 0, 0);
-  c.restore();
+  drawYLabel(c, COLORS, `${fieldText} (log)`, plotY, plotH);
 }
 
 /** Tooltip rows at `step`: the line nearest the cursor, then the other lines' values there. */

@@ -8,7 +8,7 @@
 // (the state gradient's profile), -1/ln r, per step. Log y axis there.
 
 import { el } from "./dom.js";
-import { canvasColors, setupCanvas } from "./plots.js";
+import { canvasColors, drawYLabel, setupCanvas } from "./plots.js";
 import { decadeTicks, fitDecay, linearTicks, logScale, profileRow, rowLength } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt, niceStep } from "./scales.js";
@@ -175,17 +175,6 @@ function drawStepAxis(c, colors, axis, top, h, label) {
   c.fillText(label, PLOT_X + plotW / 2, top + h + 20);
 }
 
-function drawYLabel(c, colors, text, top, h) {
-  c.save();
-  c.translate(12, top + h / 2);
-  c.rotate(-Math.PI / 2);
-  c.font = LABEL_FONT;
-  c.fillStyle = colors.text;
-  c.textAlign = "center";
-  c.textBaseline = "middle";
-  c.fillText(text, 0, 0);
-  c.restore();
-}
 
 function drawYTicks(c, colors, ticks, top, h, plotW) {
   c.font = FONT;

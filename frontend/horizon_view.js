@@ -8,7 +8,7 @@
 // gradient at every logged step (click a bar to go to its step).
 
 import { el } from "./dom.js";
-import { canvasColors, drawXAxis, setupCanvas } from "./plots.js";
+import { canvasColors, drawXAxis, drawYLabel, setupCanvas } from "./plots.js";
 import { linearTicks } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
@@ -265,17 +265,6 @@ function drawYTicks(c, colors, hi, top, h, plotW) {
   }
 }
 
-function drawYLabel(c, colors, text, top, h) {
-  c.save();
-  c.translate(12, top + h / 2);
-  c.rotate(-Math.PI / 2);
-  c.font = LABEL_FONT;
-  c.fillStyle = colors.text;
-  c.textAlign = "center";
-  c.textBaseline = "middle";
-  c.fillText(text, 0, 0);
-  c.restore();
-}
 
 /** Width of a bar drawn at slot width w: a 1 px gap once bars are wide enough. */
 function drawnWidth(w) {

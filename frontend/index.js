@@ -1002,32 +1002,40 @@ class App {
     const samples = profileSamples(loaded);
     this.sampleInput.max = String(Math.max(0, samples - 1));
     this.sampleCount.textContent = samples ? `of 0\u2013${samples - 1}` : "";
-    const hide = () => {
-      this.readout.textContent = HOVER_HINT;
-      this.tooltip.hide();
-    };
     const { nodes, errors } = profileViewNodes(st.view, loaded, {
       step: st.step, sample: st.sample, shared: st.shared, allRuns: this.index.runs,
       width: this.panels.clientWidth || window.innerWidth, layer: st.layer, kind: st.kind,
-      onHover: (rows, event) => {
-        this.readout.textContent = hoverText(rows);
-        this.tooltip.show(rows, event);
-      },
-      onLeave: hide,
-      onStep: (step) => {
-        st.step = step;
-        this.toLastStep = false;
-        this.update();
-      },
-      redraw: () => this.update(),
+      ...this.viewCallbacks(),
     });
     this.panels.replaceChildren(...nodes);
-    hide();
+    this.hideHover();
     this.drawSignature = null;
     this.drawnStatus = errors ? [`${errors} profile(s) could not be loaded; see the messages below.`, "error"] : ["", ""];
     this.drawnState = errors ? "error" : "ready";
     this.showStatus(...this.drawnStatus);
     this.setAppState(this.drawnState);
+  }
+
+  /** What a view module may call: the shared tooltip, step choice and redraw. */
+  viewCallbacks() {
+    return {
+      onHover: (rows, event) => {
+        this.readout.textContent = hoverText(rows);
+        this.tooltip.show(rows, event);
+      },
+      onLeave: () => this.hideHover(),
+      onStep: (step) => {
+        this.state.step = step;
+        this.toLastStep = false;
+        this.update();
+      },
+      redraw: () => this.update(),
+    };
+  }
+
+  hideHover() {
+    this.readout.textContent = HOVER_HINT;
+    this.tooltip.hide();
   }
 
   /**
@@ -1037,10 +1045,6 @@ class App {
   async updateOwnView(gen, groups, view) {
     const st = this.state;
     let stepsChosen = false;
-    const hide = () => {
-      this.readout.textContent = HOVER_HINT;
-      this.tooltip.hide();
-    };
     const result = await view.render({
       api: this.api, index: this.index, groups, state: st, allRuns: this.index.runs,
       width: this.panels.clientWidth || window.innerWidth,
@@ -1053,24 +1057,14 @@ class App {
         stepsChosen = true;
         return st.step;
       },
-      onHover: (rows, event) => {
-        this.readout.textContent = hoverText(rows);
-        this.tooltip.show(rows, event);
-      },
-      onLeave: hide,
-      onStep: (step) => {
-        st.step = step;
-        this.toLastStep = false;
-        this.update();
-      },
-      redraw: () => this.update(),
+      ...this.viewCallbacks(),
     });
     if (gen !== this.generation) return;
     // A view over all steps at once has no step to choose.
     if (!stepsChosen) this.stepSlider.disabled = true;
     this.showSampling(result.sampled || []);
     this.panels.replaceChildren(...result.nodes);
-    hide();
+    this.hideHover();
     this.drawSignature = null;
     const errors = result.errors || 0;
     this.drawnStatus = errors ? [`${errors} chart(s) could not be drawn; see the messages below.`, "error"] : ["", ""];

@@ -268,19 +268,6 @@ export function drawXAxis(ctx, layout, T, t0 = 0) {
   ctx.fillText("timestep", plotX + plotW / 2, bottom + 22);
 }
 
-function drawYLabel(ctx, layout, text) {
-  const { plotY, plotH } = layout;
-  ctx.save();
-  ctx.translate(12, plotY + plotH / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.font = LABEL_FONT;
-  ctx.fillStyle = TEXT_COLOR;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText(text, 0, 0);
-  ctx.restore();
-}
-
 function setLayoutData(canvas, layout, T, C) {
   const d = canvas.dataset;
   d.plotX = String(layout.plotX);
@@ -432,7 +419,7 @@ export function drawHeatmap(canvas, view, scale, layout) {
     ctx.fillText(String(c + layout.c0), layout.plotX - 6, y);
   }
   ctx.stroke();
-  drawYLabel(ctx, layout, "channel");
+  drawYLabel(ctx, { text: TEXT_COLOR }, "channel", layout.plotY, layout.plotH);
   return layout;
 }
 
@@ -630,7 +617,7 @@ export function drawLines(canvas, view, scale, layout, channels = null) {
   ctx.lineWidth = 1;
   ctx.strokeRect(plotX - 0.5, plotY - 0.5, plotW + 1, plotH + 1);
   drawXAxis(ctx, layout, T);
-  drawYLabel(ctx, layout, scale.kind === "symlog" ? "value (symlog)" : "value");
+  drawYLabel(ctx, { text: TEXT_COLOR }, scale.kind === "symlog" ? "value (symlog)" : "value", layout.plotY, layout.plotH);
   return layout;
 }
 
@@ -787,4 +774,20 @@ export function panelCanvas(p, series, opts, view) {
       step: p.step, sample: opts.sample, vmax: p.scale.vmax, scale: p.scale.kind,
     },
   });
+}
+
+/**
+ * A y axis title, rotated, centred on the plot's height (top..top + h),
+ * its centre `x` px from the canvas' left edge.
+ */
+export function drawYLabel(c, colors, text, top, h, x = 12) {
+  c.save();
+  c.translate(x, top + h / 2);
+  c.rotate(-Math.PI / 2);
+  c.font = LABEL_FONT;
+  c.fillStyle = colors.text;
+  c.textAlign = "center";
+  c.textBaseline = "middle";
+  c.fillText(text, 0, 0);
+  c.restore();
 }
