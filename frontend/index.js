@@ -77,6 +77,33 @@ function loadStylesheet() {
 }
 
 /**
+ * The series drawn for one run: seriesFor's, and with the cell state c_t
+ * the layer's output h_t beside each (same direction and cell), so the two
+ * read side by side.
+ */
+function panelSeries(index, run, layer, kind) {
+  const series = seriesFor(index, run, layer, kind);
+  if (kind !== "cell_state") return series;
+  const outputs = seriesFor(index, run, layer, "activation");
+  return series.flatMap((c) => [c, ...outputs.filter((h) =>
+    h.direction === c.direction && (h.cellIndex ?? null) === (c.cellIndex ?? null))]);
+}
+
+/** Per quantity (series kind) of the drawn panels: {max, min, robust} of |v| over them. */
+function sharedRanges(drawn, robust) {
+  const byKind = new Map();
+  for (const p of drawn) {
+    if (!byKind.has(p.series.kind)) byKind.set(p.series.kind, []);
+    byKind.get(p.series.kind).push(p);
+  }
+  return new Map([...byKind].map(([kind, panels]) => [kind, {
+    max: Math.max(0, ...panels.map((p) => p.stats.maxAbs)),
+    min: Math.min(Infinity, ...panels.map((p) => p.stats.minAbs)),
+    robust: robust ? robustRanges(panels) : 0,
+  }]));
+}
+
+/**
  * For the robust colour range: sets each drawn panel's absValues (finite,
  * unmasked |v|) and robustMax (their ROBUST_PERCENTILE-th percentile), and
  * returns the percentile over all panels' values together (shared scale).
@@ -909,7 +936,7 @@ class App {
     try {
       const groups = runs.map((run) => ({
         run,
-        panels: seriesFor(this.index, run, st.layer, st.kind).map((series) => ({ series })),
+        panels: panelSeries(this.index, run, st.layer, st.kind).map((series) => ({ series })),
       }));
       const panels = groups.flatMap((g) => g.panels);
       // The profile views and the module-drawn ones have their own scale choices.
@@ -1160,11 +1187,12 @@ class App {
     const fixedInput = st.rangeMode === "fixed" ? parseRangeMax(st.rangeValue, this.rangeValue.validity.badInput) : null;
     const fixed = fixedInput && !fixedInput.error ? fixedInput.value : NaN;
     const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
-    const sharedMax = Math.max(0, ...drawn.map((p) => p.stats.maxAbs));
-    const sharedMin = Math.min(Infinity, ...drawn.map((p) => p.stats.minAbs));
     const range = useFixed ? "fixed" : st.rangeMode === "robust" ? "robust" : "auto";
-    const sharedRobust = range === "robust" ? robustRanges(drawn) : 0;
+    // Shared per quantity: the cell state's panels and h_t's beside them
+    // each get their own range.
+    const sharedOf = sharedRanges(drawn, range === "robust");
     for (const p of drawn) {
+      const { max: sharedMax, min: sharedMin, robust: sharedRobust } = sharedOf.get(p.series.kind);
       let vmax;
       if (range === "fixed") vmax = fixed;
       else if (range === "robust") vmax = st.shared ? sharedRobust : p.robustMax;
@@ -1176,7 +1204,8 @@ class App {
       p.scale = makeScale(st.scale, vmax, st.shared ? sharedMin : p.stats.minAbs);
       p.clipped = range === "robust" ? countAbove(p.absValues, vmax) : null;
     }
-    this.lastVmax = (range === "robust" ? sharedRobust : sharedMax) || null;
+    const main = sharedOf.get(st.kind) || { max: 0, robust: 0 };
+    this.lastVmax = (range === "robust" ? main.robust : main.max) || null;
     this.showRangeError(fixedInput && fixedInput.error);
 
     // Runs with panels in a grid sized to the width; runs without the

@@ -130,7 +130,14 @@ def test_gate_activations_drawn_one_panel_per_gate_with_the_logged_values(served
         # The cell state exists for the LSTM only: the GRU is named in one line.
         frame.select_option("#rnn-quantity", "cell_state")
         frame.wait_for_selector("#rnn-app[data-state=ready]", timeout=30000)
-        assert frame.locator('.rnn-panel[data-run="lstm"]').count() == 1
+        # c_t, and the layer's output h_t beside it, each on its own range.
+        panels = frame.locator('.rnn-panel[data-run="lstm"]')
+        assert panels.count() == 2
+        assert [panels.nth(i).get_attribute("data-tag") for i in range(2)] == ["rnn/cell_state", "rnn/activation"]
+        for i, tag in enumerate(("rnn/cell_state", "rnn/activation")):
+            _, _, values = logged["lstm"][tag]
+            vmax = float(panels.nth(i).get_attribute("data-vmax"))
+            assert vmax == pytest.approx(np.abs(values[-1][0]).max(), rel=1e-3), tag
         assert frame.locator('.rnn-panel[data-run="gru"]').count() == 0
         assert "gru" in frame.text_content("#rnn-panels")
         assert not errors.take()
