@@ -96,7 +96,8 @@ def write_gru_run(logdir):
     rng = np.random.default_rng(0)
     data = rng.normal(size=(8, 5, 3)).astype(np.float32)
     model.fit(data, rng.normal(size=(8, 1)).astype(np.float32), batch_size=8, epochs=1, verbose=0,
-              callbacks=[RNNTensorBoard(str(logdir / GRU_RUN), update_freq=1)])
+              callbacks=[RNNTensorBoard(str(logdir / GRU_RUN), update_freq=1, full_every=1,
+                                       precision="float32")])  # compared with Keras exactly
     return model
 
 
