@@ -9,6 +9,7 @@ from tb_reading import data_provider_over, read_back, read_stats
 from tensorboard import context
 
 from tb_rnn_plugin import RNNTensorBoard
+from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
 from tensorboard.plugins import base_plugin
 
@@ -101,7 +102,7 @@ def test_first_step_survives_tensorboard_sampling(tmp_path):
     # Every step's statistics are kept.
     _, stat_steps, stats = read_stats(tmp_path)["."]["gru/state_gradient"]
     assert stat_steps == list(range(1, 151))
-    assert all(s.shape == (5,) for s in stats)
+    assert all(s.shape == (len(metadata.STAT_FIELDS),) for s in stats)
 
     # Served as TensorBoard would: a reservoir of 20 steps per series.
     provider = data_provider_over(tmp_path, samples=20)
