@@ -8,7 +8,7 @@
 // (the state gradient's profile), -1/ln r, per step. Log y axis there.
 
 import { el } from "./dom.js";
-import { canvasColors, drawYLabel, setupCanvas } from "./plots.js";
+import { canvasColors, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
 import { decadeTicks, fitDecay, linearTicks, logScale, profileRow, rowLength } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt, niceStep } from "./scales.js";
@@ -176,21 +176,6 @@ function drawStepAxis(c, colors, axis, top, h, label) {
 }
 
 
-function drawYTicks(c, colors, ticks, top, h, plotW) {
-  c.font = FONT;
-  c.textAlign = "right";
-  c.textBaseline = "middle";
-  for (const tick of ticks) {
-    const y = Math.round(top + h * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = colors.grid;
-    c.beginPath();
-    c.moveTo(PLOT_X, y);
-    c.lineTo(PLOT_X + plotW, y);
-    c.stroke();
-    c.fillStyle = colors.text;
-    c.fillText(tick.label, PLOT_X - 6, y);
-  }
-}
 
 /** A polyline through the finite points (gaps elsewhere), a dot at each when few. */
 function polyline(c, points, dots) {
@@ -274,7 +259,7 @@ function horizonChart(lines, axis, ctx, direction) {
   canvas.rnnLines = lines.map((l) => ({ run: l.run, color: l.color, steps: l.steps, values: Array.from(l.values) }));
   const c = setupCanvas(canvas, axis.width, TOP + h + 38);
   const colors = canvasColors();
-  drawYTicks(c, colors, linearTicks(hi, Math.max(2, Math.floor(h / 40))), TOP, h, axis.plotW);
+  drawYTicks(c, colors, PLOT_X, linearTicks(hi, Math.max(2, Math.floor(h / 40))), TOP, h, axis.plotW);
   const yOf = (v) => (Number.isFinite(v) ? TOP + h * (1 - Math.min(1, v / hi)) : null);
   for (const line of lines) {
     c.strokeStyle = c.fillStyle = line.color;
@@ -338,7 +323,7 @@ function timescaleChart(items, axis, ctx, direction) {
   }));
   const c = setupCanvas(canvas, axis.width, TOP + h + 38);
   const colors = canvasColors();
-  drawYTicks(c, colors, decadeTicks(scale, h, 24), TOP, h, axis.plotW);
+  drawYTicks(c, colors, PLOT_X, decadeTicks(scale, h, 24), TOP, h, axis.plotW);
   c.save();
   c.beginPath();
   c.rect(PLOT_X, TOP, axis.plotW, h);

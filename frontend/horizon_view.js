@@ -8,7 +8,7 @@
 // gradient at every logged step (click a bar to go to its step).
 
 import { el } from "./dom.js";
-import { canvasColors, drawXAxis, drawYLabel, setupCanvas } from "./plots.js";
+import { canvasColors, drawXAxis, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
 import { linearTicks } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
@@ -245,24 +245,12 @@ function yOf(v, hi, top, h) {
   return top + h * (1 - Math.min(1, v / hi));
 }
 
-function drawYTicks(c, colors, hi, top, h, plotW) {
-  c.font = FONT;
-  c.textAlign = "right";
-  c.textBaseline = "middle";
+function drawValueTicks(c, colors, hi, top, h, plotW) {
   const count = Math.max(2, Math.floor(h / 40));
   let ticks = linearTicks(hi, count);
   // A nice step just above hi / count leaves 0 alone: ask for finer ones.
   if (ticks.length < 2) ticks = linearTicks(hi, 2 * count + 1);
-  for (const tick of ticks) {
-    const y = Math.round(top + h * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = colors.grid;
-    c.beginPath();
-    c.moveTo(PLOT_X, y);
-    c.lineTo(PLOT_X + plotW, y);
-    c.stroke();
-    c.fillStyle = colors.text;
-    c.fillText(tick.label, PLOT_X - 6, y);
-  }
+  drawYTicks(c, colors, PLOT_X, ticks, top, h, plotW);
 }
 
 
@@ -276,7 +264,7 @@ function drawBars(canvas, model) {
   const h = BARS_H;
   const c = setupCanvas(canvas, model.width, top + h + 40);
   const colors = canvasColors();
-  drawYTicks(c, colors, model.hi, top, h, model.plotW);
+  drawValueTicks(c, colors, model.hi, top, h, model.plotW);
   const { bands, highlight } = model;
   const w = drawnWidth(model.barW);
   const base = top + h;
@@ -429,7 +417,7 @@ function drawProjection(canvas, model, k) {
   if (!(hi > 0)) hi = 1;
   const c = setupCanvas(canvas, model.width, top + h + 38);
   const colors = canvasColors();
-  drawYTicks(c, colors, hi, top, h, model.plotW);
+  drawValueTicks(c, colors, hi, top, h, model.plotW);
   const w = drawnWidth(model.barW);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -603,7 +591,7 @@ function overview(item, model, ctx) {
   let hi = 0;
   for (const v of values) if (Number.isFinite(v) && v > hi) hi = v;
   if (!(hi > 0)) hi = 1;
-  drawYTicks(c, colors, hi, top, h, model.plotW);
+  drawValueTicks(c, colors, hi, top, h, model.plotW);
   const slot = model.plotW / Math.max(1, steps.length);
   const w = drawnWidth(slot);
   const color = runColor(item.run, ctx.allRuns);

@@ -791,3 +791,24 @@ export function drawYLabel(c, colors, text, top, h, x = 12) {
   c.fillText(text, 0, 0);
   c.restore();
 }
+
+/**
+ * Horizontal grid lines and right-aligned labels of `ticks` ({pos: 0..1
+ * from the bottom, label}) for a plot at x = plotX..plotX + plotW, y =
+ * top..top + h.
+ */
+export function drawYTicks(c, colors, plotX, ticks, top, h, plotW) {
+  c.font = FONT;
+  c.textAlign = "right";
+  c.textBaseline = "middle";
+  for (const tick of ticks) {
+    const y = Math.round(top + h * (1 - tick.pos)) + 0.5;
+    c.strokeStyle = colors.grid;
+    c.beginPath();
+    c.moveTo(plotX, y);
+    c.lineTo(plotX + plotW, y);
+    c.stroke();
+    c.fillStyle = colors.text;
+    c.fillText(tick.label, plotX - 6, y);
+  }
+}
