@@ -6,7 +6,7 @@
 // largest value of its group). Clicking a row selects that step.
 
 import { el } from "./dom.js";
-import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
+import { canvasColors, drawXAxis, gradientBar, integerTicks, setupCanvas } from "./plots.js";
 import {
   binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileOptions, profileRow, rowLength,
 } from "./profiles.js";
@@ -245,19 +245,7 @@ function drawFlow(canvas, binned, steps, scale, layout, T, selected) {
 
 function flowColorBar(scale, width, left, what, aggregated) {
   const barW = Math.max(200, width);
-  const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(barW * dpr);
-  canvas.height = Math.round(10 * dpr);
-  canvas.style.width = `${barW}px`;
-  canvas.style.height = "10px";
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(canvas.width, 1);
-  for (let i = 0; i < canvas.width; i++) {
-    flowColorInto(1, (i + 0.5) / canvas.width, image.data, 4 * i);
-    image.data[4 * i + 3] = 255;
-  }
-  for (let row = 0; row < canvas.height; row++) ctx.putImageData(image, 0, row);
+  const canvas = gradientBar(barW, (f, out, at) => flowColorInto(1, f, out, at));
   const ticks = scale.kind === "log" ? decadeTicks(scale, barW, 56) : linearTicks(scale.hi, 5);
   const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barW}px` } },
     ticks.map((tick) => el("span", {

@@ -18,7 +18,7 @@
 //   together, steeper for the run with more decay, on one shared axis.
 
 import { el } from "./dom.js";
-import { canvasColors, drawYLabel, setupCanvas } from "./plots.js";
+import { canvasColors, drawYLabel, setupCanvas, strokeGappedLine } from "./plots.js";
 import { logScale, positiveRange } from "./profiles.js";
 import { NAN_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
@@ -599,24 +599,8 @@ function drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, selected, fiel
     c.strokeStyle = line.color;
     c.lineWidth = 1.8;
     c.setLineDash(line.dash);
-    c.beginPath();
-    let drawing = false;
-    line.steps.forEach((step, i) => {
-      const v = line.values[i];
-      if (logMark(v) !== "ok") {
-        drawing = false;
-        return;
-      }
-      const x = xOf(step);
-      const y = yOf(v);
-      if (drawing) c.lineTo(x, y);
-      else {
-        c.moveTo(x, y);
-        c.lineTo(x + 0.01, y);
-      }
-      drawing = true;
-    });
-    c.stroke();
+    strokeGappedLine(c, line.steps.map((step, i) =>
+      [xOf(step), logMark(line.values[i]) === "ok" ? yOf(line.values[i]) : null]));
   }
   c.restore();
   c.setLineDash([]);

@@ -693,22 +693,8 @@ const RANGE_CAPTIONS = {
 export function colorBar(scale, width, { showMasked = false, range = "auto", clipped = null, aggregated = null } = {}) {
   const vmax = scale.vmax;
   const barWidth = Math.max(200, Math.min(width, 480));
-  const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
-  const height = 10;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(barWidth * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${barWidth}px`;
-  canvas.style.height = `${height}px`;
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(canvas.width, 1);
-  for (let i = 0; i < canvas.width; i++) {
-    // Position along the bar is the scale's norm; the colour is that of norm.
-    const v = ((i + 0.5) / canvas.width) * 2 - 1;
-    divergingInto(v, 1, image.data, i * 4);
-    image.data[i * 4 + 3] = 255;
-  }
-  for (let row = 0; row < canvas.height; row++) ctx.putImageData(image, 0, row);
+  // Position along the bar is the scale's norm; the colour is that of norm.
+  const canvas = gradientBar(barWidth, (f, out, at) => divergingInto(2 * f - 1, 1, out, at));
 
   // Ticks at their scale positions (symlog: decades), labels centred.
   // Linear: the ends and 0 (the gradient between is even).
@@ -811,4 +797,49 @@ export function drawYTicks(c, colors, plotX, ticks, top, h, plotW) {
     c.fillStyle = colors.text;
     c.fillText(tick.label, plotX - 6, y);
   }
+}
+
+/**
+ * A colour bar's gradient: a canvas `width` px wide and 10 px high whose
+ * column at fraction f (0..1, left to right) is colourInto(f, rgba, at)'s
+ * colour (it writes r, g, b; alpha is set opaque).
+ */
+export function gradientBar(width, colourInto) {
+  const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(10 * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = "10px";
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(canvas.width, 1);
+  for (let i = 0; i < canvas.width; i++) {
+    colourInto((i + 0.5) / canvas.width, image.data, 4 * i);
+    image.data[4 * i + 3] = 255;
+  }
+  for (let row = 0; row < canvas.height; row++) ctx.putImageData(image, 0, row);
+  return canvas;
+}
+
+/**
+ * Strokes one line through `points` ([x, y], y null where there is no
+ * value: the line breaks there); a point alone between gaps is a dot-long
+ * stroke so it still shows.
+ */
+export function strokeGappedLine(c, points) {
+  c.beginPath();
+  let drawing = false;
+  for (const [x, y] of points) {
+    if (y === null) {
+      drawing = false;
+      continue;
+    }
+    if (drawing) c.lineTo(x, y);
+    else {
+      c.moveTo(x, y);
+      c.lineTo(x + 0.01, y);
+    }
+    drawing = true;
+  }
+  c.stroke();
 }

@@ -6,7 +6,7 @@
 // loadProfiles, profileSteps and profileViewNodes.
 
 import { el } from "./dom.js";
-import { canvasColors, drawXAxis, integerTicks, setupCanvas } from "./plots.js";
+import { canvasColors, drawXAxis, integerTicks, setupCanvas, strokeGappedLine } from "./plots.js";
 import {
   byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
@@ -290,23 +290,8 @@ function drawProfile(canvas, runs, scale, layout, T) {
       c.strokeStyle = r.color;
       c.lineWidth = line.kind === "mean" && r.lines.length > 1 ? 2.5 : line.kind === "mean" ? 2 : 1.2;
       c.setLineDash(line.kind === "sample" && r.lines.length > 1 ? [4, 3] : []);
-      c.beginPath();
-      let drawing = false;
-      for (let t = 0; t < line.length; t++) {
-        const y = yOf(scale, layout, line.values[t]);
-        if (y === null) {
-          drawing = false;
-          continue;
-        }
-        const x = plotX + (t + 0.5) * cellW;
-        if (drawing) c.lineTo(x, y);
-        else {
-          c.moveTo(x, y);
-          c.lineTo(x + 0.01, y);
-        }
-        drawing = true;
-      }
-      c.stroke();
+      strokeGappedLine(c, Array.from({ length: line.length },
+        (_, t) => [plotX + (t + 0.5) * cellW, yOf(scale, layout, line.values[t])]));
     }
   }
   c.restore();

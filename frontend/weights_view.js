@@ -8,7 +8,7 @@
 // sideways scroll and no pixel mixes two gates.
 
 import { el } from "./dom.js";
-import { canvasColors, integerTicks, setupCanvas } from "./plots.js";
+import { canvasColors, gradientBar, integerTicks, setupCanvas } from "./plots.js";
 import { divergingInto, divergingCss, NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
@@ -509,20 +509,8 @@ function binMatrixCell(matrix, r0, r1, c0, c1) {
 /** The colour bar of one plot: gradient, ticks, what the scale is, NaN/Inf swatches. */
 function colorBar(mode, vmax, width, left, plot, shared) {
   const barW = Math.max(160, Math.floor(width));
-  const canvas = el("canvas", { class: "rnn-colorbar-gradient" });
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(barW * dpr);
-  canvas.height = Math.round(10 * dpr);
-  canvas.style.width = `${barW}px`;
-  canvas.style.height = "10px";
-  const g = canvas.getContext("2d");
-  const image = g.createImageData(canvas.width, 1);
-  for (let i = 0; i < canvas.width; i++) {
-    const f = (i + 0.5) / canvas.width;
-    colorInto(mode === "abs" ? f * vmax : (2 * f - 1) * vmax, vmax, mode, image.data, 4 * i);
-    image.data[4 * i + 3] = 255;
-  }
-  for (let row = 0; row < canvas.height; row++) g.putImageData(image, 0, row);
+  const canvas = gradientBar(barW, (f, out, at) =>
+    colorInto(mode === "abs" ? f * vmax : (2 * f - 1) * vmax, vmax, mode, out, at));
   const ticks = colorBarTicks(mode, vmax, barW >= 260 ? 4 : 2);
   const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barW}px` } },
     ticks.map((t) => el("span", { class: "rnn-colorbar-tick", text: t.label, dataset: { value: t.value }, style: { left: `${t.pos * 100}%` } })));
