@@ -36,10 +36,14 @@ a loop runs back over the steps in processing order, carrying one cotangent
 (of the cell's states, all samples) per active target t: target t joins at
 its own step with its direct cotangent dl_t/dy_t and leaves once the lag
 exceeds max_lag. At each step, the cell's VJP is taken once for all active
-cotangents (tf.vectorized_map/pfor of a one-step tf.GradientTape over the
-cell, whose forward step is recomputed once for the B samples, not per
-cotangent; an op pfor cannot vectorise runs in a loop over them instead),
-with respect to the states and eps_t only: no weight gradients. So the work is
+cotangents, with respect to the states and eps_t only: no weight gradients.
+Keras' LSTM, GRU and SimpleRNN cells (exact types, activations with a known
+derivative) take a hand-written reverse step (cell_reverse: elementwise
+factors saved by the forward pass, then one matmul of all A*B cotangents
+with the recurrent kernel); any other cell, a stack included, the generic
+one: tf.vectorized_map/pfor of a one-step tf.GradientTape over the cell,
+whose forward step is recomputed once for the B samples, not per cotangent
+(an op pfor cannot vectorise runs in a loop over them instead). So the work is
 triangular (sum_t (t + 1) cotangent steps instead of T per target) and with
 max_lag L proportional to T (L + 1), not T^2. Its direct cotangents need
 the layers after this one to be time-local (l_t depends on y_t only, as for
@@ -50,7 +54,7 @@ fails (a Conv1D, an RNN or attention after the layer) the call, and every
 later one, falls back to method="jacobian" (`last_method` says which ran).
 Masks keep the state at padded steps as keras.layers.RNN does; the output
 there gets no cotangent (the loss weighs padded steps 0). Its first call
-(tracing) costs ~2 s for an LSTM.
+(tracing) costs ~1 s for an LSTM.
 
 method="jacobian": dl[b, t]/deps[b, j] as rows of a batch Jacobian of the
 layer's cell rerun inside LayerProbe's perturbed RNN (h_t + eps_t), with
@@ -80,6 +84,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from tb_rnn_plugin.summary_ops.cell_reverse import reverse_cell
 from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError
 
 _SUM_CHECK_RTOL = {"float64": 1e-8}
@@ -105,6 +110,11 @@ class GradientHorizon(LayerProbe):
       targets: None (every t) or a list of timesteps t (negative counts from
         the end) whose losses L_t are differentiated.
       return_vectors: also return dL_t/dh_j itself ("vectors", [B, K, T, C]).
+      method: "reverse" (the default), "jacobian", "tile" or "loop" (below).
+      max_copies: with method="tile", the most batch copies per pass.
+      hand_written: with method="reverse", Keras' LSTM, GRU and SimpleRNN
+        cells take their hand-written reverse step (cell_reverse); False
+        gives every cell the generic one (pfor), as a user's own cell gets.
 
     Calling it on (x, y, sample_weight) returns
       {"mask": [B, T] bool or None,
@@ -122,7 +132,7 @@ class GradientHorizon(LayerProbe):
     METHODS = ("reverse", "tile", "jacobian", "loop")
 
     def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
-                 method="reverse", max_copies=None):
+                 method="reverse", max_copies=None, hand_written=True):
         super().__init__(model, layer)
         if max_lag is not None and (int(max_lag) != max_lag or max_lag < 0):
             raise ValueError("max_lag must be None or an int >= 0, got %r" % (max_lag,))
@@ -138,6 +148,10 @@ class GradientHorizon(LayerProbe):
         self._sum_checked = False
         self._not_time_local = False
         self.last_method = None
+        self.hand_written = hand_written
+        # Per direction, the reverse step method "reverse" traced:
+        # "hand-written" (cell_reverse) or "pfor".
+        self.reverse_steps = []
 
     # -- public ---------------------------------------------------------------
 
@@ -313,6 +327,7 @@ class GradientHorizon(LayerProbe):
         # One forward pass per direction records every step's states; its
         # outputs feed the layers after this one (and the first call checks
         # them against the layer's own).
+        self.reverse_steps = []
         records = [self._record(d, flat_u, mask, timesteps) for d in self.directions]
         outputs = [self._layer_output(d, rec["sequence"]) for d, rec in zip(self.directions, records)]
         with tf.GradientTape(persistent=True) as tape:
@@ -397,27 +412,47 @@ class GradientHorizon(LayerProbe):
                 ]
             return out, flat_new
 
+        known = reverse_cell(leaves[0].cell, dtype) if len(leaves) == 1 and self.hand_written else None
+        self.reverse_steps.append("pfor" if known is None else "hand-written")
+        if known is not None:
+            xk = known.project(xs)
+
+            def step(p, flat_states):
+                return known.step(xk[:, p], flat_states)
+        else:
+            def step(p, flat_states):
+                eps = tf.zeros(tf.stack([batch, d.size]), dtype)
+                out, flat_new = call_cell(flat_states, xs[:, p], eps, None)
+                return out, flat_new, []
+
         state_tas = [tf.TensorArray(dtype, size=timesteps, element_shape=s.shape) for s in flat_initial]
+        saved_tas = [tf.TensorArray(dtype, size=timesteps) for _ in range(0 if known is None else known.n_saved)]
         out_ta = tf.TensorArray(dtype, size=timesteps)
         zero_output = d.layer.zero_output_for_mask
 
-        def forward(p, flat_states, prev_out, tas, out_ta):
-            step_mask = None if ms is None else ms[:, p]
+        def forward(p, flat_states, prev_out, tas, saved_tas, out_ta):
             tas = [ta.write(p, s) for ta, s in zip(tas, flat_states)]
-            eps = tf.zeros(tf.stack([batch, d.size]), dtype)
-            out, flat_new = call_cell(flat_states, xs[:, p], eps, step_mask)
-            if step_mask is not None:
+            out, flat_new, saved = step(p, flat_states)
+            saved_tas = [ta.write(p, v) for ta, v in zip(saved_tas, saved)]
+            if ms is not None:
+                step_mask = ms[:, p]
+                flat_new = [
+                    tf.where(tf.reshape(step_mask, [-1] + [1] * (len(n.shape) - 1)), n, o)
+                    for n, o in zip(flat_new, flat_states)
+                ]
                 out = tf.where(step_mask[:, None], out, tf.zeros_like(out) if zero_output else prev_out)
-            return p + 1, flat_new, out, tas, out_ta.write(p, out)
+            return p + 1, flat_new, out, tas, saved_tas, out_ta.write(p, out)
 
         prev_out = tf.zeros(tf.stack([batch, d.size]), dtype)
-        _, _, _, state_tas, out_ta = tf.while_loop(
+        _, _, _, state_tas, saved_tas, out_ta = tf.while_loop(
             lambda p, *_: p < timesteps, forward,
-            (tf.constant(0), flat_initial, prev_out, state_tas, out_ta),
+            (tf.constant(0), flat_initial, prev_out, state_tas, saved_tas, out_ta),
             parallel_iterations=1,
         )
         return {
             "primal": [ta.stack() for ta in state_tas],
+            "saved": [ta.stack() for ta in saved_tas],
+            "known": known,
             "sequence": tf.transpose(out_ta.stack(), [1, 0, 2]),
             "xs": xs, "ms": ms, "call_cell": call_cell, "dtype": dtype, "batch": batch,
             "flat_initial": flat_initial,
@@ -432,11 +467,14 @@ class GradientHorizon(LayerProbe):
         of the target at its own step, the layers after this one being
         time-local)."""
         primal, xs, ms, call_cell = rec["primal"], rec["xs"], rec["ms"], rec["call_cell"]
+        known, saved = rec["known"], rec["saved"]
         dtype, batch, flat_initial = rec["dtype"], rec["batch"], rec["flat_initial"]
         backward = d.layer.go_backwards
         direct = tf.reshape(tf.cast(direct, dtype), tf.stack([batch, timesteps, -1]))
         pad_before = d.offsets[-2]  # the earlier leaves of a stack
         direct = tf.pad(direct, [[0, 0], [0, 0], [pad_before, 0]])  # [B, T, C_all]
+        if ms is not None:  # the loss weighs padded steps 0
+            direct = tf.where(ms[..., None], direct, tf.zeros_like(direct))
         proc = sorted(set((timesteps - 1 - t) if backward else t for t in targets))
         n_rows = len(proc)
         lag = timesteps if self.max_lag is None else self.max_lag
@@ -451,20 +489,7 @@ class GradientHorizon(LayerProbe):
         norms_ta = tf.TensorArray(dtype, size=timesteps)
         vectors_ta = tf.TensorArray(dtype, size=timesteps) if self.return_vectors else None
 
-        def backward_step(p, cts, norms_ta, vectors_ta):
-            lo_p, hi_p, lo_next = lo_c[p], hi_c[p], lo_c[p + 1]
-            enter = lo_next - lo_p  # 1 if p is a target, else 0
-            rows = hi_p - lo_p
-            # Targets beyond max_lag leave (the last rows), target p joins
-            # (first row) with no state cotangent and its direct one.
-            cts = [
-                tf.concat([tf.zeros(tf.concat([[enter], tf.shape(c)[1:]], 0), dtype), c[:hi_p - lo_next]], 0)
-                for c in cts
-            ]
-            ct_out = tf.concat([
-                tf.repeat(direct[None, :, p], enter, axis=0),
-                tf.zeros(tf.stack([rows - enter, batch, d.size]), dtype),
-            ], 0)
+        def generic_vjp(p, ct_out, cts, rows):
             # One forward step on the B samples; its VJP vectorised
             # (pfor) over the A cotangents.
             flat_states = [s[p] for s in primal]
@@ -495,8 +520,43 @@ class GradientHorizon(LayerProbe):
             grads = tf.cond(
                 rows > 0, lambda: tf.vectorized_map(vjp, [ct_out] + list(cts)), none_active
             )
-            new_cts = list(grads[:-1])  # of the states before step p
-            g_eps = grads[-1]  # [A, B, C_all]: dL_t/dh_p for every leaf cell
+            # Of the states before step p, and dL_t/dh_p [A, B, C_all] for
+            # every leaf cell.
+            return list(grads[:-1]), grads[-1]
+
+        def known_vjp(p, cts):
+            # The cell's hand-written reverse step (cell_reverse): eps_t is
+            # added to h_t, the output and state 0, so dL/deps_t = dL/dh_t
+            # = state 0's cotangent (the output's joined it). A padded step
+            # keeps the states (they pass straight back) and its eps_t has
+            # no effect.
+            dh = cts[0]
+            step_mask = None if ms is None else ms[:, p][None, :, None]
+            if step_mask is not None:
+                dh = tf.where(step_mask, dh, tf.zeros_like(dh))
+            through = known.backward([v[p] for v in saved], dh, cts[1:])
+            if step_mask is not None:
+                through = [tf.where(step_mask, g, c) for g, c in zip(through, cts)]
+            return through, dh
+
+        def backward_step(p, cts, norms_ta, vectors_ta):
+            lo_p, hi_p, lo_next = lo_c[p], hi_c[p], lo_c[p + 1]
+            # Targets beyond max_lag leave (the last rows), target p joins
+            # (first row, when p is a target) with no state cotangent and
+            # its direct one.
+            enter, keep = lo_next - lo_p, hi_p - lo_next
+            joined = lambda c, first: tf.concat([tf.repeat(first[None], enter, 0), c[:keep]], 0)
+            if known is None:
+                cts = [joined(c, tf.zeros_like(s[p])) for c, s in zip(cts, primal)]
+                ct_out = joined(tf.zeros(tf.stack([keep, batch, d.size]), dtype), direct[:, p])
+                new_cts, g_eps = generic_vjp(p, ct_out, cts, hi_p - lo_p)
+            else:
+                # The output is state 0 (h_t): its direct cotangent joins
+                # the state's.
+                cts = [joined(cts[0], direct[:, p])] + [
+                    joined(c, tf.zeros_like(s[p])) for c, s in zip(cts[1:], primal[1:])
+                ]
+                new_cts, g_eps = known_vjp(p, cts)
             return finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta)
 
         def finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta):

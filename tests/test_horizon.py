@@ -7,7 +7,9 @@
   - a second method (one backward pass per target) agrees with the
     default reverse recurrence and with the tiled batch on LSTM, GRU (both
     reset_after), SimpleRNN, both directions of Bidirectional, go_backwards,
-    a stack of cells, a user's own cell and ConvLSTM1D;
+    a stack of cells, a user's own cell and ConvLSTM1D, and with the
+    reverse recurrence's hand-written steps (Keras' own cells, several
+    activations) and its generic pfor ones;
   - max_lag, targets, masks, sequence-to-one;
   - layers after the layer that mix timesteps: the reverse method falls back.
 """
@@ -148,6 +150,10 @@ LAYERS = {
 }
 DIRECTIONS = {"Bidirectional": [("forward", None), ("backward", None)],
               "stacked cells": [(None, 0), (None, 1)]}
+# Which reverse step each direction takes: Keras' own cells have a
+# hand-written one (cell_reverse), the rest the generic pfor VJP.
+REVERSE_STEPS = {"Bidirectional": ["hand-written", "hand-written"],
+                 "stacked cells": ["pfor"], "user cell": ["pfor"]}
 
 
 @pytest.mark.parametrize("kind", list(LAYERS))
@@ -160,6 +166,7 @@ def test_one_backward_pass_per_target_agrees(kind):
     horizon = GradientHorizon(model, layer, return_vectors=True)  # "reverse", the default
     fast = horizon(x, y)
     assert horizon.last_method == "reverse"
+    assert horizon.reverse_steps == REVERSE_STEPS.get(kind, ["hand-written"])
     slow = horizon.loop(x, y)
     expected = DIRECTIONS.get(kind, [(None, None)])
     assert [(d["direction"], d["cell_index"]) for d in fast["directions"]] == expected
@@ -301,8 +308,8 @@ def test_statistics_by_hand():
     np.testing.assert_allclose(masked, [1.0, 0.5, np.nan])
 
 
-@pytest.mark.parametrize("zero_output_for_mask", [False, True])
-def test_masked_bidirectional_reverse_agrees_with_the_loop(zero_output_for_mask):
+@pytest.mark.parametrize("zero_output_for_mask,hand_written", [(False, True), (True, True), (True, False)])
+def test_masked_bidirectional_reverse_agrees_with_the_loop(zero_output_for_mask, hand_written):
     inp = keras.Input((T,), dtype="int32")
     embedded = keras.layers.Embedding(7, D, mask_zero=True)(inp)
     layer = keras.layers.Bidirectional(keras.layers.GRU(
@@ -311,8 +318,36 @@ def test_masked_bidirectional_reverse_agrees_with_the_loop(zero_output_for_mask)
     model.compile(loss="mse")
     x = np.array([[3, 1, 4, 0, 0], [2, 6, 5, 1, 0]])
     _, y = data(seed=9)
-    horizon = GradientHorizon(model, layer, max_lag=2)
+    horizon = GradientHorizon(model, layer, max_lag=2, hand_written=hand_written)
     fast, slow = horizon(x, y), horizon.loop(x, y)
+    assert horizon.reverse_steps == ["hand-written" if hand_written else "pfor"] * 2
     for f, s in zip(fast["directions"], slow["directions"]):
         np.testing.assert_allclose(f["horizon"], s["horizon"], rtol=1e-10, atol=1e-14)
         assert np.all(np.swapaxes(f["horizon"], 1, 2)[x == 0] == 0)
+
+
+# Activations with a known derivative take the hand-written step; others
+# (hard_sigmoid here) the generic one. Both agree with the loop.
+ACTIVATIONS = {
+    "LSTM relu/linear": (lambda: keras.layers.LSTM(
+        U, return_sequences=True, activation="relu", recurrent_activation="linear"), "hand-written"),
+    "SimpleRNN relu": (lambda: keras.layers.SimpleRNN(U, return_sequences=True, activation="relu"),
+                       "hand-written"),
+    "GRU no bias": (lambda: keras.layers.GRU(U, return_sequences=True, use_bias=False), "hand-written"),
+    "GRU hard_sigmoid": (lambda: keras.layers.GRU(
+        U, return_sequences=True, recurrent_activation="hard_sigmoid"), "pfor"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ACTIVATIONS))
+def test_cell_activations_reverse_agrees_with_the_loop(kind):
+    make, expected_steps = ACTIVATIONS[kind]
+    layer = make()
+    model = sequence_model(layer)
+    x, y = data(seed=11)
+    horizon = GradientHorizon(model, layer, return_vectors=True)
+    fast, slow = horizon(x, y), horizon.loop(x, y)
+    assert horizon.reverse_steps == [expected_steps]
+    [f], [s] = fast["directions"], slow["directions"]
+    np.testing.assert_allclose(f["vectors"], s["vectors"], rtol=1e-10, atol=1e-14)
+    assert np.all(f["horizon"][:, np.arange(T), np.arange(T)] > 0)
