@@ -5,7 +5,8 @@
 For LSTM(units, return_sequences=True) -> Dense(8), mse, float32, prints side
 by side, from one run: one Keras training step (train_on_batch); the horizon
 by method="reverse" (the default) for the full T x T matrix and with
---max_lag; the naive loop of T backward passes (one tape.gradient per target
+--max_lag, with the LSTM's hand-written reverse steps and (unless
+--no_pfor) with the generic pfor ones that users' own cells take; the naive loop of T backward passes (one tape.gradient per target
 over the whole model, all inside one tf.function: GradientHorizon.loop);
 optionally (--jacobian) the pfor batch_jacobian method and (--tile) the tiled
 batch. Times are medians of --repeat calls after a first call, whose time
@@ -54,6 +55,8 @@ def main():
     parser.add_argument("--jacobian", action="store_true", help="also time method='jacobian'")
     parser.add_argument("--tile", action="store_true", help="also time method='tile'")
     parser.add_argument("--no_loop", action="store_true", help="skip the naive loop")
+    parser.add_argument("--no_pfor", action="store_true",
+                        help="skip the generic (pfor) reverse steps that users' own cells take")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -76,6 +79,13 @@ def main():
         ("horizon, full T x T (reverse)", lambda: full(x, y)),
         ("horizon, max_lag=%d (reverse)" % args.max_lag, lambda: lagged(x, y)),
     ]
+    if not args.no_pfor:
+        generic_full = GradientHorizon(model, layer, hand_written=False)
+        generic_lagged = GradientHorizon(model, layer, max_lag=args.max_lag, hand_written=False)
+        timed += [
+            ("  same, full, generic pfor reverse steps", lambda: generic_full(x, y)),
+            ("  same, max_lag=%d, generic pfor steps" % args.max_lag, lambda: generic_lagged(x, y)),
+        ]
     if args.jacobian:
         jacobian = GradientHorizon(model, layer, method="jacobian")
         timed.append(("horizon, full (pfor batch_jacobian)", lambda: jacobian(x, y)))
@@ -90,6 +100,7 @@ def main():
     rows = [(name, first, float(np.median(t))) for (name, _), first, t in zip(timed, firsts, times)]
     t_step, t_full, t_lag = rows[0][2], rows[1][2], rows[2][2]
     assert full.last_method == "reverse" and lagged.last_method == "reverse"
+    assert full.reverse_steps == ["hand-written"], full.reverse_steps
 
     t_loop = None
     if not args.no_loop:
@@ -122,18 +133,18 @@ def main():
           % (pairs_full, args.max_lag, pairs_lag, T * T))
     # LSTM matrix products (the bulk of the work): a forward step costs
     # 2 B (F + U) 4U flops; a training step adds the same for the weight
-    # gradients and 2 B U 4U for dL/dh; the horizon runs the forward twice
-    # (recorded, then recomputed step by step in the reverse loop) and one
-    # 2 (4U) U product per sample and (target, source) pair.
+    # gradients and 2 B U 4U for dL/dh; the horizon runs the forward once
+    # (recorded; the generic pfor steps recompute it) and one 2 (4U) U
+    # product per sample and (target, source) pair.
     B, F, U = args.batch, args.features, args.units
     forward = T * 2 * B * (F + U) * 4 * U
     train = 2 * forward + T * 2 * B * U * 4 * U
     pair = 2 * 4 * U * U
+    work_full, work_lag = forward + B * pairs_full * pair, forward + B * pairs_lag * pair
     print("matmul GFLOP (lower bound on the work): training step %.2f; horizon full %.2f "
           "(%.1fx), max_lag=%d %.2f (%.1fx)"
-          % (train / 1e9, (2 * forward + B * pairs_full * pair) / 1e9,
-             (2 * forward + B * pairs_full * pair) / train, args.max_lag,
-             (2 * forward + B * pairs_lag * pair) / 1e9, (2 * forward + B * pairs_lag * pair) / train))
+          % (train / 1e9, work_full / 1e9, work_full / train, args.max_lag,
+             work_lag / 1e9, work_lag / train))
     samples = min(args.max_samples, args.batch)
     logged = samples * T * T * 4
     band = samples * T * (args.max_lag + 1) * 4
