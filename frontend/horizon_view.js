@@ -82,7 +82,9 @@ async function render(ctx) {
   const sampled = sampledRuns(listed.map((i) => ({
     run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps,
   })));
-  return { nodes, errors, sampled };
+  // For the Sample control's "of 0-N": the most samples any run logged.
+  const samples = Math.max(0, ...items.map((i) => (i.tensor && i.tensor.value ? i.tensor.value.shape[0] : 0)));
+  return { nodes, errors, sampled, samples };
 }
 
 /** The item's tensor at its step, its kept max per step and its labels. */

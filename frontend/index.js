@@ -1026,9 +1026,7 @@ class App {
     this.showSampling([]);
     if (st.view === "profile") await loadMasks(this.api, loaded, st.step, (s) => maskSeriesOf(this.index, s));
     if (gen !== this.generation) return;
-    const samples = profileSamples(loaded);
-    this.sampleInput.max = String(Math.max(0, samples - 1));
-    this.sampleCount.textContent = samples ? `of 0\u2013${samples - 1}` : "";
+    this.showSampleCount(profileSamples(loaded));
     const { nodes, errors } = profileViewNodes(st.view, loaded, {
       step: st.step, sample: st.sample, shared: st.shared, allRuns: this.index.runs,
       width: this.panels.clientWidth || window.innerWidth, layer: st.layer, kind: st.kind,
@@ -1090,6 +1088,7 @@ class App {
     // A view over all steps at once has no step to choose.
     if (!stepsChosen) this.stepSlider.disabled = true;
     this.showSampling(result.sampled || []);
+    this.showSampleCount(result.samples || 0);
     this.panels.replaceChildren(...result.nodes);
     this.hideHover();
     this.drawSignature = null;
@@ -1111,6 +1110,12 @@ class App {
         p.maskResult ? objectId(p.maskResult.value) || errorText(p.maskResult.error) : null,
       ]),
     ]);
+  }
+
+  /** "of 0-N" by the Sample control (nothing for views without samples). */
+  showSampleCount(samples) {
+    this.sampleInput.max = String(Math.max(0, samples - 1));
+    this.sampleCount.textContent = samples ? `of 0\u2013${samples - 1}` : "";
   }
 
   /** Says by the step slider where TensorBoard kept a sample of the steps. */
@@ -1179,8 +1184,7 @@ class App {
       }
     }
 
-    this.sampleInput.max = String(Math.max(0, maxSamples - 1));
-    this.sampleCount.textContent = maxSamples ? `of 0\u2013${maxSamples - 1}` : "";
+    this.showSampleCount(maxSamples);
 
     // Colour range (heatmap) / y range (lines).
     const drawn = panels.filter((p) => p.view);

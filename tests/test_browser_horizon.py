@@ -216,6 +216,9 @@ def columns(frame, selector):
 def test_stacked_bars_split_each_timestep_by_loss_and_lag(tab, logged):
     page, frame = show(tab, "horizon")
     assert frame.text_content("#rnn-step-value") == str(LAST)
+    # The Sample control says which samples were logged.
+    assert frame.text_content(".rnn-sample-number") == "of 0\u2013%d" % (SAMPLES - 1)
+    assert frame.get_attribute(".rnn-sample-number input", "max") == str(SAMPLES - 1)
     for run, a in zip(RUNS, RATES):
         selector = BARS % (run, "none")
         assert frame.get_attribute(selector, "data-bars") == str(T)
