@@ -3,9 +3,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from tb_reading import read_back
 
 from tb_rnn_plugin import RNNTensorBoard
+from tb_rnn_plugin import metadata
 from tb_rnn_plugin.summary_ops.probe import LayerProbe
 
 T, VOCAB, BATCH = 7, 6, 8
@@ -292,6 +294,16 @@ def test_recompiling_rebuilds_the_probe_for_the_new_loss(tmp_path):
         values[-1], expected["directions"][0]["state_gradient"], rtol=1e-4, atol=1e-6
     )
     assert np.abs(values[-1]).max() > 100 * np.abs(before[-1]).max()
+    # The weight gradients (traced once per compile) follow the new loss too.
+    weights = read_back(tmp_path, metadata.WEIGHT_KINDS)["."]
+    [tag] = [t for t in weights if t.endswith("/recurrent_kernel/weight_gradient")]
+    _, steps, values = weights[tag]
+    assert steps[-1] == 8
+    recurrent_kernel = model.get_layer("gru").cell.recurrent_kernel
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x[:4], y=y[:4], y_pred=model(x[:4], training=False), training=False)
+    expected = tape.gradient(loss, recurrent_kernel)
+    np.testing.assert_allclose(values[-1], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_sequential_without_input_warns_and_training_goes_on(tmp_path):
