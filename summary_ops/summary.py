@@ -31,6 +31,7 @@ The companions are always float32, computed from the values as given.
 import contextlib
 import contextvars
 
+import numpy as np
 import tensorflow as tf
 
 from tb_rnn_plugin import metadata
@@ -344,10 +345,10 @@ def weight_tensor(
     with tf.summary.experimental.summary_scope(
         name, "rnn_weight_summary", values=[data, step]
     ) as (tag, _):
-        columns = None if gate_list is None else tuple((g["start"], g["stop"]) for g in gate_list)
-        stats, gate_stats, gate_histogram = _weight_companions(data, columns)
+        columns = None if gate_list is None else [(g["start"], g["stop"]) for g in gate_list]
+        gate_stats, gate_histogram = _gate_companions(data, columns)
         companions = [
-            (metadata.stats_tag(tag), metadata.STATS, stats),
+            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
             (metadata.gate_stats_tag(tag), metadata.GATE_STATS, gate_stats),
             (metadata.gate_histogram_tag(tag), metadata.GATE_HISTOGRAM, gate_histogram),
         ]
@@ -384,66 +385,65 @@ def weight_gradient(
     )
 
 
-@tf.function(reduce_retracing=True, autograph=False)
-def _weight_companions(data, columns):
-    """(stats, gate stats, gate histograms) of a weight matrix; columns:
-    each gate's (start, stop) on the last axis, or None. Traced once per
-    layout: run eagerly, their ~50 small ops per matrix cost the callback
-    0.35 s per logging step of a 2-layer LSTM(256)."""
-    return _statistics(data), _gate_statistics(data, columns), _gate_histograms(data, columns)
-
-
-def _gate_blocks(data, columns):
-    """Each gate's values, flattened; the whole matrix if columns is None."""
+def _gate_companions(data, columns):
+    """(gate stats [G, metadata.GATE_STAT_FIELDS], gate histograms [G, bins])
+    float32 of a weight matrix; columns: each gate's (start, stop) on the
+    last axis, or None for one row over everything. Histograms count each
+    gate's finite values in metadata.HISTOGRAM_EDGES' bins."""
+    width = data.shape[-1]
     if columns is None:
-        return [tf.reshape(data, [-1])]
-    return [tf.reshape(data[..., start:stop], [-1]) for start, stop in columns]
-
-
-def _gate_statistics(data, columns):
-    """[gates, metadata.GATE_STAT_FIELDS] float32; one row over everything if columns is None."""
-    return tf.stack([_block_statistics(b) for b in _gate_blocks(data, columns)])
-
-
-def _gate_histograms(data, columns):
-    """[gates, bins] float32 counts of each gate's finite values in
-    metadata.HISTOGRAM_EDGES' bins; one row if columns is None."""
-    edges = tf.constant(metadata.HISTOGRAM_EDGES, tf.float32)
-    bins = len(metadata.HISTOGRAM_EDGES) + 1
-    rows = []
-    for block in _gate_blocks(data, columns):
-        finite = tf.boolean_mask(block, tf.math.is_finite(block))
-        # side="right": v == edge[i] counts in bin i + 1, i.e. edge <= v.
-        index = tf.searchsorted(edges, finite, side="right", out_type=tf.int32)
-        rows.append(tf.math.bincount(index, minlength=bins, maxlength=bins, dtype=tf.float32))
-    return tf.stack(rows)
-
-
-def _block_statistics(values):
-    finite = tf.math.is_finite(values)
-    finite_values = tf.boolean_mask(values, finite)
-    n = tf.cast(tf.size(finite_values), tf.float32)
-    nan = tf.constant(float("nan"), tf.float32)
-    mean = tf.cond(n > 0, lambda: tf.reduce_mean(finite_values), lambda: nan)
-    std = tf.cond(
-        n > 0,
-        lambda: tf.sqrt(tf.reduce_mean(tf.square(finite_values - tf.reduce_mean(finite_values)))),
-        lambda: nan,
+        columns = [(0, width)]
+    index = np.concatenate([np.arange(start, stop) for start, stop in columns])
+    gate_of_column = np.repeat(np.arange(len(columns)), [stop - start for start, stop in columns])
+    return _traced_gate_companions(
+        tf.reshape(data, [-1, width]), tf.constant(index, tf.int32),
+        tf.constant(gate_of_column, tf.int32), tf.constant(len(columns), tf.int32),
     )
 
-    def count(condition):
-        return tf.reduce_sum(tf.cast(condition, tf.float32))
 
-    return tf.stack([
-        tf.norm(finite_values),
-        tf.reduce_max(tf.concat([tf.abs(finite_values), [0.0]], 0)),
+@tf.function(autograph=False, input_signature=[
+    tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32),
+    tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32),
+])
+def _traced_gate_companions(matrix, index, gate_of_column, n_gates):
+    """_gate_companions of a [rows, width] matrix, all gates at once: their
+    columns gathered side by side, reduced per column, then per gate. One
+    trace for every matrix and layout (~0.3 s once): run eagerly, as the
+    callback would at every logging step, its ops cost more than the work
+    for small matrices, and a trace per layout ~0.6 s each."""
+    values = tf.transpose(tf.gather(matrix, index, axis=1))  # [gate columns, rows]
+    finite = tf.math.is_finite(values)
+    finite_values = tf.where(finite, values, tf.zeros_like(values))
+
+    def per_gate(column_values, reduce=tf.math.unsorted_segment_sum):
+        return reduce(column_values, gate_of_column, n_gates)
+
+    def count(condition):
+        return per_gate(tf.reduce_sum(tf.cast(condition, tf.float32), axis=1))
+
+    n = count(finite)
+    mean = per_gate(tf.reduce_sum(finite_values, axis=1)) / n  # NaN where none is finite
+    centred = tf.where(finite, values - tf.gather(mean, gate_of_column)[:, None], tf.zeros_like(values))
+    gate_stats = tf.stack([
+        tf.sqrt(per_gate(tf.reduce_sum(tf.square(finite_values), axis=1))),
+        per_gate(tf.reduce_max(tf.abs(finite_values), axis=1), tf.math.unsorted_segment_max),
         mean,
-        std,
+        tf.sqrt(per_gate(tf.reduce_sum(tf.square(centred), axis=1)) / n),
         count(tf.math.is_nan(values)),
         count(tf.equal(values, float("inf"))),
         count(tf.equal(values, float("-inf"))),
         count(tf.equal(values, 0.0)),
-    ])
+    ], axis=1)
+    edges = tf.constant(metadata.HISTOGRAM_EDGES, tf.float32)
+    bins = len(metadata.HISTOGRAM_EDGES) + 1
+    # side="right": v == edge[i] counts in bin i + 1, i.e. edge <= v.
+    bin_index = tf.searchsorted(edges, tf.reshape(finite_values, [-1]), side="right", out_type=tf.int32)
+    slot = tf.repeat(gate_of_column * bins, tf.shape(values)[1]) + bin_index
+    histograms = tf.math.bincount(
+        slot, weights=tf.reshape(tf.cast(finite, tf.float32), [-1]),
+        minlength=n_gates * bins, maxlength=n_gates * bins, dtype=tf.float32,
+    )
+    return gate_stats, tf.reshape(histograms, [n_gates, bins])
 
 
 def _channel_norm(data):
@@ -532,18 +532,25 @@ def _statistics(data):
     """metadata.STAT_FIELDS of a float32 tensor but the last, `written`
     (which _write_series adds: it knows whether the tensor is written), as
     a float32 vector."""
-    finite = tf.math.is_finite(data)
-    finite_values = tf.where(finite, data, tf.zeros_like(data))
+    return _traced_statistics(tf.reshape(data, [-1]))
+
+
+@tf.function(autograph=False, input_signature=[tf.TensorSpec([None], tf.float32)])
+def _traced_statistics(values):
+    # Traced once for every series: eagerly, its ops cost the callback
+    # about 2 ms per series and logging step, more than the work.
+    finite = tf.math.is_finite(values)
+    finite_values = tf.where(finite, values, tf.zeros_like(values))
 
     def count(condition):
         return tf.reduce_sum(tf.cast(condition, tf.float32))
 
     return tf.stack([
-        tf.norm(tf.reshape(finite_values, [-1])),
+        tf.norm(finite_values),
         tf.reduce_max(tf.abs(finite_values)),
-        count(tf.math.is_nan(data)),
-        count(tf.equal(data, float("inf"))),
-        count(tf.equal(data, float("-inf"))),
+        count(tf.math.is_nan(values)),
+        count(tf.equal(values, float("inf"))),
+        count(tf.equal(values, float("-inf"))),
     ])
 
 

@@ -185,7 +185,8 @@ def _numpy_gate_stats(block):
     ]
 
 
-def test_gate_stats_match_numpy_with_nan_and_inf(tmp_path):
+@pytest.mark.parametrize("in_graph", [False, True], ids=["eager", "tf.function"])
+def test_gate_stats_match_numpy_with_nan_and_inf(tmp_path, in_graph):
     rng = np.random.RandomState(3)
     data = rng.randn(2, 3, 6).astype("float32")  # rank 3, like a ConvLSTM1D kernel
     data[0, 1, 0] = np.nan
@@ -195,9 +196,17 @@ def test_gate_stats_match_numpy_with_nan_and_inf(tmp_path):
     data[1, 1, 5] = 0.0
     gate_list = [gates.Gate("a", 0, 2), gates.Gate("b", 2, 4), gates.Gate("c", 4, 6)]
     writer = tf.summary.create_file_writer(str(tmp_path))
-    with writer.as_default(step=7):
-        assert summary.weight("w/kernel/weight", data, matrix="kernel", gates=gate_list, layer="w")
-        assert summary.weight("w/other/weight", data, matrix="other", gates=None, layer="w")
+
+    def write(values):
+        with writer.as_default(step=7):
+            return tf.logical_and(
+                summary.weight("w/kernel/weight", values, matrix="kernel", gates=gate_list, layer="w"),
+                summary.weight("w/other/weight", values, matrix="other", gates=None, layer="w"),
+            )
+
+    # As in a user's own training loop, too (the gate statistics are a
+    # tf.function of their own).
+    assert bool((tf.function(write) if in_graph else write)(tf.constant(data)))
     writer.close()
     stats = tb_reading.read_stats(tmp_path, metadata.GATE_STATS)["."]
     info, steps, arrays = stats["w/kernel/weight"]
