@@ -196,6 +196,17 @@ def serving(logdir, runs):
 
 
 @contextlib.contextmanager
+def served(tmp_path_factory, name, write_logdir, runs):
+    """serving() a new temporary logdir `name` that write_logdir(logdir)
+    fills; skips (or fails under CI) without a browser before any work."""
+    require_browser()
+    logdir = tmp_path_factory.mktemp(name)
+    write_logdir(logdir)
+    with serving(logdir, runs) as tb:
+        yield tb
+
+
+@contextlib.contextmanager
 def chromium():
     """Headless system Chromium through Playwright, closed on exit."""
     with sync_playwright()() as playwright:

@@ -65,17 +65,8 @@ def write_logdir(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()  # skip (or fail under CI) before any work
-    logdir = tmp_path_factory.mktemp("rnn_details")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, [RUN, OTHER]) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_details", write_logdir, [RUN, OTHER]) as tb:
         yield tb
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

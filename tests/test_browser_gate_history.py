@@ -140,17 +140,8 @@ def write_other_layers(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()  # skip (or fail under CI) before any work
-    logdir = tmp_path_factory.mktemp("rnn_ghist")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, list(RUNS)) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_ghist", write_logdir, list(RUNS)) as tb:
         yield tb
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 def open_view(browser, server, view, width=1200, height=1600, layer="lstm"):

@@ -52,17 +52,8 @@ def write_logdir(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()
-    logdir = tmp_path_factory.mktemp("rnn_health")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, [NAN_RUN, OK_RUN]) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_health", write_logdir, [NAN_RUN, OK_RUN]) as tb:
         yield tb
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 def open_tab(browser, server, width):

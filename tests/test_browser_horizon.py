@@ -107,10 +107,7 @@ def write_logdir(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()  # skip (or fail under CI) before any work
-    logdir = tmp_path_factory.mktemp("rnn_horizon")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, list(ALL_RUNS)) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_horizon", write_logdir, list(ALL_RUNS)) as tb:
         yield tb
 
 
@@ -120,12 +117,6 @@ def logged(server):
     from tb_rnn_plugin import metadata
 
     return tb_reading.read_stats(server.logdir_path, metadata.HORIZON_STATS)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 def link_state(view, runs, layer, sample_mode):

@@ -36,12 +36,6 @@ def server(tmp_path_factory):
         yield tb
 
 
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
-
-
 def demo_tokens():
     from tb_rnn_plugin import demo
 

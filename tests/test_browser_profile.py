@@ -87,17 +87,8 @@ def write_logdir(logdir):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()  # skip (or fail under CI) before any work
-    logdir = tmp_path_factory.mktemp("rnn_profile")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, list(RUNS) + [OLD_RUN, BI_RUN]) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_profile", write_logdir, list(RUNS) + [OLD_RUN, BI_RUN]) as tb:
         yield tb
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 def open_view(browser, server, view, width=1200, height=1400, runs=RUNS, layer="lstm"):

@@ -76,17 +76,8 @@ def write_logdir(root):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    browser_util.require_browser()  # skip (or fail under CI) before any work
-    logdir = tmp_path_factory.mktemp("rnn_selection")
-    write_logdir(logdir)
-    with browser_util.serving(logdir, RUNS) as tb:
+    with browser_util.served(tmp_path_factory, "rnn_selection", write_logdir, RUNS) as tb:
         yield tb
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
 
 
 class Tab:

@@ -112,12 +112,6 @@ def server(tmp_path_factory):
         yield tb
 
 
-@pytest.fixture(scope="module")
-def browser(server):
-    with browser_util.chromium() as chromium:
-        yield chromium
-
-
 def open_weights(browser, server, layer, runs, width=1200, height=1400, kind="weight"):
     context, page, frame = browser_util.open_plugin(browser, server.url, width, height)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=30000)
