@@ -20,8 +20,7 @@ import { flowNodes } from "./flow_view.js";
 let COLORS = canvasColors();
 
 /** The View select's values drawn here. */
-export const PROFILE_VIEWS = ["profile", "flow"];
-
+export { PROFILE_VIEWS } from "./series.js";
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";

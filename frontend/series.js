@@ -8,8 +8,9 @@ export const QUANTITIES = [
   { kind: "activation", label: "activation y_t" },
   { kind: "output_gradient", label: "output gradient dL/dy_t" },
   { kind: "state_gradient", label: "state gradient dL/dh_t" },
-  { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)" },
-  { kind: "cell_state", label: "cell state c_t (LSTM)" },
+  // No profile or flow view: /profile serves the three above only.
+  { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)", unprofiled: true },
+  { kind: "cell_state", label: "cell state c_t (LSTM)", unprofiled: true },
   { kind: "weight", label: "weights (kernel | recurrent kernel | bias, by gate)", own: true },
   { kind: "weight_gradient", label: "weight gradients dL/dW (by gate)", own: true },
   { kind: "gradient_horizon", label: "gradient horizon ||dL_t/dh_j|| (RNNbow)", own: true },
@@ -39,11 +40,17 @@ export function registerView(kinds, view) {
   }
 }
 
+// The views over the kept per-timestep profile (profile_view.js draws them).
+export const PROFILE_VIEWS = ["profile", "flow"];
+
 /** The View menu for quantity `kind`: [{value, text, render?}]. */
 export function viewsFor(kind) {
   const own = OWN_VIEWS.get(kind);
   if (own && own.length) return own;
-  return QUANTITIES.some((q) => q.kind === kind && q.own) ? [] : TIMESTEP_VIEWS;
+  const quantity = QUANTITIES.find((q) => q.kind === kind);
+  if (quantity && quantity.own) return [];
+  if (quantity && quantity.unprofiled) return TIMESTEP_VIEWS.filter((v) => !PROFILE_VIEWS.includes(v.value));
+  return TIMESTEP_VIEWS;
 }
 
 /** The module-drawn view `value` of quantity `kind`, or null. */

@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import {
   gateLabel, indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
-  seriesFor, skippedEntries,
+  seriesFor, skippedEntries, viewsFor,
 } from "../../frontend/series.js";
 
 const AXES = ["sample", "timestep", "channel"];
@@ -139,4 +139,15 @@ test("sampling note names the runs concerned, once per distinct count", () => {
     "run_a: showing 10 of 40 logged steps; run_c: showing 10 of 25 logged steps \u2014 " +
     "TensorBoard keeps a sample of large tensors; start it with --samples_per_plugin rnn=0 " +
     "to keep all (uses more memory)");
+});
+
+test("profile and flow views are offered only for the quantities /profile serves", () => {
+  const values = (kind) => viewsFor(kind).map((v) => v.value);
+  for (const kind of ["activation", "output_gradient", "state_gradient"]) {
+    assert.deepEqual(values(kind), ["heatmap", "lines", "profile", "flow", "samples"]);
+  }
+  // Their profiles would 404 (and the cell state's panels include h_t's).
+  for (const kind of ["gate_activation", "cell_state"]) {
+    assert.deepEqual(values(kind), ["heatmap", "lines", "samples"]);
+  }
 });
