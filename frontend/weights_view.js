@@ -216,7 +216,9 @@ function buildPlots(items) {
       const names = strips.map(({ entry }) => entry.matrix);
       const first = strips[0].entry.series;
       plots.push({
-        key: `${slot.key}|strips|${width}`, group: `${slot.key}|strips|${width}`, strip: true, matrix, names,
+        // Grouped by the matrices it shows (not its width), so that an
+        // LSTM's and a SimpleRNN's bias share a range across runs.
+        key: `${slot.key}|strips|${width}`, group: `${slot.key}|${names.join("+")}`, strip: true, matrix, names,
         entries: strips.map(({ item }) => item), gates: first.meta.gates ?? null,
         segments: gateSegments(first.meta.gates, width), stats: valueStats(data),
       });

@@ -24,7 +24,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests import browser_util
 
-OPS, GRU_RUN = "ops", "gru"
+OPS, GRU_RUN, SIMPLE = "ops", "gru", "simple"
 READY = "#rnn-app[data-state=ready]"
 U = 4  # units of the small LSTM
 STEPS = (0, 10)
@@ -83,6 +83,20 @@ def write_ops_run(logdir):
                                  matrix="kernel", **conv)
 
 
+def write_simple_run(logdir):
+    """A SimpleRNN layer also named "lstm", its bias (width U, max 0.25)
+    narrower and smaller than the ops run's LSTM bias (width 4U, max 1)."""
+    import tensorflow as tf
+
+    import tb_rnn_plugin
+
+    with tf.summary.create_file_writer(str(logdir / SIMPLE)).as_default():
+        for step in STEPS:
+            common = dict(step=step, layer="lstm", cell="SimpleRNN", gates=None)
+            tb_rnn_plugin.weight("lstm/kernel/weight", np.full((3, U), 0.5, np.float32), matrix="kernel", **common)
+            tb_rnn_plugin.weight("lstm/bias/weight", np.full(U, 0.25, np.float32), matrix="bias", **common)
+
+
 def write_gru_run(logdir):
     import keras
 
@@ -106,8 +120,9 @@ def server(tmp_path_factory):
     browser_util.require_browser()  # skip (or fail under CI) before any work
     logdir = tmp_path_factory.mktemp("rnn_weights")
     write_ops_run(logdir)
+    write_simple_run(logdir)
     model = write_gru_run(logdir)
-    with browser_util.serving(logdir, [OPS, GRU_RUN]) as tb:
+    with browser_util.serving(logdir, [OPS, GRU_RUN, SIMPLE]) as tb:
         tb.model = model
         yield tb
 
@@ -115,7 +130,7 @@ def server(tmp_path_factory):
 def open_weights(browser, server, layer, runs, width=1200, height=1400, kind="weight"):
     context, page, frame = browser_util.open_plugin(browser, server.url, width, height)
     frame.wait_for_selector("#rnn-app:not([data-state=loading])", timeout=30000)
-    for run in (OPS, GRU_RUN):
+    for run in (OPS, GRU_RUN, SIMPLE):
         box = '#rnn-runs input[data-run="%s"]' % run
         if run in runs:
             frame.check(box)
@@ -244,6 +259,23 @@ def test_gate_labels_separators_and_colours_at_the_metadata_ranges(ops_tab):
     assert float(frame.get_attribute("#rnn-tooltip", "data-value")) == pytest.approx(RECURRENT_GATES[3])
     if os.environ.get("RNN_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["RNN_SCREENSHOTS"], "rnn_weights_ops_1200.png"), full_page=True)
+
+
+def test_the_same_matrix_shares_its_range_across_runs_and_cells(browser, server):
+    # An LSTM's bias (4U wide) and a SimpleRNN's (U wide) are both "bias".
+    context, page, frame = open_weights(browser, server, "lstm", [OPS, SIMPLE])
+    try:
+        for matrix in ("bias", "kernel"):
+            ops, simple = dataset(frame, plot_selector(OPS, matrix)), dataset(frame, plot_selector(SIMPLE, matrix))
+            assert float(ops["vmax"]) == float(simple["vmax"]) == 1.0, (matrix, ops["vmax"], simple["vmax"])
+        frame.uncheck("#rnn-shared")
+        frame.wait_for_function(
+            "(s) => document.querySelector(s) && document.querySelector(s).dataset.vmax === '0.25'",
+            arg=plot_selector(SIMPLE, "bias"), timeout=30000)
+        assert float(dataset(frame, plot_selector(OPS, "bias"))["vmax"]) == 1.0
+        assert not page.console_errors.take()
+    finally:
+        context.close()
 
 
 def test_abs_scale_and_gradients(ops_tab):
