@@ -153,9 +153,14 @@ export function samplesBody(p, series, opts) {
   if (p.stats.maxAbs === 0 && !p.stats.nan && !p.stats.inf) {
     nodes.push(el("div", { class: "rnn-note rnn-all-zero", text: "All values are 0." }));
   } else {
-    nodes.push(colorBar(p.scale, Math.min(width, 480), {
+    // Under the grid, which has no axis to indent past: flush left and no
+    // wider than the grid (with the heatmap's indent it overflowed the panel).
+    const gridWidth = grid.cols * grid.cellW + GAP * (grid.cols - 1);
+    const bar = colorBar(p.scale, Math.min(gridWidth, 480), {
       showMasked: p.stats.maskedSteps > 0, range: opts.range, clipped: p.clipped,
-    }));
+    });
+    bar.classList.add("rnn-colorbar-flush");
+    nodes.push(bar);
   }
   return nodes;
 }

@@ -423,6 +423,27 @@ def test_all_samples_grid_one_small_multiple_per_sample(tab):
     assert value == pytest.approx(float(wide(RUNS[0])[2, 3, 7]), rel=1e-3)
 
 
+@pytest.mark.parametrize("width", [1000, 1600])
+def test_all_samples_colour_bar_stays_inside_its_panel(browser, server, width):
+    context, page, frame = open_tab(browser, server, width, 1100)
+    try:
+        choose(frame, "#rnn-view", "samples")
+        boxes = frame.evaluate("""() => [...document.querySelectorAll('.rnn-panel')].map((p) => {
+            const panel = p.getBoundingClientRect();
+            const bar = p.querySelector('.rnn-colorbar').getBoundingClientRect();
+            const grid = p.querySelector('.rnn-samples-grid').getBoundingClientRect();
+            return [panel.left, panel.right, bar.left, bar.right, grid.left, grid.right]; })""")
+        assert len(boxes) == len(RUNS)
+        for panel_left, panel_right, bar_left, bar_right, grid_left, grid_right in boxes:
+            assert panel_left <= bar_left and bar_right <= panel_right, boxes
+            assert bar_left == pytest.approx(grid_left, abs=1) and bar_right <= grid_right + 1, boxes
+        sizes = frame.evaluate("() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+        assert sizes[0] <= sizes[1], sizes
+        assert not page.console_errors.take()
+    finally:
+        context.close()
+
+
 def test_screenshots(browser, server, tmp_path):
     out = os.environ.get("RNN_SCREENSHOTS") or str(tmp_path)
     os.makedirs(out, exist_ok=True)
