@@ -101,7 +101,8 @@ export function cellText(row, key, levels = {}) {
       text: value,
       // No ratio: a norm at either end is NaN/Inf, or the last one is 0.
       detail: since || ever || (cell.value === null ? "NaN/Inf or 0 at an end" : ""),
-      title: `${cell.order} = ${value} at step ${cell.step}; a problem below ${fmt(cell.level)}` +
+      title: `${cell.order}${cell.masked ? " (each sample's first and last real timestep)" : ""}` +
+        ` = ${value} at step ${cell.step}; a problem below ${fmt(cell.level)}` +
         (began ? `, since step ${cell.since}` : "") +
         (cell.first_step !== null && cell.first_step !== undefined ? `; first below at step ${cell.first_step}` : ""),
       problem: Boolean(cell.problem),

@@ -31,8 +31,9 @@ One row per run and layer (direction, cell of a stack) holds:
   `profile`), per logged step; a problem below VANISHING_LEVEL. First and
   last are in the order the layer processes its input: for a backward
   direction (stored in input-time order) that is input timestep T-1 over
-  input timestep 0. Masks are not applied (they are sampled, the profile is
-  not), so with padding at the end "last" is the last padded timestep.
+  input timestep 0, and with a mask each sample's own first and last real
+  timestep (the mask series' latest logged step: the callback's probe
+  batch is fixed), so padding at either end does not read as vanishing.
 
 Units whose measure is NaN are left out of the shares; a step where every
 unit is NaN has no share, and neither has a step at which the layer's
@@ -235,26 +236,39 @@ def share_summary(steps, shares, level, units):
     }
 
 
-def vanishing_ratios(profiles, backward):
+def vanishing_ratios(profiles, backward, mask=None):
     """[N] ||dL/dh_first|| / ||dL/dh_last|| from state-gradient profiles
-    [N, samples, timesteps]: the batch mean of each timestep's norm; first
-    and last in processing order (backward: input timestep T-1 over 0).
-    NaN where the last is 0 or either is not finite."""
+    [N, samples, timesteps]: the batch means of each sample's norm at its
+    first and its last real timestep (all timesteps without a `mask`
+    [samples, timesteps] of the same shape; samples with none are left
+    out), first and last in processing order (backward: input timestep T-1
+    over 0). NaN where the last is 0 or either is not finite."""
     profiles = np.asarray(profiles, np.float64)
     if profiles.ndim != 3 or profiles.shape[2] == 0:
         return np.full(len(profiles), np.nan)
+    real = np.ones(profiles.shape[1:], bool)
+    if mask is not None and np.shape(mask) == profiles.shape[1:]:
+        real = np.asarray(mask) > 0
+    samples = np.flatnonzero(real.any(axis=1))
+    if not len(samples):
+        return np.full(len(profiles), np.nan)
+    real = real[samples]
+    first_input = np.argmax(real, axis=1)
+    last_input = real.shape[1] - 1 - np.argmax(real[:, ::-1], axis=1)
+    first_at, last_at = (last_input, first_input) if backward else (first_input, last_input)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = profiles.mean(axis=1)  # [N, T]
-        first, last = (mean[:, -1], mean[:, 0]) if backward else (mean[:, 0], mean[:, -1])
+        first = profiles[:, samples, first_at].mean(axis=1)
+        last = profiles[:, samples, last_at].mean(axis=1)
         ratio = first / last
     return np.where(np.isfinite(ratio) & (last > 0), ratio, np.nan)
 
 
-def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL):
+def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL, mask=None):
     """The row's vanishing cell: {"value": ratio at the last step (None if
     undefined there), "step", "since", "first_step" (below `level`),
-    "level", "problem", "timesteps", "order"}."""
-    ratios = vanishing_ratios(profiles, backward)
+    "level", "problem", "timesteps", "order", "masked"}; mask as for
+    vanishing_ratios."""
+    ratios = vanishing_ratios(profiles, backward, mask)
     since, first = known_onset(steps, ratios, np.nan_to_num(ratios, nan=np.inf) < level)
     last = ratios[-1] if len(ratios) else np.nan
     known = math.isfinite(last)
@@ -270,6 +284,8 @@ def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL):
         # Which timesteps the ratio compares, in input time.
         "order": "||dL/dh_T-1|| / ||dL/dh_0|| (backward: processed from T-1 to 0)"
         if backward else "||dL/dh_0|| / ||dL/dh_T-1||",
+        # Whether each sample's own first and last real timestep were used.
+        "masked": mask is not None and np.shape(mask) == profiles.shape[1:],
     }
 
 
@@ -351,8 +367,9 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
         of the layer's series that have stats.
       unit_health: {"steps", "values" [N, units, fields], "fields",
         "thresholds"} or None.
-      state_profile: {"steps", "values" [N, samples, timesteps]} of the
-        state gradient's profile, or None.
+      state_profile: {"steps", "values" [N, samples, timesteps], "mask"
+        [samples, timesteps] or None} of the state gradient's profile, or
+        None.
       locate: callable(series, step) -> location dict or None, reading the
         series' gate_stats or profile at that step (called at most once).
     """
@@ -387,7 +404,8 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
             row[measure] = cell_value
     if state_profile is not None and len(state_profile["steps"]):
         row["vanishing"] = vanishing_summary(
-            state_profile["steps"], state_profile["values"], direction == "backward")
+            state_profile["steps"], state_profile["values"], direction == "backward",
+            mask=state_profile.get("mask"))
         row["vanishing"]["tag"] = state_profile.get("tag")
     return row
 

@@ -460,13 +460,29 @@ class RnnPlugin(base_plugin.TBPlugin):
             if plan["state_profile"]:
                 stacked = points(plan["state_profile"], 2)
                 if stacked is not None:
-                    state_profile = {"steps": stacked[0], "values": stacked[1],
-                                     "tag": plan["state_profile"][: -len(metadata.PROFILE_SUFFIX)]}
+                    tag = plan["state_profile"][: -len(metadata.PROFILE_SUFFIX)]
+                    mask_tag = next((s["metadata"].get("mask_tag") for s in plan["series"]
+                                     if s["tag"] == tag), None)
+                    state_profile = {"steps": stacked[0], "values": stacked[1], "tag": tag,
+                                     "mask": self._latest_mask(ctx, experiment, run, mask_tag)}
             rows.append(health.health_row(
                 run, key, plan["cell"], with_stats, unit_health, state_profile,
                 locate=lambda series, step: self._locate_nonfinite(ctx, experiment, run, series, step),
             ))
         return rows
+
+    def _latest_mask(self, ctx, experiment, run, mask_tag):
+        """The mask series' array at its latest logged step, or None (no
+        mask, or one that cannot be read: the ratio then spans every
+        timestep)."""
+        if not mask_tag:
+            return None
+        try:
+            storage, _ = self._series(ctx, experiment, run, mask_tag)
+            steps = self._steps_of(ctx, experiment, run, mask_tag, storage)
+            return np.asarray(steps[max(steps)][1]()) if steps else None
+        except (errors.PublicError, reading.UnreadableDataError, ValueError):
+            return None
 
     def _locate_nonfinite(self, ctx, experiment, run, series, step):
         """Where in `series` its values at `step` are non-finite: per gate

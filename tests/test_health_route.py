@@ -45,6 +45,20 @@ def backward_state_gradient(step):
     return g
 
 
+# Sample 0 padded at the end (real t 0-3), sample 1 at the start (real 2-5).
+PADDED_MASK = np.array([[1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], np.float32)
+
+
+def padded_state_gradient():
+    """||dL/dh_t|| = 2^-(distance back from the sample's last real step) x
+    ||W|| x (1, 10 for sample 1), 0 at padded steps (the state is kept there)."""
+    g = np.zeros((S, T, U), np.float32)
+    for s, row in enumerate(PADDED_MASK):
+        real = np.flatnonzero(row)
+        g[s, real] = (2.0 ** -(real[-1] - real))[:, None] * W * (1 + 9 * s)
+    return g
+
+
 def activation(step, direction):
     h = np.full((S, T, U), 0.5, np.float32)
     if direction == "forward" and step == 40:
@@ -116,6 +130,11 @@ def write_logs(root):
                     assert tb_rnn_plugin.unit_health(
                         prefix + "activation", unit_health(step), step=step, fields=list(health_fields()),
                         thresholds={"saturated_share": 0.9}, **common)
+    with tf.summary.create_file_writer(str(root / "padded_run")).as_default():
+        for step in STEPS:
+            assert tb_rnn_plugin.timestep_mask("pad/mask", PADDED_MASK, step=step, layer="pad")
+            assert tb_rnn_plugin.state_gradient("pad/state_gradient", padded_state_gradient(), step=step,
+                                                layer="pad", cell="SimpleRNN", mask_tag="pad/mask")
     with tf.summary.create_file_writer(str(root / "ok_run")).as_default():
         for step in STEPS:
             assert tb_rnn_plugin.activation("rnn/activation", np.full((S, T, U), 0.1), step=step,
@@ -146,7 +165,7 @@ def _rows(client, **query):
 def test_rows_per_run_layer_and_direction(client):
     rows = _rows(client)
     assert list(rows) == [("nan_run", "bi", "forward"), ("nan_run", "bi", "backward"),
-                          ("ok_run", "rnn", None)]
+                          ("ok_run", "rnn", None), ("padded_run", "pad", None)]
     assert rows[("nan_run", "bi", "forward")]["cell"] == "LSTM"
     assert rows[("nan_run", "bi", "forward")]["latest_step"] == 50
     assert rows[("nan_run", "bi", "forward")]["steps"] == len(STEPS)
@@ -204,6 +223,20 @@ def test_vanishing_ratio_from_the_state_gradient_profile(client):
     assert "backward" in backward["order"]
     ok = rows[("ok_run", "rnn", None)]
     assert ok["vanishing"] is None and ok["nonfinite"] is None
+
+
+def test_vanishing_ratio_takes_each_sample_at_its_own_real_ends(client):
+    # Both samples reach 3 steps back from their last real step, the norm
+    # halving each step: (2^-3 + 10 x 2^-3) / (1 + 10) = 2^-3, whichever end
+    # is padded.
+    cell = _rows(client)[("padded_run", "pad", None)]["vanishing"]
+    assert cell["masked"] is True
+    assert cell["value"] == pytest.approx(2.0 ** -3, rel=1e-5)
+    assert not cell["problem"]
+    # Over timesteps 0 and T-1 instead, padding would count as 0: sample
+    # 0's 2^-3 and sample 1's padded 0 over sample 0's padded 0 and 10.
+    unmasked = health.vanishing_ratios(np.linalg.norm(padded_state_gradient(), axis=-1)[None], False)
+    assert unmasked[0] == pytest.approx(2.0 ** -3 / 10, rel=1e-5)
 
 
 @pytest.mark.parametrize("query, status, words", [
@@ -268,6 +301,18 @@ def test_vanishing_ratio_is_undefined_where_the_last_norm_is_zero():
     profiles[1, :, -1] = 0
     ratios = health.vanishing_ratios(profiles, backward=False)
     assert ratios[0] == 1 and np.isnan(ratios[1])
+
+
+def test_vanishing_ratio_with_a_mask_by_hand():
+    # [1 step, 3 samples, 4 timesteps]; sample 2 has no real step (left out).
+    profiles = np.array([[[8, 4, 2, 0], [0, 6, 3, 1], [5, 5, 5, 5]]], np.float64)
+    mask = np.array([[1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 0, 0]])
+    forward = health.vanishing_ratios(profiles, backward=False, mask=mask)
+    assert forward[0] == pytest.approx((8 + 6) / (2 + 1))
+    backward = health.vanishing_ratios(profiles, backward=True, mask=mask)
+    assert backward[0] == pytest.approx((2 + 1) / (8 + 6))
+    # A mask of another shape is ignored (all timesteps).
+    assert health.vanishing_ratios(profiles, False, mask=mask[:2])[0] == pytest.approx(13 / 6)
 
 
 def test_unreadable_kept_series_are_left_out():
