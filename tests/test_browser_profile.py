@@ -30,7 +30,7 @@ T, C, SAMPLES = 1000, 4, 2
 STEPS = tuple(range(0, 1200, 10))  # 120 logged steps
 LAST = STEPS[-1]
 READY = "#rnn-app[data-state=ready]"
-RUN_COLORS = ["#ff7043", "#0077bb", "#cc3311", "#33bbee", "#ee3377"]
+RUN_COLORS = ["#ff7043", "#0077bb", "#009988", "#ee3377", "#7e57c2"]
 CHANNEL_W = np.array([1.0, 0.5, 0.25, 2.0])
 
 
