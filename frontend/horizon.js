@@ -3,11 +3,55 @@
 // (timestep t_k) and source timestep j, both in input-time order. Pure
 // functions: tested with node --test (tests/js/horizon.test.mjs).
 
-import { binEdges } from "./scales.js";
+import { binEdges, formatShared, multiplierText, niceStep } from "./scales.js";
 import { viridis } from "./vendor/viridis.js";
 
 /** Lags up to this one get a colour each; longer lags are grouped in bands. */
 export const SINGLE_LAGS = 20;
+
+/** 0, step, 2 step, ... up to hi (1-2-5 steps, about `count` of them). */
+function stepsUpTo(hi, count) {
+  const step = niceStep(hi / Math.max(1, count));
+  const values = [];
+  for (let v = 0; v <= hi * (1 + 1e-9); v += step) values.push(Number(v.toPrecision(12)));
+  return values;
+}
+
+/**
+ * The ticks of a value axis from 0 to hi (> 0), about `count` of them,
+ * labelled as every other chart's axis is (scales.formatShared): one
+ * exponent for the whole axis, so never a mix like "0.01, 5e-3". Returns
+ * {ticks: [{value, pos (0..1), label}], multiplier ("\u00d71e-3" or "")}:
+ * each label is read with the multiplier, written once by the axis.
+ */
+export function valueTicks(hi, count) {
+  let values = stepsUpTo(hi, count);
+  // A nice step just above hi / count leaves 0 alone: ask for finer ones.
+  if (values.length < 2) values = stepsUpTo(hi, 2 * count + 1);
+  const { labels, exponent } = formatShared(values);
+  return {
+    ticks: values.map((value, i) => ({ value, pos: value / hi, label: labels[i] })),
+    multiplier: multiplierText(exponent),
+  };
+}
+
+/**
+ * The top of each chart's y axis from each chart's largest value:
+ * shared (the tab's "Scale: shared across runs"), the largest over all
+ * charts, so bars of different runs compare by height; else each its own.
+ * A chart with nothing above 0 gets 1 (or the shared top).
+ */
+export function yTops(maxima, shared) {
+  const own = maxima.map((v) => (v > 0 && Number.isFinite(v) ? v : 0));
+  const top = Math.max(0, ...own);
+  return own.map((v) => (shared ? top || 1 : v || 1));
+}
+
+/** Why a sample number is not drawn from a horizon of S samples ("" when it is logged). */
+export function sampleNotLogged(sample, S) {
+  if (sample === "mean" || sample < S) return "";
+  return `This run has ${S} sample(s); sample ${sample} is not logged.`;
+}
 
 /**
  * The timestep of each loss row: the metadata's `targets`, or (null)

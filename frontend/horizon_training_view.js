@@ -9,11 +9,11 @@
 
 import { el } from "./dom.js";
 import { canvasColors, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
-import { decadeTicks, fitDecay, linearTicks, logScale, profileRow, rowLength } from "./profiles.js";
+import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt, niceStep } from "./scales.js";
 import { directionLabel, registerView, unionSteps } from "./series.js";
-import { decayTimescale, quartiles } from "./horizon.js";
+import { decayTimescale, quartiles, valueTicks } from "./horizon.js";
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
@@ -23,6 +23,10 @@ const TOP = 8;
 const HORIZON_H = 190;
 const TIMESCALE_H = 220;
 const MAX_W = 1600;
+// The panel's padding and border (style.css .rnn-panel: 10 px + 1 px each
+// side): the canvases are this much narrower than the panel, or its
+// canvas-wrap clips their right edge (and the last step label with it).
+const PANEL_INSET = 22;
 // The forget gate, or GRU's update gate z (h = z h_{t-1} + (1 - z) candidate).
 const MEMORY_GATES = ["f", "z"];
 
@@ -137,10 +141,11 @@ function stepRange(items) {
 }
 
 function directionCharts(direction, items, ctx, width) {
-  const plotW = width - PLOT_X - RIGHT;
+  const canvasW = width - PANEL_INSET;
+  const plotW = canvasW - PLOT_X - RIGHT;
   const range = stepRange(items);
   const xOf = (step) => PLOT_X + ((step - range.lo) / (range.hi - range.lo)) * plotW;
-  const axis = { plotW, xOf, range, width };
+  const axis = { plotW, xOf, range, width: canvasW };
   const lines = items.map((item) => ({
     run: item.run, color: runColor(item.run, ctx.allRuns), steps: item.horizon.steps, values: item.horizon.values,
   }));
@@ -155,24 +160,36 @@ function directionCharts(direction, items, ctx, width) {
   }, [el("div", { class: "rnn-panel-heading" }, heading), ...horizon, ...timescale]);
 }
 
+/**
+ * The step axis under a chart. A label centred on its tick would stick out
+ * of the canvas at the right end (the last step sits on the plot's edge):
+ * each is kept inside the canvas. Returns the labels' boxes [{text, left,
+ * right}] in canvas px (for tests).
+ */
 function drawStepAxis(c, colors, axis, top, h, label) {
-  const { plotW, xOf, range } = axis;
+  const { plotW, xOf, range, width } = axis;
   c.font = FONT;
   c.fillStyle = colors.text;
   c.strokeStyle = colors.axis;
   c.textAlign = "center";
   c.textBaseline = "top";
   const step = niceStep((range.hi - range.lo) / Math.max(1, Math.floor(plotW / 90)));
+  const boxes = [];
   c.beginPath();
   for (let s = Math.ceil(range.lo / step) * step; s <= range.hi; s += step) {
     const x = Math.round(xOf(s)) + 0.5;
     c.moveTo(x, top + h);
     c.lineTo(x, top + h + 4);
-    c.fillText(fmt(Number(s.toPrecision(12))), x, top + h + 6);
+    const text = fmt(Number(s.toPrecision(12)));
+    const half = c.measureText(text).width / 2;
+    const centre = Math.min(x, width - 1 - half);
+    c.fillText(text, centre, top + h + 6);
+    boxes.push({ text, left: centre - half, right: centre + half });
   }
   c.stroke();
   c.font = LABEL_FONT;
   c.fillText(label, PLOT_X + plotW / 2, top + h + 20);
+  return boxes;
 }
 
 
@@ -259,7 +276,11 @@ function horizonChart(lines, axis, ctx, direction) {
   canvas.rnnLines = lines.map((l) => ({ run: l.run, color: l.color, steps: l.steps, values: Array.from(l.values) }));
   const c = setupCanvas(canvas, axis.width, TOP + h + 38);
   const colors = canvasColors();
-  drawYTicks(c, colors, PLOT_X, linearTicks(hi, Math.max(2, Math.floor(h / 40))), TOP, h, axis.plotW);
+  // One exponent for the whole axis, written once in its title (as on every other chart).
+  const { ticks, multiplier } = valueTicks(hi, Math.max(2, Math.floor(h / 40)));
+  drawYTicks(c, colors, PLOT_X, ticks, TOP, h, axis.plotW);
+  canvas.dataset.multiplier = multiplier;
+  canvas.dataset.tickLabels = ticks.map((t) => t.label).join(" ");
   const yOf = (v) => (Number.isFinite(v) ? TOP + h * (1 - Math.min(1, v / hi)) : null);
   for (const line of lines) {
     c.strokeStyle = c.fillStyle = line.color;
@@ -270,8 +291,8 @@ function horizonChart(lines, axis, ctx, direction) {
   selectedMarker(c, colors, axis, ctx.state.step, TOP, h);
   c.strokeStyle = colors.axis;
   c.strokeRect(PLOT_X - 0.5, TOP - 0.5, axis.plotW + 1, h + 1);
-  drawStepAxis(c, colors, axis, TOP, h, "step");
-  drawYLabel(c, colors, "effective horizon (lags)", TOP, h);
+  canvas.rnnStepLabels = drawStepAxis(c, colors, axis, TOP, h, "step");
+  drawYLabel(c, colors, `effective horizon (lags)${multiplier ? ` ${multiplier}` : ""}`, TOP, h);
   hookSteps(canvas, axis, ctx, h, (step) => lines.map((l) => {
     const v = valueAt(l.steps, l.values, step);
     return [l.run, v === null ? "not logged" : `${fmt(v, 3)} timesteps`];
@@ -360,7 +381,7 @@ function timescaleChart(items, axis, ctx, direction) {
   selectedMarker(c, colors, axis, ctx.state.step, TOP, h);
   c.strokeStyle = colors.axis;
   c.strokeRect(PLOT_X - 0.5, TOP - 0.5, axis.plotW + 1, h + 1);
-  drawStepAxis(c, colors, axis, TOP, h, "step");
+  canvas.rnnStepLabels = drawStepAxis(c, colors, axis, TOP, h, "step");
   drawYLabel(c, colors, "timescale (timesteps, log)", TOP, h);
   hookSteps(canvas, axis, ctx, h, (step) => runs.flatMap((r) => {
     const rows = [];

@@ -9,13 +9,12 @@
 
 import { el } from "./dom.js";
 import { canvasColors, drawXAxis, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
-import { linearTicks } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
 import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "./series.js";
 import {
-  bandLookup, bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, segmentAt,
-  stackColumns, targetsOf, tokenText,
+  bandLookup, bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, sampleNotLogged,
+  segmentAt, stackColumns, targetsOf, tokenText, valueTicks, yTops,
 } from "./horizon.js";
 
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
@@ -27,6 +26,10 @@ const OVERVIEW_H = 70;
 const LABEL_ROW_H = 17;
 const RIGHT = 16;
 const MAX_PANEL_W = 1600;
+// The panel's padding and border (style.css .rnn-panel: 10 px + 1 px each
+// side): the canvases are this much narrower than the panel, or its
+// canvas-wrap clips their right edge.
+const PANEL_INSET = 22;
 // Right and wrong predictions: readable with white text on both themes.
 const RIGHT_COLOR = "#2e7d32";
 const WRONG_COLOR = "#c62828";
@@ -72,8 +75,10 @@ async function render(ctx) {
       "Log it with RNNTensorBoard(gradient_horizon=True).", "warn"));
   }
   const width = Math.max(360, Math.min(MAX_PANEL_W, (ctx.width || 1000) - 8));
-  for (const item of items) {
-    const panel = horizonPanel(item, ctx, width);
+  const prepared = items.map((item) => horizonModel(item, ctx, width));
+  setYRanges(prepared.filter((p) => p.model).map((p) => p.model), ctx.state.shared !== false);
+  for (const p of prepared) {
+    const panel = p.model ? horizonPanel(p.model, ctx) : p;
     if (panel.error) errors++;
     nodes.push(panel.node);
   }
@@ -139,7 +144,8 @@ function errorPanel(item, ctx, width, text) {
   };
 }
 
-function horizonPanel(item, ctx, width) {
+/** {model} of what one run's (and direction's) horizon panel draws, or {error, node} saying why not. */
+function horizonModel(item, ctx, width) {
   const where = `layer ${item.series.layer}`;
   if (item.steps.error) return errorPanel(item, ctx, width, `Could not list the steps: ${errorText(item.steps.error)}`);
   if (item.step === null || item.step === undefined) return errorPanel(item, ctx, width, "No step logged.");
@@ -155,26 +161,71 @@ function horizonPanel(item, ctx, width) {
     return errorPanel(item, ctx, width, `The horizon's metadata lists ${JSON.stringify(item.series.meta.targets)} ` +
       `as targets for ${K} rows; cannot tell which loss each row is.`);
   }
-  const chosen = sampleChoice(ctx.state);
-  const sample = chosen === "mean" ? "mean" : Math.min(chosen, S - 1);
+  const sample = sampleChoice(ctx.state);
+  // Like every other view: a sample the run did not log is refused, never replaced by another.
+  const notLogged = sampleNotLogged(sample, S);
+  if (notLogged) return errorPanel(item, ctx, width, notLogged);
   const backward = item.series.direction === "backward" || Boolean(item.series.meta.backward);
   const matrix = horizonMatrix(tensor, sample);
   const stack = stackColumns(matrix, targets, T, backward);
   const bands = lagBands(stack.maxLag);
-  const plotW = width - PLOT_X - RIGHT;
+  const canvasW = width - PANEL_INSET;
+  const plotW = canvasW - PLOT_X - RIGHT;
   const binned = T > plotW;
   const model = {
-    item, T, K, targets, backward, matrix, stack, bands, sample, binned,
+    item, S, T, K, targets, backward, matrix, stack, bands, sample, binned,
     bars: binned ? binnedBars(stack, bands, Math.floor(plotW)) : null,
-    plotW, width, hi: stack.maxTotal > 0 ? stack.maxTotal : 1, highlight: null,
+    plotW, width: canvasW, panelWidth: width, highlight: null, overview: overviewValues(item),
   };
   model.barCount = binned ? model.bars.length : T;
   model.barW = plotW / model.barCount;
   model.bins = binned ? model.bars.map((b) => [b.j0, b.j1]) : null;
+  return { model };
+}
 
+/** The largest value each chart of a model draws: its bars, its projected losses, its overview. */
+function chartMaxima(model) {
+  const barsMax = model.binned ? Math.max(0, ...model.bars.map((b) => b.total)) : model.stack.maxTotal;
+  let projectionMax = 0;
+  for (let k = 0; k < model.K; k++) {
+    for (const v of projectedRow(model, k)) if (Number.isFinite(v) && v > projectionMax) projectionMax = v;
+  }
+  let overviewMax = 0;
+  for (const v of model.overview ? model.overview.values : []) if (Number.isFinite(v) && v > overviewMax) overviewMax = v;
+  return { barsMax, projectionMax, overviewMax };
+}
+
+/**
+ * The y range of every chart: with "Scale: shared across runs" ticked,
+ * each kind of chart (bars, projection, overview) reaches the same top
+ * in every run and direction shown, so heights compare across runs.
+ */
+function setYRanges(models, shared) {
+  const maxima = models.map(chartMaxima);
+  const tops = (key) => yTops(maxima.map((m) => m[key]), shared);
+  const bars = tops("barsMax");
+  const projections = tops("projectionMax");
+  const overviews = tops("overviewMax");
+  models.forEach((model, i) => {
+    model.shared = shared;
+    model.charts = models.length;
+    model.hi = bars[i];
+    model.projectionHi = projections[i];
+    model.overviewHi = overviews[i];
+  });
+}
+
+/** What the y range of a chart is, said under it. */
+function yRangeText(model) {
+  return model.shared
+    ? `y range shared across runs (the largest of the ${model.charts} chart${model.charts === 1 ? "" : "s"} shown)`
+    : "this run's own y range (shared across runs is off)";
+}
+
+function horizonPanel(model, ctx) {
+  const { item, S, K, T, targets, backward, bands, binned, sample, stack } = model;
   const sampleText = sample === "mean" ? `mean over ${S} samples` : `sample ${sample} of ${S}`;
   const notes = [];
-  if (chosen !== "mean" && chosen > S - 1) notes.push(`Sample ${chosen} not logged (${S} samples): showing sample ${S - 1}.`);
   const single = K === 1;
   if (single) notes.push("One loss (sequence-to-one): the horizon is ||dL/dh_j|| over j.");
   if (binned) {
@@ -183,13 +234,14 @@ function horizonPanel(item, ctx, width) {
   }
   if (stack.maxTotal === 0) notes.push("Every value is 0 at this step: no gradient reaches the layer.");
 
+  const yRange = model.shared ? "shared" : "own";
   const bars = el("canvas", {
     class: "rnn-plot rnn-horizon-bars",
     dataset: {
       view: "horizon", run: item.run, direction: item.series.direction || "none", step: item.step,
       sample: String(sample), bars: model.barCount, timesteps: T, losses: K, binned: String(binned),
-      plotX: PLOT_X, plotY: 8, plotWidth: plotW, plotHeight: BARS_H, barWidth: model.barW, hi: model.hi,
-      highlightTarget: "",
+      plotX: PLOT_X, plotY: 8, plotWidth: model.plotW, plotHeight: BARS_H, barWidth: model.barW, hi: model.hi,
+      yRange, highlightTarget: "",
     },
   });
   // What is drawn, for tools and tests.
@@ -197,14 +249,14 @@ function horizonPanel(item, ctx, width) {
   drawBars(bars, model);
   const projection = single ? null : el("canvas", {
     class: "rnn-plot rnn-horizon-projection",
-    dataset: { view: "horizon-projection", run: item.run, direction: item.series.direction || "none" },
+    dataset: { view: "horizon-projection", run: item.run, direction: item.series.direction || "none", yRange },
   });
   const projectionTitle = el("div", { class: "rnn-horizon-projection-title" });
   const project = (k) => {
     if (!projection) return;
     drawProjection(projection, model, k);
     projectionTitle.textContent = `Loss at t = ${targets[k]}: its horizon ||dL_t/dh_j|| over j ` +
-      `(${sampleText}${binned ? "; mean per bar" : ""}), coloured by lag.`;
+      `(${sampleText}${binned ? "; mean per bar" : ""}), coloured by lag; ${yRangeText(model)}.`;
   };
   project(defaultRow(targets, backward));
   hookBars(bars, model, ctx, project);
@@ -218,11 +270,12 @@ function horizonPanel(item, ctx, width) {
   children.push(el("div", { class: "rnn-canvas-wrap" }, [bars]));
   children.push(lagLegend(bands, single, backward));
   children.push(el("div", {
-    class: "rnn-note rnn-horizon-note",
-    text: single
+    class: "rnn-note rnn-horizon-note rnn-horizon-y-range",
+    text: (single
       ? "Bar height: ||dL/dh_j||, the gradient of the loss reaching the state at timestep j."
       : "Bar height at j: the sum over losses L_t of ||dL_t/dh_j|| (norms add; the gradient vectors " +
-        "may partly cancel). Segments: one per loss t, the nearest (lag 0) at the bottom.",
+        "may partly cancel). Segments: one per loss t, the nearest (lag 0) at the bottom.") +
+      ` Scale: ${yRangeText(model)}.`,
   }));
   if (projection) children.push(projectionTitle, el("div", { class: "rnn-canvas-wrap" }, [projection]));
   children.push(overview(item, model, ctx));
@@ -231,7 +284,7 @@ function horizonPanel(item, ctx, width) {
     node: el("div", {
       class: "rnn-panel rnn-horizon-panel",
       dataset: { run: item.run, direction: item.series.direction || "none", view: "horizon" },
-      style: { width: `${width}px` },
+      style: { width: `${model.panelWidth}px` },
     }, children),
   };
 }
@@ -247,12 +300,17 @@ function yOf(v, hi, top, h) {
   return top + h * (1 - Math.min(1, v / hi));
 }
 
-function drawValueTicks(c, colors, hi, top, h, plotW) {
-  const count = Math.max(2, Math.floor(h / 40));
-  let ticks = linearTicks(hi, count);
-  // A nice step just above hi / count leaves 0 alone: ask for finer ones.
-  if (ticks.length < 2) ticks = linearTicks(hi, 2 * count + 1);
+/**
+ * The y ticks of a value axis 0..hi, one exponent for the whole axis; the
+ * axis title, with that exponent ("... \u00d71e-3"), drawn beside them.
+ * Sets the canvas' data-multiplier and data-tick-labels (for tests).
+ */
+function drawValueAxis(c, colors, canvas, hi, top, h, plotW, title) {
+  const { ticks, multiplier } = valueTicks(hi, Math.max(2, Math.floor(h / 40)));
   drawYTicks(c, colors, PLOT_X, ticks, top, h, plotW);
+  drawYLabel(c, colors, multiplier ? `${title} ${multiplier}` : title, top, h);
+  canvas.dataset.multiplier = multiplier;
+  canvas.dataset.tickLabels = ticks.map((t) => t.label).join(" ");
 }
 
 
@@ -266,7 +324,8 @@ function drawBars(canvas, model) {
   const h = BARS_H;
   const c = setupCanvas(canvas, model.width, top + h + 40);
   const colors = canvasColors();
-  drawValueTicks(c, colors, model.hi, top, h, model.plotW);
+  drawValueAxis(c, colors, canvas, model.hi, top, h, model.plotW,
+    model.K === 1 ? "||dL/dh_j||" : "\u03a3_t ||dL_t/dh_j||");
   const { bands, highlight } = model;
   const w = drawnWidth(model.barW);
   const base = top + h;
@@ -303,7 +362,6 @@ function drawBars(canvas, model) {
   c.strokeStyle = colors.axis;
   c.strokeRect(PLOT_X - 0.5, top - 0.5, model.plotW + 1, h + 1);
   drawXAxis(c, { plotX: PLOT_X, plotY: top, plotW: model.plotW, plotH: h, cellW: model.plotW / model.T }, model.T);
-  drawYLabel(c, colors, model.K === 1 ? "||dL/dh_j||" : "\u03a3_t ||dL_t/dh_j||", top, h);
 }
 
 /** Column j's parts per lag band (unbinned: one column per timestep), computed once. */
@@ -407,19 +465,24 @@ function hookBars(canvas, model, ctx, project) {
 
 // ---- the projected horizon of one loss --------------------------------------
 
+/** Loss row k as the projection draws it: one value per bar (binned: the mean per bar). */
+function projectedRow(model, k) {
+  const { T } = model;
+  return model.binned ? binnedRow(model.matrix, k, T, model.bins)
+    : Float64Array.from({ length: T }, (_, j) => model.matrix[k * T + j]);
+}
+
 function drawProjection(canvas, model, k) {
   const top = 6;
   const h = PROJECTION_H;
   const { T, targets, backward, bands } = model;
   const t = targets[k];
-  const values = model.binned ? binnedRow(model.matrix, k, T, model.bins)
-    : Float64Array.from({ length: T }, (_, j) => model.matrix[k * T + j]);
-  let hi = 0;
-  for (const v of values) if (Number.isFinite(v) && v > hi) hi = v;
-  if (!(hi > 0)) hi = 1;
+  const values = projectedRow(model, k);
+  // The same top for every loss hovered (and, shared, for every run): heights compare.
+  const hi = model.projectionHi;
   const c = setupCanvas(canvas, model.width, top + h + 38);
   const colors = canvasColors();
-  drawValueTicks(c, colors, hi, top, h, model.plotW);
+  drawValueAxis(c, colors, canvas, hi, top, h, model.plotW, `||dL_${t}/dh_j||`);
   const w = drawnWidth(model.barW);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -442,7 +505,6 @@ function drawProjection(canvas, model, k) {
   c.strokeStyle = colors.axis;
   c.strokeRect(PLOT_X - 0.5, top - 0.5, model.plotW + 1, h + 1);
   drawXAxis(c, { plotX: PLOT_X, plotY: top, plotW: model.plotW, plotH: h, cellW: model.plotW / T }, T);
-  drawYLabel(c, colors, `||dL_${t}/dh_j||`, top, h);
   canvas.dataset.target = String(t);
   canvas.dataset.row = String(k);
   canvas.dataset.hi = String(hi);
@@ -567,33 +629,37 @@ function mix(from, to, f) {
 
 // ---- the overview: the largest gradient of every logged step -------------------
 
-function overview(item, model, ctx) {
+/** The kept max of every logged step, {steps, values}, or null when the horizon_stats did not load. */
+function overviewValues(item) {
   const stats = item.stats;
-  if (!stats || stats.error) {
-    return el("div", { class: "rnn-note rnn-horizon-note",
-      text: `No overview over steps: its kept horizon_stats did not load (${stats ? errorText(stats.error) : "?"}).` });
-  }
+  if (!stats || stats.error) return null;
   const kept = stats.value;
   const fields = (kept.header.metadata && kept.header.metadata.fields) || ["max", "effective_horizon"];
   const column = fields.indexOf("max");
-  const steps = kept.steps;
-  const values = steps.map((_, i) => (column >= 0 ? kept.value(i, 0, column) : NaN));
+  return { steps: kept.steps, values: kept.steps.map((_, i) => (column >= 0 ? kept.value(i, 0, column) : NaN)) };
+}
+
+function overview(item, model, ctx) {
+  const stats = item.stats;
+  if (!model.overview) {
+    return el("div", { class: "rnn-note rnn-horizon-note",
+      text: `No overview over steps: its kept horizon_stats did not load (${stats ? errorText(stats.error) : "?"}).` });
+  }
+  const { steps, values } = model.overview;
   const selected = steps.indexOf(item.step);
   const canvas = el("canvas", {
     class: "rnn-plot rnn-horizon-overview",
     dataset: { view: "horizon-overview", run: item.run, direction: item.series.direction || "none",
       steps: steps.length, selectedStep: item.step, plotX: PLOT_X, plotY: 6, plotWidth: model.plotW,
-      plotHeight: OVERVIEW_H },
+      plotHeight: OVERVIEW_H, hi: model.overviewHi, yRange: model.shared ? "shared" : "own" },
   });
   canvas.rnnOverview = { steps, values };
   const top = 6;
   const h = OVERVIEW_H;
   const c = setupCanvas(canvas, model.width, top + h + 34);
   const colors = canvasColors();
-  let hi = 0;
-  for (const v of values) if (Number.isFinite(v) && v > hi) hi = v;
-  if (!(hi > 0)) hi = 1;
-  drawValueTicks(c, colors, hi, top, h, model.plotW);
+  const hi = model.overviewHi;
+  drawValueAxis(c, colors, canvas, hi, top, h, model.plotW, "max");
   const slot = model.plotW / Math.max(1, steps.length);
   const w = drawnWidth(slot);
   const color = runColor(item.run, ctx.allRuns);
@@ -620,7 +686,6 @@ function overview(item, model, ctx) {
   for (let i = 0; i < steps.length; i += every) c.fillText(String(steps[i]), PLOT_X + (i + 0.5) * slot, top + h + 4);
   c.font = LABEL_FONT;
   c.fillText("logged step (click a bar to show it)", PLOT_X + model.plotW / 2, top + h + 18);
-  drawYLabel(c, colors, "max", top, h);
   const indexAt = (event) => {
     const rect = canvas.getBoundingClientRect();
     const x = event.clientX - rect.left - PLOT_X;
@@ -642,7 +707,8 @@ function overview(item, model, ctx) {
   });
   canvas.style.cursor = "pointer";
   return el("div", { class: "rnn-horizon-overview-box" }, [
-    el("div", { class: "rnn-horizon-projection-title", text: "Largest ||dL_t/dh_j|| (over samples, losses and timesteps) at every logged step; the shown step in the run's colour." }),
+    el("div", { class: "rnn-horizon-projection-title", text: "Largest ||dL_t/dh_j|| (over samples, losses and timesteps) at every logged step; the shown step in the run's colour; " +
+      `${yRangeText(model)}.` }),
     el("div", { class: "rnn-canvas-wrap" }, [canvas]),
   ]);
 }

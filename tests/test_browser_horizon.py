@@ -119,10 +119,11 @@ def logged(server):
     return tb_reading.read_stats(server.logdir_path, metadata.HORIZON_STATS)
 
 
-def link_state(view, runs, layer, sample_mode):
-    """A link's state (persist.js, in TensorBoard's hash): runs, layer, quantity, view, newest step."""
+def link_state(view, runs, layer, sample_mode, shared=True):
+    """A link's state (persist.js, in TensorBoard's hash): runs, layer, quantity, view, newest step,
+    and the "Scale: shared across runs" box (always given: a link without it keeps the last one)."""
     state = {"runs": list(runs), "runsChosen": True, "layer": layer, "kind": "gradient_horizon",
-             "view": view, "lastStep": True, "sampleMode": sample_mode}
+             "view": view, "lastStep": True, "sampleMode": sample_mode, "shared": shared}
     return "#rnn&rnn=%s" % urllib.parse.quote(json.dumps(state))
 
 
@@ -154,12 +155,12 @@ def shared(browser, server):
     context.close()
 
 
-def show(tab, view, runs=RUNS, layer="rnn", sample_mode="sample"):
+def show(tab, view, runs=RUNS, layer="rnn", sample_mode="sample", shared=True):
     """Follows a link to `view` in the open page, as a pasted link is followed."""
     page, frame = tab
     page.mouse.move(0, 0)
     frame.evaluate("document.querySelector('#rnn-panels').replaceChildren()")
-    hash = link_state(view, runs, layer, sample_mode)
+    hash = link_state(view, runs, layer, sample_mode, shared)
     if page.evaluate("location.hash") == hash:
         frame.click("#rnn-reload")  # the same link: no hashchange, draw again
     else:
@@ -470,5 +471,91 @@ def test_labels_row_marks_right_and_wrong_predictions(browser, server):
         assert "gamma" in tip and "pad" in tip, tip  # true 3 -> gamma, predicted 0 -> pad
         if os.environ.get("RNN_SCREENSHOTS"):
             page.screenshot(path=os.path.join(os.environ["RNN_SCREENSHOTS"], "rnn_horizon_labels_test.png"))
+    finally:
+        close(context, page)
+
+
+def inside_its_wrap(frame, selector):
+    """Whether the canvas lies within the (overflow-hidden) box that shows it: nothing of it clipped."""
+    return frame.evaluate("""(s) => Array.from(document.querySelectorAll(s)).every((c) => {
+        const r = c.getBoundingClientRect(); const w = c.parentElement.getBoundingClientRect();
+        return r.width > 0 && r.left >= w.left - 0.5 && r.right <= w.right + 0.5; })""", selector)
+
+
+def y_tops(frame, selector):
+    """{run: data-hi} of the canvases matching selector."""
+    return frame.evaluate("""(s) => Object.fromEntries(Array.from(document.querySelectorAll(s)).map(
+        (c) => [c.dataset.run, Number(c.dataset.hi)]))""", selector)
+
+
+def test_shared_scale_gives_every_run_one_y_range(tab):
+    # Sample 0 of run_a (a = 0.8) reaches ~2.3x higher than run_b's (a = 0.5).
+    own = {run: (grow(LAST) * sum(a ** lag for lag in range(T))) for run, a in zip(RUNS, RATES)}
+    page, frame = show(tab, "horizon", shared=True)
+    bars = y_tops(frame, "canvas.rnn-horizon-bars")
+    assert bars == pytest.approx({run: max(own.values()) for run in RUNS}, rel=1e-5)
+    projections = y_tops(frame, "canvas.rnn-horizon-projection")
+    assert projections["run_a"] == projections["run_b"] == pytest.approx(grow(LAST), rel=1e-5)  # lag 0, sample 0
+    overviews = y_tops(frame, "canvas.rnn-horizon-overview")
+    assert overviews["run_a"] == overviews["run_b"] == pytest.approx(2 * grow(LAST), rel=1e-5)
+    for run in RUNS:
+        assert frame.get_attribute(BARS % (run, "none"), "data-y-range") == "shared"
+        panel = '.rnn-horizon-panel[data-run="%s"]' % run
+        assert "y range shared across runs" in frame.text_content(panel + " .rnn-horizon-y-range")
+        assert "y range shared across runs" in frame.text_content(panel + " .rnn-horizon-projection-title")
+
+    page, frame = show(tab, "horizon", shared=False)
+    bars = y_tops(frame, "canvas.rnn-horizon-bars")
+    assert bars == pytest.approx(own, rel=1e-5)
+    assert bars["run_a"] > 2 * bars["run_b"]
+    for run in RUNS:
+        assert frame.get_attribute(BARS % (run, "none"), "data-y-range") == "own"
+        assert "this run's own y range" in frame.text_content(
+            '.rnn-horizon-panel[data-run="%s"] .rnn-horizon-y-range' % run)
+
+
+def test_horizon_axes_share_one_exponent_and_are_not_clipped(tab):
+    page, frame = show(tab, "horizon")
+    labels = frame.evaluate("""() => Array.from(document.querySelectorAll(
+        'canvas.rnn-horizon-bars, canvas.rnn-horizon-projection, canvas.rnn-horizon-overview'),
+        (c) => [c.dataset.tickLabels, c.dataset.multiplier])""")
+    assert len(labels) == 3 * len(RUNS)
+    for ticks, multiplier in labels:
+        # Plain numbers only; an exponent is written once, as the multiplier.
+        assert ticks and all(float(t) >= 0 and "e" not in t for t in ticks.split()), ticks
+        assert multiplier == ""  # these values (0.5 .. 14) are moderate
+    assert inside_its_wrap(frame, "#rnn-panels canvas.rnn-plot")
+
+
+def test_training_view_keeps_the_last_step_label_inside_at_1000_px(tab):
+    page, _ = tab
+    page.set_viewport_size({"width": 1000, "height": 1400})
+    try:
+        page, frame = show(tab, "horizon_training")
+        for chart in ("canvas.rnn-horizon-effective", "canvas.rnn-horizon-timescales"):
+            boxes = frame.evaluate("(s) => document.querySelector(s).rnnStepLabels", chart)
+            width = frame.evaluate("(s) => document.querySelector(s).getBoundingClientRect().width", chart)
+            assert boxes[-1]["text"] == str(LAST)
+            assert boxes[0]["left"] >= 0 and boxes[-1]["right"] <= width, (boxes[-1], width)
+            assert inside_its_wrap(frame, chart)
+    finally:
+        page.set_viewport_size({"width": 1200, "height": 1400})
+
+
+def test_out_of_range_sample_is_refused_not_replaced(browser, server):
+    context, page, frame = open_view(browser, server, "horizon", runs=("run_a",))
+    try:
+        frame.fill("#rnn-sample", "99")
+        panel = '.rnn-horizon-panel[data-run="run_a"]'
+        frame.wait_for_selector(panel + " .rnn-note-error", timeout=10000)
+        assert frame.text_content(panel + " .rnn-note-error") == \
+            "This run has %d sample(s); sample 99 is not logged." % SAMPLES
+        # Nothing drawn for it, and no other sample in its place.
+        assert frame.locator(panel + " canvas").count() == 0
+        assert "showing sample" not in frame.text_content("#rnn-panels")
+        frame.wait_for_selector("#rnn-app[data-state=error]", timeout=10000)
+        # A logged sample draws again.
+        frame.fill("#rnn-sample", "1")
+        frame.wait_for_selector(BARS % ("run_a", "none") + '[data-sample="1"]', timeout=10000)
     finally:
         close(context, page)

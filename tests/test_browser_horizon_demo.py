@@ -8,6 +8,8 @@ effective horizons over training are the logged ones. The constructed-value
 tests are in test_browser_horizon.py.
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -82,6 +84,21 @@ def test_callback_horizons_draw_as_logged(browser, server):
             overview = frame.evaluate("(s) => document.querySelector(s).rnnOverview",
                                       'canvas.rnn-horizon-overview[data-run="%s"]' % run)
             assert overview["steps"] == stats[run][TAG][1]
+        # Real gradients are small: each axis writes one exponent once ("x1e-3"), never
+        # a label of its own in another notation; and the runs share one y range.
+        axes = frame.evaluate("""() => Array.from(document.querySelectorAll(
+            'canvas.rnn-horizon-bars, canvas.rnn-horizon-projection, canvas.rnn-horizon-overview'),
+            (c) => ({labels: c.dataset.tickLabels.split(' '), multiplier: c.dataset.multiplier, hi: c.dataset.hi,
+                     kind: c.className, run: c.dataset.run}))""")
+        assert len(axes) == 3 * len(RUNS)
+        for axis in axes:
+            assert all("e" not in label for label in axis["labels"]), axis
+            assert axis["multiplier"] == "" or axis["multiplier"].startswith("\u00d71e"), axis
+        for kind in {axis["kind"] for axis in axes}:
+            assert len({axis["hi"] for axis in axes if axis["kind"] == kind}) == 1, kind
+        if os.environ.get("RNN_SCREENSHOTS"):
+            page.screenshot(path=os.path.join(os.environ["RNN_SCREENSHOTS"], "rnn_horizon_demo_test.png"),
+                            full_page=True)
         assert not page.console_errors.take()
     finally:
         context.close()

@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import {
   bandOf, binnedBars, binnedRow, decayTimescale, defaultRow, horizonMatrix, labelRow, lagBands,
-  quartiles, segmentAt, SINGLE_LAGS, stackColumns, targetsOf, tokenText,
+  quartiles, sampleNotLogged, segmentAt, SINGLE_LAGS, stackColumns, targetsOf, tokenText, valueTicks, yTops,
 } from "../../frontend/horizon.js";
 import { fitDecay } from "../../frontend/profiles.js";
 
@@ -126,4 +126,38 @@ test("timescales: -1/ln r of a fitted decay; quartiles count +inf apart", () => 
   const q = quartiles([1, 2, 3, 4, 5, Infinity, NaN]);
   assert.deepEqual([q.q1, q.median, q.q3, q.finite, q.infinite], [2, 3, 4, 5, 1]);
   assert.ok(Number.isNaN(quartiles([Infinity]).median));
+});
+
+test("value ticks share one exponent per axis, never a mix like 0.01 and 5e-3", () => {
+  // The review's LSTM axis: 0, 5e-3, 0.01 written each its own way.
+  const gru = valueTicks(0.0085, 5);
+  assert.equal(gru.multiplier, "\u00d71e-3");
+  assert.deepEqual(gru.ticks.map((t) => t.label), ["0", "2", "4", "6", "8"]);
+  // Judged by the largest tick (0.01, plain): every label plain, 5e-3 too.
+  const lstm = valueTicks(0.0104, 5);
+  assert.equal(lstm.multiplier, "");
+  assert.deepEqual(lstm.ticks.map((t) => t.label), ["0", "0.005", "0.01"]);
+  for (const { ticks } of [gru, lstm, valueTicks(3e-7, 4), valueTicks(4.2e5, 4)]) {
+    assert.ok(ticks.every((t) => !t.label.includes("e")), ticks.map((t) => t.label).join(" "));
+  }
+  // Moderate magnitudes stay plain, with no multiplier.
+  const plain = valueTicks(13.97, 5);
+  assert.equal(plain.multiplier, "");
+  assert.deepEqual(plain.ticks.map((t) => t.label), ["0", "5", "10"]);
+  assert.ok(plain.ticks.every((t) => t.pos >= 0 && t.pos <= 1));
+  // Too coarse a step for hi leaves only 0: finer ticks are asked for.
+  assert.ok(valueTicks(1.05, 1).ticks.length >= 2);
+});
+
+test("y tops: shared is the largest over the charts, else each chart its own", () => {
+  assert.deepEqual(yTops([13.9, 6.1, 0], true), [13.9, 13.9, 13.9]);
+  assert.deepEqual(yTops([13.9, 6.1, 0], false), [13.9, 6.1, 1]);
+  assert.deepEqual(yTops([0, NaN], true), [1, 1]);
+});
+
+test("a sample the horizon did not log is refused, not replaced", () => {
+  assert.equal(sampleNotLogged(99, 8), "This run has 8 sample(s); sample 99 is not logged.");
+  assert.equal(sampleNotLogged(8, 8), "This run has 8 sample(s); sample 8 is not logged.");
+  assert.equal(sampleNotLogged(7, 8), "");
+  assert.equal(sampleNotLogged("mean", 8), "");
 });
