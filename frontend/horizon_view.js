@@ -717,5 +717,6 @@ registerView(["gradient_horizon"], {
   value: "horizon",
   text: "horizon (stacked by lag, RNNbow)",
   render,
+  perSample: true,
 });
 

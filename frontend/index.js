@@ -404,12 +404,16 @@ class App {
     });
   }
 
-  /** The Sample control from the state; unused parts disabled (all samples: all of it). */
+  /**
+   * The Sample control from the state; unused parts disabled (all samples,
+   * or a view of its own that draws no sample: all of it).
+   */
   syncSampleControls() {
-    const all = this.state.view === "samples";
+    const own = ownView(this.state.kind, this.state.view);
+    const none = this.state.view === "samples" || Boolean(own && !own.perSample);
     this.sampleMode.value = this.state.sampleMode;
-    this.sampleMode.disabled = all;
-    this.sampleInput.disabled = all || this.state.sampleMode !== "sample";
+    this.sampleMode.disabled = none;
+    this.sampleInput.disabled = none || this.state.sampleMode !== "sample";
   }
 
   /** Marks the sample number input with why it is not used ("" clears). */
@@ -1089,6 +1093,9 @@ class App {
     if (!stepsChosen) this.stepSlider.disabled = true;
     this.showSampling(result.sampled || []);
     this.showSampleCount(result.samples || 0);
+    // A view with samples marks a sample number no run has, as draw() does.
+    const perSample = st.sampleMode === "sample" && result.samples > 0;
+    this.showSampleError(this.sampleSyntaxError || (perSample ? sampleRangeError(st.sample, result.samples) : ""));
     this.panels.replaceChildren(...result.nodes);
     this.hideHover();
     this.drawSignature = null;

@@ -1,9 +1,12 @@
 // The views drawn by their own modules, for the quantities whose data is
 // not a [sample, timestep, channel] tensor per panel (weights, gradient
 // horizon). Each module calls series.registerView(kinds, {value, text,
-// render}) when imported; importing it here puts it in the View menu.
+// render, perSample?}) when imported; importing it here puts it in the
+// View menu. perSample: the view draws one sample (or the mean) of the
+// probe batch, so the tab's Sample control applies; otherwise it is off.
 //
-// render(ctx) -> Promise<{nodes: Node[], errors?: number, sampled?: Array}>
+// render(ctx) -> Promise<{nodes: Node[], errors?: number, sampled?: Array,
+//                          samples?: number (the most any run logged)}>
 //   ctx.api        Api (api.js): tags, steps, tensor, profile, kept
 //   ctx.index      indexTags() result; ctx.allRuns its runs (for runColor)
 //   ctx.groups     [{run, panels: [{series}]}]: per shown run, the series of

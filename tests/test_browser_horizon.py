@@ -208,6 +208,7 @@ def columns(frame, selector):
 def test_stacked_bars_split_each_timestep_by_loss_and_lag(tab, logged):
     page, frame = show(tab, "horizon")
     assert frame.text_content("#rnn-step-value") == str(LAST)
+    assert frame.is_enabled("#rnn-sample")
     # The Sample control says which samples were logged.
     assert frame.text_content(".rnn-sample-number") == "of 0\u2013%d" % (SAMPLES - 1)
     assert frame.get_attribute(".rnn-sample-number input", "max") == str(SAMPLES - 1)
@@ -305,6 +306,8 @@ def test_clicking_an_overview_bar_selects_its_step(tab):
 
 def test_effective_horizons_of_two_runs_overlay_with_timescales(tab, logged):
     page, frame = show(tab, "horizon_training")
+    # Over all steps and samples: the Sample control is off here (on in "horizon").
+    assert frame.is_disabled("#rnn-sample") and frame.is_disabled("#rnn-sample-mode")
     chart = 'canvas.rnn-horizon-effective[data-direction="none"]'
     lines = frame.evaluate("(s) => document.querySelector(s).rnnLines", chart)
     assert [line["run"] for line in lines] == list(RUNS)
@@ -554,8 +557,12 @@ def test_out_of_range_sample_is_refused_not_replaced(browser, server):
         assert frame.locator(panel + " canvas").count() == 0
         assert "showing sample" not in frame.text_content("#rnn-panels")
         frame.wait_for_selector("#rnn-app[data-state=error]", timeout=10000)
+        # The Sample input is marked with the reason, as in the other views.
+        frame.wait_for_selector("#rnn-sample-error:not([hidden])", timeout=10000)
+        assert "out of range" in frame.text_content("#rnn-sample-error")
         # A logged sample draws again.
         frame.fill("#rnn-sample", "1")
         frame.wait_for_selector(BARS % ("run_a", "none") + '[data-sample="1"]', timeout=10000)
+        assert frame.is_hidden("#rnn-sample-error")
     finally:
         close(context, page)

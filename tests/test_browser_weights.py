@@ -190,6 +190,8 @@ def ops_tab(browser, server):
 def test_gate_labels_separators_and_colours_at_the_metadata_ranges(ops_tab):
     page, frame = ops_tab
     assert frame.text_content("#rnn-step-value") == str(STEPS[-1])
+    # Weights have no samples: the Sample control is off.
+    assert frame.is_disabled("#rnn-sample") and frame.is_disabled("#rnn-sample-mode")
     for matrix, constants in (("kernel", KERNEL_GATES), ("recurrent_kernel", RECURRENT_GATES)):
         sel = plot_selector(OPS, matrix)
         d = dataset(frame, sel)
