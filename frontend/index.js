@@ -1089,8 +1089,13 @@ class App {
       ...this.viewCallbacks(),
     });
     if (gen !== this.generation) return;
-    // A view over all steps at once has no step to choose.
-    if (!stepsChosen) this.stepSlider.disabled = true;
+    // A view over all steps at once has no step to choose; the readout
+    // still names the selected one (a click in such a view selects it).
+    if (!stepsChosen) {
+      this.stepSlider.disabled = true;
+      this.stepValue.textContent = st.step === null ? "\u2013" : String(st.step);
+      this.showStepTime();
+    }
     this.showSampling(result.sampled || []);
     this.showSampleCount(result.samples || 0);
     // A view with samples marks a sample number no run has, as draw() does.

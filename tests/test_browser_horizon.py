@@ -342,6 +342,9 @@ def test_effective_horizons_of_two_runs_overlay_with_timescales(tab, logged):
     x = float(box["plotX"]) + float(box["plotWidth"]) * 10 / 20
     page.mouse.click(*page_point(page, box, x, float(box["plotY"]) + 40))
     frame.wait_for_selector(chart + '[data-selected-step="10"]', timeout=10000)
+    # The (disabled) step readout names the selected step too.
+    frame.wait_for_function("() => document.querySelector('#rnn-step-value').textContent === '10'",
+                            timeout=10000)
 
 
 def test_sequence_to_one_draws_one_horizon(tab):
