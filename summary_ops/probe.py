@@ -536,9 +536,16 @@ class LayerProbe:
         # Running the layer prepares dropout masks even with training=False,
         # which advances its seed generators: put back all it may change.
         kept = [(v, np.array(v.numpy())) for v in self.layer.non_trainable_variables]
+        # Traced once per probe, so a run with several probes (layers,
+        # horizons, fits) made TensorFlow warn of "frequent retracing" of
+        # LayerProbe._reference into the user's training log.
+        tf_logger = tf.get_logger()
+        level = tf_logger.level
+        tf_logger.setLevel("ERROR")
         try:
             reference, first_steps = tf.function(self._reference, autograph=False)(x)
         finally:
+            tf_logger.setLevel(level)
             for variable, value in kept:
                 variable.assign(value)
         problems = []
