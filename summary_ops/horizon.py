@@ -85,7 +85,7 @@ import tensorflow as tf
 import keras
 
 from tb_rnn_plugin.summary_ops.cell_reverse import reverse_cell
-from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError
+from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError, quiet_first_trace
 
 _SUM_CHECK_RTOL = {"float64": 1e-8}
 _SUM_CHECK_RTOL_OTHER = 1e-3
@@ -177,7 +177,7 @@ class GradientHorizon(LayerProbe):
                 lambda x, y, w: self._horizon_eager(x, y, w, method),
                 reduce_retracing=True, autograph=False,
             )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_first_trace():
             warnings.simplefilter("ignore", UserWarning)
             mask, steps, compiled, per_direction, targets, outputs, local = self._fns[method](
                 x, y, sample_weight

@@ -25,6 +25,7 @@ with more than one axis (ConvLSTM: spatial..., filters) is flattened in C
 order, and "channel_shape" gives its shape.
 """
 
+import contextlib
 import inspect
 import math
 import warnings
@@ -60,6 +61,20 @@ NOT_ITS_STATE = (
     "its cell's output is not its first state (output != new_states[0] on "
     "the probe batch), so dL/dh_t cannot be separated from the output"
 )
+
+
+@contextlib.contextmanager
+def quiet_first_trace():
+    """Around calls of a tf.function made per probe (or horizon): each is
+    traced once, but a run with several probes (layers, horizons, fits)
+    made TensorFlow warn of "frequent retracing" into the training log."""
+    tf_logger = tf.get_logger()
+    level = tf_logger.level
+    tf_logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        tf_logger.setLevel(level)
 
 
 class UnsupportedLayerError(ValueError):
@@ -536,16 +551,10 @@ class LayerProbe:
         # Running the layer prepares dropout masks even with training=False,
         # which advances its seed generators: put back all it may change.
         kept = [(v, np.array(v.numpy())) for v in self.layer.non_trainable_variables]
-        # Traced once per probe, so a run with several probes (layers,
-        # horizons, fits) made TensorFlow warn of "frequent retracing" of
-        # LayerProbe._reference into the user's training log.
-        tf_logger = tf.get_logger()
-        level = tf_logger.level
-        tf_logger.setLevel("ERROR")
         try:
-            reference, first_steps = tf.function(self._reference, autograph=False)(x)
+            with quiet_first_trace():
+                reference, first_steps = tf.function(self._reference, autograph=False)(x)
         finally:
-            tf_logger.setLevel(level)
             for variable, value in kept:
                 variable.assign(value)
         problems = []

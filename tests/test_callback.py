@@ -366,3 +366,30 @@ def test_mirrored_strategy_logs_and_keeps_the_whole_first_batch(tmp_path):
     _, steps, values = read_back(tmp_path / "logs")["."]["gru/state_gradient"]
     assert steps == [1, 2, 4]
     assert values[0].shape == (4, 5, 3)
+
+
+def test_many_probes_leave_no_retracing_warning_in_the_training_log(tmp_path):
+    # Each probe traces its one-off reference check once; with 3 layers and
+    # their horizons (6 probes) TensorFlow used to warn of frequent retracing.
+    import logging
+
+    inputs = keras.Input((5, 2))
+    x = inputs
+    for name in ("a", "b", "c"):
+        x = keras.layers.SimpleRNN(3, return_sequences=True, name=name)(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(optimizer="sgd", loss="mse")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf_logger = tf.get_logger()
+    tf_logger.addHandler(handler)
+    try:
+        rng = np.random.default_rng(0)
+        model.fit(rng.normal(size=(8, 5, 2)), rng.normal(size=(8, 5, 1)), batch_size=8, verbose=0,
+                  callbacks=[RNNTensorBoard(tmp_path, update_freq=1, gradient_horizon=True)])
+    finally:
+        tf_logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
+    logged = read_back(tmp_path)["."]
+    assert {"a/state_gradient", "b/state_gradient", "c/state_gradient"} <= set(logged)
