@@ -229,11 +229,28 @@ export function weightGateLabel(name, cell = null) {
   return WEIGHT_GATE_NAMES[name] || `gate ${name}`;
 }
 const OTHER_GATE_COLORS = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+// A SimpleRNN's h is its whole cell, not a candidate: not the candidates' green.
+const WHOLE_CELL_COLOR = "#7f7f7f";
 
-/** The colour of gate `name` (null: the whole matrix), `index` its row. */
-export function gateColor(name, index = 0) {
+/** The colour of gate `name` (null: the whole matrix), `index` its row, of a `cell` type. */
+export function gateColor(name, index = 0, cell = null) {
+  if (name === "h" && cell === "SimpleRNN") return WHOLE_CELL_COLOR;
   if (name && GATE_COLORS[name]) return GATE_COLORS[name];
   return OTHER_GATE_COLORS[index % OTHER_GATE_COLORS.length];
+}
+
+/**
+ * One legend entry per gate as labelled, from the norms view's lines
+ * [{gate, cell, color}]: a GRU's candidate h and a SimpleRNN's whole-cell
+ * h are two entries.
+ */
+export function normLegendGates(lines) {
+  const gates = [];
+  for (const l of lines) {
+    const label = weightGateLabel(l.gate, l.cell);
+    if (!gates.some((g) => g.label === label)) gates.push({ gate: l.gate, color: l.color, cell: l.cell, label });
+  }
+  return gates;
 }
 
 // Dash patterns telling runs apart in the norms view (colour is the gate's).

@@ -26,6 +26,7 @@ import { fmt, niceStep } from "./scales.js";
 import { directionLabel, quantityLabel, registerView } from "./series.js";
 import {
   binRangeText, binTicks, compareMatrices, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, matrixLabel,
+  normLegendGates,
   nonFiniteSummary, nonFiniteText, NORM_FIELDS, runDash, thinIndices, usedBins, weightGateLabel,
 } from "./gate_history.js";
 
@@ -263,7 +264,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
   const bad = summary.nan.steps || summary.posinf.steps || summary.neginf.steps;
   return el("div", { class: "rnn-ghist-multiple", style: { width: `${width}px` } }, [
     el("div", { class: "rnn-ghist-gate" }, [
-      el("span", { class: "rnn-swatch", style: { background: gateColor(gate, r) } }),
+      el("span", { class: "rnn-swatch", style: { background: gateColor(gate, r, series.cell) } }),
       el("span", { text: weightGateLabel(gate, series.cell) }),
     ]),
     canvas,
@@ -431,7 +432,7 @@ function normLines(items, field, shownRuns) {
       lines.push({
         run: item.run, cell: item.series.cell, gate: names[r], row: r, steps: s.steps, values,
         nonFinite: s.steps.map((_, i) => at(i)),
-        color: gateColor(names[r], r), dash: runDash(Math.max(0, shownRuns.indexOf(item.run))),
+        color: gateColor(names[r], r, item.series.cell), dash: runDash(Math.max(0, shownRuns.indexOf(item.run))),
       });
     }
   }
@@ -674,8 +675,7 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
 }
 
 function normLegend(lines, shownRuns, ctx, layout) {
-  const gates = [];
-  for (const l of lines) if (!gates.some((g) => g.gate === l.gate)) gates.push({ gate: l.gate, color: l.color, cell: l.cell });
+  const gates = normLegendGates(lines);
   const runs = [...new Set(lines.map((l) => l.run))];
   const dashSample = (dash) => {
     const canvas = el("canvas", { class: "rnn-ghist-dash" });
@@ -695,7 +695,7 @@ function normLegend(lines, shownRuns, ctx, layout) {
       el("span", { class: "rnn-muted", text: "gates" }),
       ...gates.map((g) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "" } }, [
         el("span", { class: "rnn-ghist-line-swatch", style: { background: g.color } }),
-        el("span", { text: weightGateLabel(g.gate, g.cell) }),
+        el("span", { text: g.label }),
       ])),
     ]),
     el("div", { class: "rnn-ghist-legend" }, [

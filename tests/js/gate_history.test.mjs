@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import {
   binRangeText, binTicks, compareMatrices, decadeEdges, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, nonFiniteSummary,
-  nonFiniteText, thinIndices, usedBins, weightGateLabel, zeroBinIndex,
+  nonFiniteText, normLegendGates, thinIndices, usedBins, weightGateLabel, zeroBinIndex,
 } from "../../frontend/gate_history.js";
 import { decadeTicks, logScale } from "../../frontend/profiles.js";
 import { fmt } from "../../frontend/scales.js";
@@ -139,6 +139,7 @@ test("weight gate names: LSTM i f c o, GRU z r h, SimpleRNN h; the candidate one
   assert.equal(weightGateLabel(null), "whole matrix (gates unknown)");
   assert.equal(weightGateLabel("q"), "gate q");
   assert.equal(gateColor("c"), gateColor("h"));
+  assert.notEqual(gateColor("h", 0, "SimpleRNN"), gateColor("h", 0, "GRU"));  // whole cell, not a candidate
   const lstm = ["i", "f", "c", "o"].map((g) => gateColor(g));
   assert.equal(new Set(lstm).size, 4);
   assert.equal(new Set([...lstm, gateColor("z"), gateColor("r")]).size, 6);
@@ -152,4 +153,11 @@ test("log axis ticks: 2 and 5 (or 3) times each decade when a decade is tall eno
   const ticks = logAxisTicks(logScale(1.2, 8), 240, 22);
   assert.ok(Math.abs(ticks[1].pos - Math.log10(2)) < 1e-12);
   for (let k = 1; k < ticks.length; k++) assert.ok((ticks[k].pos - ticks[k - 1].pos) * 240 >= 22);
+});
+
+test("the norms legend has one entry per gate label, across cell types", () => {
+  const line = (gate, cell) => ({ gate, cell, color: gateColor(gate, 0, cell) });
+  const gates = normLegendGates([line("c", "LSTM"), line("h", "GRU"), line("h", "SimpleRNN"), line("h", "GRU")]);
+  assert.deepEqual(gates.map((g) => g.label), ["candidate c", "candidate h", "h (the whole cell)"]);
+  assert.equal(gates[2].color, gateColor("h", 0, "SimpleRNN"));
 });
