@@ -186,13 +186,9 @@ function horizonModel(item, ctx, width) {
 /** The largest value each chart of a model draws: its bars, its projected losses, its overview. */
 function chartMaxima(model) {
   const barsMax = model.binned ? Math.max(0, ...model.bars.map((b) => b.total)) : model.stack.maxTotal;
-  let projectionMax = 0;
-  for (let k = 0; k < model.K; k++) {
-    for (const v of projectedRow(model, k)) if (Number.isFinite(v) && v > projectionMax) projectionMax = v;
-  }
   let overviewMax = 0;
   for (const v of model.overview ? model.overview.values : []) if (Number.isFinite(v) && v > overviewMax) overviewMax = v;
-  return { barsMax, projectionMax, overviewMax };
+  return { barsMax, overviewMax };
 }
 
 /**
@@ -204,15 +200,31 @@ function setYRanges(models, shared) {
   const maxima = models.map(chartMaxima);
   const tops = (key) => yTops(maxima.map((m) => m[key]), shared);
   const bars = tops("barsMax");
-  const projections = tops("projectionMax");
   const overviews = tops("overviewMax");
   models.forEach((model, i) => {
     model.shared = shared;
     model.charts = models.length;
+    model.peers = models;
     model.hi = bars[i];
-    model.projectionHi = projections[i];
     model.overviewHi = overviews[i];
   });
+}
+
+/**
+ * The projection's y top for loss row k: that loss's largest value, over
+ * every run and direction shown with "shared across runs" (the same loss
+ * timestep t), so that one loss's decay is readable whatever the others'
+ * size, and the same loss compares by height across runs.
+ */
+function projectionTop(model, k) {
+  const t = model.targets[k];
+  let hi = 0;
+  for (const peer of model.shared ? model.peers : [model]) {
+    const row = peer.targets.indexOf(t);
+    if (row < 0) continue;
+    for (const v of projectedRow(peer, row)) if (Number.isFinite(v) && v > hi) hi = v;
+  }
+  return hi || 1;
 }
 
 /** What the y range of a chart is, said under it. */
@@ -256,7 +268,9 @@ function horizonPanel(model, ctx) {
     if (!projection) return;
     drawProjection(projection, model, k);
     projectionTitle.textContent = `Loss at t = ${targets[k]}: its horizon ||dL_t/dh_j|| over j ` +
-      `(${sampleText}${binned ? "; mean per bar" : ""}), coloured by lag; ${yRangeText(model)}.`;
+      `(${sampleText}${binned ? "; mean per bar" : ""}), coloured by lag; y range: ` +
+      (model.shared ? `this loss's largest in the ${model.charts} chart${model.charts === 1 ? "" : "s"} shown (shared across runs).`
+        : "this loss's own (shared across runs is off).");
   };
   project(defaultRow(targets, backward));
   hookBars(bars, model, ctx, project);
@@ -478,8 +492,7 @@ function drawProjection(canvas, model, k) {
   const { T, targets, backward, bands } = model;
   const t = targets[k];
   const values = projectedRow(model, k);
-  // The same top for every loss hovered (and, shared, for every run): heights compare.
-  const hi = model.projectionHi;
+  const hi = projectionTop(model, k);
   const c = setupCanvas(canvas, model.width, top + h + 38);
   const colors = canvasColors();
   drawValueAxis(c, colors, canvas, hi, top, h, model.plotW, `||dL_${t}/dh_j||`);

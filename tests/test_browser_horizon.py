@@ -508,7 +508,7 @@ def test_shared_scale_gives_every_run_one_y_range(tab):
         assert frame.get_attribute(BARS % (run, "none"), "data-y-range") == "shared"
         panel = '.rnn-horizon-panel[data-run="%s"]' % run
         assert "y range shared across runs" in frame.text_content(panel + " .rnn-horizon-y-range")
-        assert "y range shared across runs" in frame.text_content(panel + " .rnn-horizon-projection-title")
+        assert "shared across runs" in frame.text_content(panel + " .rnn-horizon-projection-title")
 
     page, frame = show(tab, "horizon", shared=False)
     bars = y_tops(frame, "canvas.rnn-horizon-bars")
