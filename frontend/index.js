@@ -332,7 +332,8 @@ class App {
     this.sampleInput.addEventListener("input", () => {
       // Not a sample number: said next to the input; the last one stays drawn.
       const parsed = parseSampleNumber(this.sampleInput.value);
-      this.sampleSyntaxError = parsed.error ? `${parsed.error}; showing sample ${this.state.sample}` : "";
+      // The last sample number stays chosen (it may itself be one no run has).
+      this.sampleSyntaxError = parsed.error ? `${parsed.error}; sample ${this.state.sample} stays chosen` : "";
       this.showSampleError(this.sampleSyntaxError);
       if (parsed.error) return;
       this.state.sample = parsed.value;

@@ -355,9 +355,14 @@ def test_mean_over_samples_heatmap_pixels(tab, mode, absolute):
 
 
 def test_invalid_sample_number_is_marked_not_replaced(tab):
-    _, frame = tab
+    page, frame = tab
+    page.set_viewport_size({"width": 1000, "height": 1100})
+    settle(frame)
+    layer_box = frame.locator("#rnn-layer").bounding_box()
     frame.fill("#rnn-sample", "9")
     settle(frame)
+    # The reason wraps under the input: the controls do not jump below the run list.
+    assert frame.locator("#rnn-layer").bounding_box() == layer_box
     assert frame.input_value("#rnn-sample") == "9"
     assert "rnn-invalid" in frame.get_attribute("#rnn-sample", "class")
     assert "out of range: samples 0\u20133" in frame.text_content("#rnn-sample-error")
@@ -365,6 +370,9 @@ def test_invalid_sample_number_is_marked_not_replaced(tab):
     frame.fill("#rnn-sample", "1.5")
     assert frame.input_value("#rnn-sample") == "1.5"
     assert "not a whole number" in frame.text_content("#rnn-sample-error")
+    # Says what stays chosen, without claiming that sample 9 is shown.
+    assert "sample 9 stays chosen" in frame.text_content("#rnn-sample-error")
+    assert frame.locator("#rnn-layer").bounding_box() == layer_box
     frame.fill("#rnn-sample", "-1")
     assert "numbered from 0" in frame.text_content("#rnn-sample-error")
     frame.fill("#rnn-sample", "1")
