@@ -183,7 +183,7 @@ function horizonModel(item, ctx, width) {
   return { model };
 }
 
-/** The largest value each chart of a model draws: its bars, its projected losses, its overview. */
+/** The largest value of a model's bars and of its overview (the projection: projectionTop). */
 function chartMaxima(model) {
   const barsMax = model.binned ? Math.max(0, ...model.bars.map((b) => b.total)) : model.stack.maxTotal;
   let overviewMax = 0;
@@ -192,9 +192,9 @@ function chartMaxima(model) {
 }
 
 /**
- * The y range of every chart: with "Scale: shared across runs" ticked,
- * each kind of chart (bars, projection, overview) reaches the same top
- * in every run and direction shown, so heights compare across runs.
+ * The y range of the bars and overview charts: with "Scale: shared across
+ * runs" ticked, each kind reaches the same top in every run and direction
+ * shown, so heights compare across runs (the projection: projectionTop).
  */
 function setYRanges(models, shared) {
   const maxima = models.map(chartMaxima);
