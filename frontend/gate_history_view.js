@@ -18,7 +18,7 @@
 //   together, steeper for the run with more decay, on one shared axis.
 
 import { el } from "./dom.js";
-import { canvasColors, drawYLabel, setupCanvas, strokeGappedLine } from "./plots.js";
+import { canvasColors, drawYLabel, drawYTicks, setupCanvas, strokeGappedLine } from "./plots.js";
 import { logScale, positiveRange } from "./profiles.js";
 import { NAN_RGB } from "./colormap.js";
 import { runColor } from "./run_colors.js";
@@ -551,19 +551,7 @@ function drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, selected, fiel
   COLORS = canvasColors();
   const { plotX, plotY, plotW, plotH, s0, s1 } = layout;
   const bottom = plotY + plotH;
-  c.font = FONT;
-  c.textAlign = "right";
-  c.textBaseline = "middle";
-  for (const tick of logAxisTicks(scale, plotH, 22)) {
-    const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = COLORS.grid;
-    c.beginPath();
-    c.moveTo(plotX, y);
-    c.lineTo(plotX + plotW, y);
-    c.stroke();
-    c.fillStyle = COLORS.text;
-    c.fillText(tick.label, plotX - 6, y);
-  }
+  drawYTicks(c, COLORS, plotX, logAxisTicks(scale, plotH, 22), plotY, plotH, plotW);
   c.textAlign = "center";
   c.textBaseline = "top";
   c.strokeStyle = COLORS.axis;

@@ -8,7 +8,8 @@
 // (the state gradient's profile), -1/ln r, per step. Log y axis there.
 
 import { el } from "./dom.js";
-import { canvasColors, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
+import { canvasColors, drawYLabel, drawYTicks, setupCanvas, strokeGappedLine } from "./plots.js";
+import { PANEL_CHROME_W } from "./layout.js";
 import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "./profiles.js";
 import { runColor } from "./run_colors.js";
 import { fmt, niceStep } from "./scales.js";
@@ -23,10 +24,6 @@ const TOP = 8;
 const HORIZON_H = 190;
 const TIMESCALE_H = 220;
 const MAX_W = 1600;
-// The panel's padding and border (style.css .rnn-panel: 10 px + 1 px each
-// side): the canvases are this much narrower than the panel, or its
-// canvas-wrap clips their right edge (and the last step label with it).
-const PANEL_INSET = 22;
 // The forget gate, or GRU's update gate z (h = z h_{t-1} + (1 - z) candidate).
 const MEMORY_GATES = ["f", "z"];
 
@@ -141,7 +138,8 @@ function stepRange(items) {
 }
 
 function directionCharts(direction, items, ctx, width) {
-  const canvasW = width - PANEL_INSET;
+  // Inside the panel's padding and border, or its canvas-wrap clips the right edge.
+  const canvasW = width - PANEL_CHROME_W;
   const plotW = canvasW - PLOT_X - RIGHT;
   const range = stepRange(items);
   const xOf = (step) => PLOT_X + ((step - range.lo) / (range.hi - range.lo)) * plotW;
@@ -196,18 +194,7 @@ function drawStepAxis(c, colors, axis, top, h, label) {
 
 /** A polyline through the finite points (gaps elsewhere), a dot at each when few. */
 function polyline(c, points, dots) {
-  c.beginPath();
-  let drawing = false;
-  for (const [x, y] of points) {
-    if (y === null) {
-      drawing = false;
-      continue;
-    }
-    if (drawing) c.lineTo(x, y);
-    else c.moveTo(x, y);
-    drawing = true;
-  }
-  c.stroke();
+  strokeGappedLine(c, points);
   if (!dots) return;
   for (const [x, y] of points) {
     if (y === null) continue;

@@ -9,6 +9,7 @@
 
 import { el } from "./dom.js";
 import { canvasColors, drawXAxis, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
+import { PANEL_CHROME_W } from "./layout.js";
 import { runColor } from "./run_colors.js";
 import { fmt } from "./scales.js";
 import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "./series.js";
@@ -26,10 +27,6 @@ const OVERVIEW_H = 70;
 const LABEL_ROW_H = 17;
 const RIGHT = 16;
 const MAX_PANEL_W = 1600;
-// The panel's padding and border (style.css .rnn-panel: 10 px + 1 px each
-// side): the canvases are this much narrower than the panel, or its
-// canvas-wrap clips their right edge.
-const PANEL_INSET = 22;
 // Right and wrong predictions: readable with white text on both themes.
 const RIGHT_COLOR = "#2e7d32";
 const WRONG_COLOR = "#c62828";
@@ -169,7 +166,8 @@ function horizonModel(item, ctx, width) {
   const matrix = horizonMatrix(tensor, sample);
   const stack = stackColumns(matrix, targets, T, backward);
   const bands = lagBands(stack.maxLag);
-  const canvasW = width - PANEL_INSET;
+  // Inside the panel's padding and border, or its canvas-wrap clips the right edge.
+  const canvasW = width - PANEL_CHROME_W;
   const plotW = canvasW - PLOT_X - RIGHT;
   const binned = T > plotW;
   const model = {

@@ -6,7 +6,7 @@
 // loadProfiles, profileSteps and profileViewNodes.
 
 import { el } from "./dom.js";
-import { canvasColors, drawXAxis, integerTicks, setupCanvas, strokeGappedLine } from "./plots.js";
+import { canvasColors, drawXAxis, drawYTicks, integerTicks, setupCanvas, strokeGappedLine } from "./plots.js";
 import {
   byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
@@ -22,7 +22,6 @@ let COLORS = canvasColors();
 /** The View select's values drawn here. */
 export { PROFILE_VIEWS } from "./series.js";
 
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const PLOT_H = 280;
 
@@ -263,22 +262,10 @@ function drawProfile(canvas, runs, scale, layout, T) {
   COLORS = canvasColors(); // the theme (light or dark) at this draw
   const { plotX, plotY, plotW, plotH, cellW } = layout;
   // Grid and y ticks.
-  c.font = FONT;
-  c.textAlign = "right";
-  c.textBaseline = "middle";
   const ticks = scale.kind === "log"
     ? decadeTicks(scale, plotH, 22)
     : linearTicks(scale.hi, Math.floor(plotH / 40));
-  for (const tick of ticks) {
-    const y = Math.round(plotY + plotH * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = COLORS.grid;
-    c.beginPath();
-    c.moveTo(plotX, y);
-    c.lineTo(plotX + plotW, y);
-    c.stroke();
-    c.fillStyle = COLORS.text;
-    c.fillText(tick.label, plotX - 6, y);
-  }
+  drawYTicks(c, COLORS, plotX, ticks, plotY, plotH, plotW);
   // Lines: means thick, samples thin and dashed.
   c.save();
   c.beginPath();
