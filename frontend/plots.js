@@ -767,6 +767,10 @@ export function panelCanvas(p, series, opts, view) {
  * its centre `x` px from the canvas' left edge.
  */
 export function drawYLabel(c, colors, text, top, h, x = 12) {
+  // Centred on the plot, squeezed to the canvas' height where longer (a
+  // short chart's title with its "×1e-3" was cut at the canvas' edge).
+  const height = parseFloat(c.canvas.style.height) || top + h;
+  const room = 2 * Math.min(top + h / 2, height - top - h / 2) - 4;
   c.save();
   c.translate(x, top + h / 2);
   c.rotate(-Math.PI / 2);
@@ -774,7 +778,7 @@ export function drawYLabel(c, colors, text, top, h, x = 12) {
   c.fillStyle = colors.text;
   c.textAlign = "center";
   c.textBaseline = "middle";
-  c.fillText(text, 0, 0);
+  c.fillText(text, 0, 0, Math.max(room, 1));
   c.restore();
 }
 
