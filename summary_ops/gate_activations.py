@@ -200,19 +200,22 @@ class GateRecorder:
             self._directions.append((sub, direction, recording, rnn))
         self._sequences = tf.function(self._sequences_eager, reduce_retracing=True, autograph=False)
 
-    def _sequences_eager(self, inputs, mask):
+    def _sequences_eager(self, inputs, mask, initial_states):
         sequences = []
-        for sub, _, _, rnn in self._directions:
-            sequence = rnn(inputs, mask=mask, training=False)
+        for (sub, _, _, rnn), initial_state in zip(self._directions, initial_states):
+            sequence = rnn(inputs, initial_state=initial_state, mask=mask, training=False)
             sequences.append(ops.flip(sequence, axis=1) if sub.go_backwards else sequence)
         return sequences
 
-    def __call__(self, inputs, mask=None):
-        """See gate_activations."""
+    def __call__(self, inputs, mask=None, initial_states=None):
+        """See gate_activations; initial_states: per direction, its initial
+        state (a list of arrays) or None for zeros."""
         inputs = tf.convert_to_tensor(inputs, dtype=self.layer.compute_dtype)
         if mask is not None:
             mask = tf.convert_to_tensor(mask, dtype=tf.bool)
-        sequences = self._sequences(inputs, mask)
+        if initial_states is None:
+            initial_states = [None] * len(self._directions)
+        sequences = self._sequences(inputs, mask, list(initial_states))
         results = []
         for (sub, direction, recording, _), sequence in zip(self._directions, sequences):
             results.extend(_split_record(np.asarray(sequence), recording, direction))

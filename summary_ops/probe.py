@@ -35,14 +35,14 @@ import numpy as np
 import tensorflow as tf
 
 # Keras' own cells whose output is their first state h_t. Checked with
-# isinstance, never by name (DESIGN.md 3).
+# isinstance, never by name (a subclass keeps its cell type).
 _CELL_TYPES = (
     (keras.layers.LSTMCell, "LSTM"),
     (keras.layers.GRUCell, "GRU"),
     (keras.layers.SimpleRNNCell, "SimpleRNN"),
 )
 
-_MERGES = {
+MERGES = {
     "concat": lambda a, b: tf.concat([a, b], axis=-1),
     "sum": lambda a, b: a + b,
     "ave": lambda a, b: (a + b) / 2,
@@ -269,12 +269,13 @@ class _StatePerturbedCell(keras.layers.Layer):
         return h, new_states
 
 
-class _Direction:
+class Direction:
     """One keras.layers.RNN (a direction of a layer) rebuilt with eps_t."""
 
     def __init__(self, rnn_layer, step_input_shape, direction):
         self.layer = rnn_layer
         self.direction = direction
+        self.input_size = math.prod(step_input_shape)
         cell = rnn_layer.cell
         stacked = isinstance(cell, keras.layers.StackedRNNCells)
         self.leaves = []
@@ -288,12 +289,17 @@ class _Direction:
         self.cell = _StatePerturbedCell(
             cell, self.leaves, step_input_shape, dtype=rnn_layer.dtype_policy
         )
-        self.perturbed = keras.layers.RNN(
+        self.perturbed = self._perturbed_rnn(return_state=False)
+        self.perturbed_with_states = self._perturbed_rnn(return_state=True)
+
+    def _perturbed_rnn(self, return_state):
+        return keras.layers.RNN(
             self.cell,
             return_sequences=True,
-            go_backwards=rnn_layer.go_backwards,
-            zero_output_for_mask=rnn_layer.zero_output_for_mask,
-            dtype=rnn_layer.dtype_policy,
+            return_state=return_state,
+            go_backwards=self.layer.go_backwards,
+            zero_output_for_mask=self.layer.zero_output_for_mask,
+            dtype=self.layer.dtype_policy,
         )
 
     def leaf_part(self, tensor, k):
@@ -302,6 +308,104 @@ class _Direction:
     def to_input_time(self, sequence):
         """Flips a sequence in processing order back to input-time order."""
         return tf.reverse(sequence, axis=[1]) if self.layer.go_backwards else sequence
+
+    def layer_output(self, sequence, return_sequences):
+        """The direction's output as its layer computes it, from the rerun."""
+        last = self.leaves[-1]
+        if not return_sequences:
+            sequence = sequence[:, -1]
+        part = self.leaf_part(sequence, len(self.leaves) - 1)
+        return tf.reshape(part, tf.concat([tf.shape(part)[:-1], last.shape], axis=0))
+
+
+def at_last_real_step(direction, sequence, mask, values, carried=False):
+    """[B, T, C] (processing order): `values` [B, C] at each sample's last
+    processed step, 0 elsewhere. The last step is T-1, or under a mask the
+    last real one where Keras carries the output (or, `carried`, the state)
+    over the padding, i.e. unless zero_output_for_mask zeroes the output."""
+    timesteps = tf.shape(sequence)[1]
+    if mask is None or (direction.layer.zero_output_for_mask and not carried):
+        last = tf.fill(tf.shape(sequence)[:1], timesteps - 1)
+    else:
+        real = tf.cast(direction.to_input_time(mask), tf.int32)  # processing order
+        last = timesteps - 1 - tf.argmax(tf.reverse(real, axis=[1]), axis=1, output_type=tf.int32)
+    at_last = tf.one_hot(last, timesteps, dtype=values.dtype)
+    return at_last[:, :, None] * values[:, None, :]
+
+
+def direction_entries(directions, per_direction):
+    """The result dicts (see LayerProbe.__call__) of each direction's leaf
+    cells, from per-direction tensors "activation", "state_gradient" (all
+    leaves side by side) and "output_gradient" (the last leaf's)."""
+    entries = []
+    for direction, tensors in zip(directions, per_direction):
+        activation = np.asarray(tensors["activation"])
+        state_gradient = np.asarray(tensors["state_gradient"])
+        last = len(direction.leaves) - 1
+        for k, leaf in enumerate(direction.leaves):
+            output_gradient = None
+            if k == last:
+                output_gradient = leaf.to_report_layout(np.asarray(tensors["output_gradient"]))
+            entries.append({
+                "direction": direction.direction,
+                "cell": leaf.name,
+                "cell_index": leaf.index,
+                "channel_shape": leaf.channel_shape,
+                "activation": leaf.to_report_layout(direction.leaf_part(activation, k)),
+                "output_gradient": output_gradient,
+                "state_gradient": leaf.to_report_layout(direction.leaf_part(state_gradient, k)),
+            })
+    return entries
+
+
+def check_direction(direction, sub, inputs, mask, initial_state, rerun_output):
+    """None if `sub` (the layer's own RNN) gives the rerun's output on these
+    inputs and each of its cells outputs its first state at the first
+    processed step; else why not. Runs the layer: its seed generators are
+    put back (dropout masks are prepared even with training=False)."""
+    kept = [(v, np.array(v.numpy())) for v in sub.non_trainable_variables]
+    try:
+        with quiet_first_trace():
+            reference, first_steps = tf.function(_reference, autograph=False)(
+                direction, sub, inputs, mask, initial_state
+            )
+    finally:
+        for variable, value in kept:
+            variable.assign(value)
+    for leaf, (output, state) in zip(direction.leaves, first_steps):
+        if _differs(output, state, leaf.cell):
+            where = "" if leaf.index is None else " (cell %d of its stack)" % leaf.index
+            return NOT_ITS_STATE + where
+    if _differs(rerun_output, reference, sub):
+        return (
+            "rerunning its cell in keras.layers.RNN does not reproduce "
+            "its output on the probe batch (largest difference %.3g); "
+            "a layer whose call does more than run its cell is not "
+            "supported" % np.max(np.abs(np.asarray(rerun_output, np.float64) - np.asarray(reference, np.float64)))
+        )
+    return None
+
+
+def _reference(direction, sub, u, mask, initial_state):
+    """The layer's own output on u, and the (output, state 0) of each of its
+    cells at the first processed step."""
+    reference = sub(u, initial_state=initial_state, mask=mask, training=False)
+    if sub.return_state:
+        reference = reference[0]
+    step = u[:, -1] if sub.go_backwards else u[:, 0]
+    dtype = direction.cell.compute_dtype  # cast as the rerun's call would
+    flat = tf.concat([
+        tf.cast(tf.reshape(step, (-1, direction.input_size)), dtype),
+        tf.zeros(tf.stack([tf.shape(u)[0], direction.size]), dtype=dtype),
+    ], axis=-1)
+    if initial_state is None:
+        states = direction.perturbed.get_initial_state(batch_size=tf.shape(u)[0])
+    else:
+        states = list(initial_state)
+    states = keras.tree.map_structure(lambda s: tf.cast(s, dtype), states)
+    record = []
+    direction.cell.run(flat, states, training=False, record=record)
+    return reference, record
 
 
 def _check_layer(layer):
@@ -367,7 +471,7 @@ class LayerProbe:
             )
         self._input_size = math.prod(step_input_shape)
         names = ("forward", "backward") if self.bidirectional else (None,)
-        self.directions = [_Direction(s, step_input_shape, d) for s, d in zip(subs, names)]
+        self.directions = [Direction(s, step_input_shape, d) for s, d in zip(subs, names)]
         self._pre, self._post = self._split_model(model, layer, sequence)
         # No autograph: the code has no Python control flow on tensors (Keras'
         # RNN builds its own while_loop), and converting it costs ~0.1 s.
@@ -424,29 +528,11 @@ class LayerProbe:
             mask, per_direction, outputs, inputs = self._compute(x, y, sample_weight)
             if not self._checked:
                 self._check_reproduces_layer(x, outputs)
-        result = {
+        return {
             "mask": None if mask is None else np.asarray(mask),
             "inputs": np.asarray(inputs),
-            "directions": [],
+            "directions": direction_entries(self.directions, per_direction),
         }
-        for direction, tensors in zip(self.directions, per_direction):
-            activation = np.asarray(tensors["activation"])
-            state_gradient = np.asarray(tensors["state_gradient"])
-            last = len(direction.leaves) - 1
-            for k, leaf in enumerate(direction.leaves):
-                output_gradient = None
-                if k == last:
-                    output_gradient = leaf.to_report_layout(np.asarray(tensors["output_gradient"]))
-                result["directions"].append({
-                    "direction": direction.direction,
-                    "cell": leaf.name,
-                    "cell_index": leaf.index,
-                    "channel_shape": leaf.channel_shape,
-                    "activation": leaf.to_report_layout(direction.leaf_part(activation, k)),
-                    "output_gradient": output_gradient,
-                    "state_gradient": leaf.to_report_layout(direction.leaf_part(state_gradient, k)),
-                })
-        return result
 
     def _compute_eager(self, x, y, sample_weight):
         u, mask = self._pre_layer(x)
@@ -496,31 +582,14 @@ class LayerProbe:
         return pre_out[0], (pre_out[1] if self._mask_input is not None else None)
 
     def _layer_output(self, direction, sequence):
-        """A direction's output as the layer computes it, from its rebuilt run."""
-        last = direction.leaves[-1]
-        if not self.layer.return_sequences:
-            sequence = sequence[:, -1]
-        part = direction.leaf_part(sequence, len(direction.leaves) - 1)
-        return tf.reshape(part, tf.concat([tf.shape(part)[:-1], last.shape], axis=0))
+        return direction.layer_output(sequence, self.layer.return_sequences)
 
     def _output_gradient_sequence(self, direction, output_grad, sequence, mask):
-        """dL/dy_t of the last cell over all timesteps, in processing order.
-
-        With return_sequences=False only the last output reaches the loss.
-        Under a mask that output is h at the last real timestep (Keras carries
-        it over the padding), so that is where its gradient belongs; every
-        other timestep's output gradient is exactly 0.
-        """
+        """dL/dy_t of the last cell over all timesteps, in processing order;
+        with return_sequences=False only the last output reaches the loss."""
         if self.layer.return_sequences:
             return output_grad
-        timesteps = tf.shape(sequence)[1]
-        if mask is None or direction.layer.zero_output_for_mask:
-            last = tf.fill(tf.shape(sequence)[:1], timesteps - 1)
-        else:
-            real = tf.cast(direction.to_input_time(mask), tf.int32)  # processing order
-            last = timesteps - 1 - tf.argmax(tf.reverse(real, axis=[1]), axis=1, output_type=tf.int32)
-        at_last = tf.one_hot(last, timesteps, dtype=output_grad.dtype)
-        return at_last[:, :, None] * output_grad[:, None, :]
+        return at_last_real_step(direction, sequence, mask, output_grad)
 
     def _post_inputs(self, outputs, mask):
         """Turns the per-direction outputs into the layer's output."""
@@ -528,7 +597,7 @@ class LayerProbe:
             forward, backward = outputs
             if self.layer.return_sequences:
                 backward = tf.reverse(backward, axis=[1])
-            merged = _MERGES[self.layer.merge_mode](forward, backward)
+            merged = MERGES[self.layer.merge_mode](forward, backward)
             outputs = merged if isinstance(merged, list) else [merged]
         else:
             outputs = list(outputs)
@@ -548,55 +617,16 @@ class LayerProbe:
         """Raises UnsupportedLayerError unless, on this batch, each direction's
         own layer gives the rebuilt run's output (at eps = 0) and every cell's
         first-step output is its first state."""
-        # Running the layer prepares dropout masks even with training=False,
-        # which advances its seed generators: put back all it may change.
-        kept = [(v, np.array(v.numpy())) for v in self.layer.non_trainable_variables]
-        try:
-            with quiet_first_trace():
-                reference, first_steps = tf.function(self._reference, autograph=False)(x)
-        finally:
-            for variable, value in kept:
-                variable.assign(value)
-        problems = []
-        for d, got, want, steps in zip(self.directions, outputs, reference, first_steps):
-            for leaf, (output, state) in zip(d.leaves, steps):
-                if _differs(output, state, leaf.cell):
-                    where = "" if leaf.index is None else " (cell %d of its stack)" % leaf.index
-                    problems.append(NOT_ITS_STATE + where)
-                    break
-            else:
-                if _differs(got, want, d.layer):
-                    problems.append(
-                        "rerunning its cell in keras.layers.RNN does not reproduce "
-                        "its output on the probe batch (largest difference %.3g); "
-                        "a layer whose call does more than run its cell is not "
-                        "supported" % np.max(np.abs(np.asarray(got) - np.asarray(want)))
-                    )
+        u, mask = self._pre_layer(x)
+        problems = [
+            check_direction(d, d.layer, u, mask, None, got)
+            for d, got in zip(self.directions, outputs)
+        ]
         self._checked = True
+        problems = [p for p in problems if p is not None]
         if problems:
             self._unsupported = problems[0]
             raise UnsupportedLayerError(self._unsupported)
-
-    def _reference(self, x):
-        """Each direction's own layer output on the batch, and the (output,
-        state 0) of each of its cells at the first processed step."""
-        u, mask = self._pre_layer(x)
-        reference, first_steps = [], []
-        for d in self.directions:
-            reference.append(d.layer(u, mask=mask, training=False))
-            step = u[:, -1] if d.layer.go_backwards else u[:, 0]
-            # Cast as the rebuilt RNN's call would.
-            dtype = d.cell.compute_dtype
-            flat = tf.concat([
-                tf.cast(tf.reshape(step, (-1, self._input_size)), dtype),
-                tf.zeros(tf.stack([tf.shape(u)[0], d.size]), dtype=dtype),
-            ], axis=-1)
-            states = d.perturbed.get_initial_state(batch_size=tf.shape(u)[0])
-            states = keras.tree.map_structure(lambda s: tf.cast(s, dtype), states)
-            record = []
-            d.cell.run(flat, states, training=False, record=record)
-            first_steps.append(record)
-        return reference, first_steps
 
 
 def _differs(got, want, layer):

@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 from tb_rnn_plugin.summary_ops import probe as probe_lib
-from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError
+from probes import make_probe  # noqa: F401 (a fixture)
+from tb_rnn_plugin.summary_ops.probe import UnsupportedLayerError
 
 try:
     from test_gradients import FD_EPS, float64  # noqa: F401 (autouse fixture)
@@ -225,9 +226,9 @@ def three_cells():
     [(two_cells, ["LSTM", "GRU"], [3, 2]), (three_cells, ["SimpleRNN", "GRU", "LSTM"], [3, 2, 4])],
     ids=["LSTM-GRU", "SimpleRNN-(GRU-LSTM)"],
 )
-def test_stacked_cells_each_get_their_own_state_gradient(make_cells, names, units):
+def test_stacked_cells_each_get_their_own_state_gradient(make_cells, names, units, make_probe):
     case = Case(L.RNN(make_cells(), return_sequences=True), (4, 3))
-    result = LayerProbe(case.model, case.layer)(case.x, case.y)
+    result = make_probe(case.model, case.layer)(case.x, case.y)
     entries = result["directions"]
     assert [e["cell"] for e in entries] == names
     assert [e["cell_index"] for e in entries] == list(range(len(names)))
@@ -243,10 +244,10 @@ def test_stacked_cells_each_get_their_own_state_gradient(make_cells, names, unit
     np.testing.assert_allclose(entries[-1]["activation"], layer_output, atol=1e-12)
 
 
-def test_stacked_cells_return_sequences_false_in_bidirectional():
+def test_stacked_cells_return_sequences_false_in_bidirectional(make_probe):
     layer = L.Bidirectional(L.RNN([L.LSTMCell(3), L.SimpleRNNCell(2)]))
     case = Case(layer, (4, 3), seed=1)
-    result = LayerProbe(case.model, layer)(case.x, case.y)
+    result = make_probe(case.model, layer)(case.x, case.y)
     entries = result["directions"]
     assert [(e["direction"], e["cell"], e["cell_index"]) for e in entries] == [
         ("forward", "LSTM", 0), ("forward", "SimpleRNN", 1),
@@ -263,7 +264,7 @@ def test_stacked_cells_return_sequences_false_in_bidirectional():
     assert np.count_nonzero(forward[:, :3]) == 0 and np.count_nonzero(backward[:, 1:]) == 0
 
 
-def test_masked_stacked_cells():
+def test_masked_stacked_cells(make_probe):
     inp = keras.Input((5,), dtype="int32")
     embedded = L.Embedding(6, 3, mask_zero=True)(inp)
     layer = L.RNN([L.GRUCell(3), L.LSTMCell(2)], return_sequences=True)
@@ -273,7 +274,7 @@ def test_masked_stacked_cells():
     model.compile(loss="mse")
     x = np.array([[1, 2, 3, 0, 0], [4, 5, 1, 2, 3]])
     y = np.array([[0.5], [-1.0]])
-    result = LayerProbe(model, layer)(x, y)
+    result = make_probe(model, layer)(x, y)
     np.testing.assert_array_equal(result["mask"], x != 0)
 
     # The same reference loop, on the embedded input, the mask downstream too.
@@ -305,10 +306,12 @@ def test_masked_stacked_cells():
     ],
     ids=["ConvLSTM1D", "ConvLSTM2D"],
 )
-def test_conv_lstm_flattens_spatial_positions_and_filters(layer_type, kwargs, input_shape, channel_shape):
+def test_conv_lstm_flattens_spatial_positions_and_filters(
+    layer_type, kwargs, input_shape, channel_shape, make_probe
+):
     layer = layer_type(padding="valid", return_sequences=True, **kwargs)
     case = Case(layer, input_shape)
-    result = LayerProbe(case.model, layer)(case.x, case.y)
+    result = make_probe(case.model, layer)(case.x, case.y)
     (entry,) = result["directions"]
     assert entry["cell"] == layer_type.__name__
     assert entry["cell_index"] is None
@@ -324,10 +327,10 @@ def test_conv_lstm_flattens_spatial_positions_and_filters(layer_type, kwargs, in
     np.testing.assert_allclose(entry["output_gradient"], flat(case.output_gradient()), atol=1e-12)
 
 
-def test_conv_lstm_last_step_only():
+def test_conv_lstm_last_step_only(make_probe):
     layer = L.ConvLSTM1D(2, 2, padding="same", go_backwards=True)
     case = Case(layer, (3, 4, 1), seed=2)
-    result = LayerProbe(case.model, layer)(case.x, case.y)
+    result = make_probe(case.model, layer)(case.x, case.y)
     (entry,) = result["directions"]
     assert entry["channel_shape"] == [4, 2]
     assert_matches_reference(case, result)
@@ -354,9 +357,9 @@ def test_channels_first_conv_lstm_is_reported_filters_last():
 # -- a user's own cell ---------------------------------------------------------
 
 
-def test_custom_cell_whose_output_is_its_state():
+def test_custom_cell_whose_output_is_its_state(make_probe):
     case = Case(L.RNN(MinimalRNNCell(3), return_sequences=True), (4, 2))
-    result = LayerProbe(case.model, case.layer)(case.x, case.y)
+    result = make_probe(case.model, case.layer)(case.x, case.y)
     (entry,) = result["directions"]
     assert (entry["cell"], entry["cell_index"], entry["channel_shape"]) == ("MinimalRNNCell", None, None)
     assert_matches_reference(case, result, fd_points=3)
@@ -364,11 +367,11 @@ def test_custom_cell_whose_output_is_its_state():
 
 
 @pytest.mark.parametrize("stacked", [False, True], ids=["alone", "in-a-stack"])
-def test_cell_whose_output_is_not_its_state_is_rejected_on_the_first_call(stacked):
+def test_cell_whose_output_is_not_its_state_is_rejected_on_the_first_call(stacked, make_probe):
     cell = MinimalRNNCell(3, output_scale=2.0)
     layer = L.RNN([cell, L.GRUCell(2)] if stacked else cell)
     case = Case(layer, (4, 2))
-    probe = LayerProbe(case.model, layer)  # known only on a batch
+    probe = make_probe(case.model, layer)  # known only on a batch
     for _ in range(2):  # and it stays rejected
         with pytest.raises(UnsupportedLayerError) as error:
             probe(case.x, case.y)
@@ -378,7 +381,7 @@ def test_cell_whose_output_is_not_its_state_is_rejected_on_the_first_call(stacke
         assert ("cell 0 of its stack" in message) == stacked
 
 
-def test_cell_whose_output_size_is_not_its_state_size_is_rejected_at_once():
+def test_cell_whose_output_size_is_not_its_state_size_is_rejected(make_probe):
     class Projected(MinimalRNNCell):
         output_size = 2
 
@@ -388,11 +391,12 @@ def test_cell_whose_output_size_is_not_its_state_size_is_rejected_at_once():
 
     layer = L.RNN(Projected(3))
     case = Case(layer, (4, 2))
+    # The split probe knows at once; in place, on the first pass (shapes).
     with pytest.raises(UnsupportedLayerError, match="its cell's output is not its first state"):
-        LayerProbe(case.model, layer)
+        make_probe(case.model, layer)(case.x, case.y)
 
 
-def test_layer_whose_output_is_not_its_cells_run_is_rejected():
+def test_layer_whose_output_is_not_its_cells_run_is_rejected(make_probe):
     class Doubled(L.SimpleRNN):
         def call(self, sequences, initial_state=None, mask=None, training=False):
             return 2 * super().call(sequences, initial_state, mask, training)
@@ -400,16 +404,16 @@ def test_layer_whose_output_is_not_its_cells_run_is_rejected():
     layer = Doubled(3)
     case = Case(layer, (4, 2))
     with pytest.raises(UnsupportedLayerError, match="does not reproduce its output"):
-        LayerProbe(case.model, layer)(case.x, case.y)
+        make_probe(case.model, layer)(case.x, case.y)
 
 
-def test_first_call_check_leaves_dropout_seeds_alone():
+def test_first_call_check_leaves_dropout_seeds_alone(make_probe):
     # Running a layer with dropout advances its seed generator even with
-    # training=False (DESIGN.md 3); the training run must not see the check.
+    # training=False; the training run must not see the check.
     layer = L.LSTM(3, dropout=0.3, recurrent_dropout=0.3)
     case = Case(layer, (4, 2))
     before = [np.array(v.numpy()) for v in layer.non_trainable_variables]
     assert before  # the seed generator's state
-    LayerProbe(case.model, layer)(case.x, case.y)
+    make_probe(case.model, layer)(case.x, case.y)
     for value, variable in zip(before, layer.non_trainable_variables):
         np.testing.assert_array_equal(variable.numpy(), value)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tb_rnn_plugin.summary_ops.probe import LayerProbe
+from probes import make_probe  # noqa: F401 (a fixture)
 
 B, T, D, U = 2, 4, 3, 3
 FD_EPS = 1e-6
@@ -153,9 +153,9 @@ UNIDIRECTIONAL = ["LSTM", "GRU", "GRU_reset_before", "SimpleRNN"]
 
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("kind", UNIDIRECTIONAL)
-def test_unidirectional_gradients_match_finite_differences(kind, return_sequences):
+def test_unidirectional_gradients_match_finite_differences(kind, return_sequences, make_probe):
     case = Case(recurrent(kind, return_sequences=return_sequences))
-    result = LayerProbe(case.model, case.layer)(case.x, case.y)
+    result = make_probe(case.model, case.layer)(case.x, case.y)
     (direction,) = result["directions"]
     assert direction["direction"] is None
     assert direction["cell"] == ("GRU" if kind.startswith("GRU") else kind)
@@ -174,12 +174,12 @@ def test_unidirectional_gradients_match_finite_differences(kind, return_sequence
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
-def test_bidirectional_each_direction_in_input_time_order(merge_mode):
+def test_bidirectional_each_direction_in_input_time_order(merge_mode, make_probe):
     layer = keras.layers.Bidirectional(
         keras.layers.GRU(U, return_sequences=True), merge_mode=merge_mode
     )
     case = Case(layer)
-    result = LayerProbe(case.model, layer)(case.x, case.y)
+    result = make_probe(case.model, layer)(case.x, case.y)
     assert [d["direction"] for d in result["directions"]] == ["forward", "backward"]
     for index, direction in enumerate(result["directions"]):
         np.testing.assert_allclose(
@@ -206,7 +206,7 @@ def test_bidirectional_each_direction_in_input_time_order(merge_mode):
     )
 
 
-def test_bidirectional_merge_mode_none():
+def test_bidirectional_merge_mode_none(make_probe):
     layer = keras.layers.Bidirectional(
         keras.layers.LSTM(U, return_sequences=True), merge_mode=None
     )
@@ -217,7 +217,7 @@ def test_bidirectional_merge_mode_none():
     model.compile(loss="mse")
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, 1))
-    result = LayerProbe(model, layer)(x, y)
+    result = make_probe(model, layer)(x, y)
 
     def loss(perturb_forward, perturb_backward):
         f, _ = unroll(layer.forward_layer, x, perturb_forward)
@@ -235,7 +235,7 @@ def test_bidirectional_merge_mode_none():
 
 
 @pytest.mark.parametrize("kind", UNIDIRECTIONAL)
-def test_last_step_only_state_gradient_equals_hand_unrolled_reverse_mode(kind):
+def test_last_step_only_state_gradient_equals_hand_unrolled_reverse_mode(kind, make_probe):
     case = Case(recurrent(kind, return_sequences=False))
     eps = [tf.zeros((B, U), tf.float64) for _ in range(T)]
     with tf.GradientTape() as tape:
@@ -243,22 +243,22 @@ def test_last_step_only_state_gradient_equals_hand_unrolled_reverse_mode(kind):
         _, last = unroll(case.layer, case.x, eps=eps)
         loss = tf.reduce_mean((case.head(last) - case.y) ** 2)
     expected = np.stack([g.numpy() for g in tape.gradient(loss, eps)], axis=1)
-    result = LayerProbe(case.model, case.layer)(case.x, case.y)
+    result = make_probe(case.model, case.layer)(case.x, case.y)
     state_gradient = result["directions"][0]["state_gradient"]
     np.testing.assert_allclose(state_gradient, expected, rtol=1e-10, atol=1e-14)
     # The gradient reaches back through time, not only the last step.
     assert np.abs(state_gradient[:, 0]).max() > 0
 
 
-def test_go_backwards_layer_is_reported_in_input_time_order():
+def test_go_backwards_layer_is_reported_in_input_time_order(make_probe):
     case = Case(recurrent("LSTM", return_sequences=True, go_backwards=True))
-    result = LayerProbe(case.model, case.layer)(case.x, case.y)
+    result = make_probe(case.model, case.layer)(case.x, case.y)
     np.testing.assert_allclose(
         result["directions"][0]["state_gradient"], fd_state_gradient(case, 0), atol=1e-8
     )
 
 
-def test_stacked_layers_each_get_their_own_gradients():
+def test_stacked_layers_each_get_their_own_gradients(make_probe):
     inp = keras.Input((T, D))
     first = keras.layers.LSTM(U, return_sequences=True)
     second = keras.layers.SimpleRNN(U)
@@ -272,16 +272,16 @@ def test_stacked_layers_each_get_their_own_gradients():
         sequence, _ = unroll(first, x, perturbation)
         return float(tf.reduce_mean((dense(second(sequence)) - y) ** 2))
 
-    result = LayerProbe(model, first)(x, y)
+    result = make_probe(model, first)(x, y)
     t, b, u = 0, 1, 1
     delta = np.zeros((B, U))
     delta[b, u] = FD_EPS
     fd = (loss((t, delta)) - loss((t, -delta))) / (2 * FD_EPS)
     assert result["directions"][0]["state_gradient"][b, t, u] == pytest.approx(fd, abs=1e-8)
-    assert LayerProbe(model, second)(x, y)["directions"][0]["state_gradient"].shape == (B, T, U)
+    assert make_probe(model, second)(x, y)["directions"][0]["state_gradient"].shape == (B, T, U)
 
 
-def test_masked_timesteps_are_reported_and_get_no_gradient():
+def test_masked_timesteps_are_reported_and_get_no_gradient(make_probe):
     inp = keras.Input((T,), dtype="int32")
     embedded = keras.layers.Embedding(5, D, mask_zero=True)(inp)
     layer = keras.layers.LSTM(U, return_sequences=True)
@@ -290,7 +290,7 @@ def test_masked_timesteps_are_reported_and_get_no_gradient():
     model.compile(loss="mse")
     x = np.array([[1, 2, 0, 0], [3, 4, 1, 2]])
     y = np.array([[0.5], [-1.0]])
-    result = LayerProbe(model, layer)(x, y)
+    result = make_probe(model, layer)(x, y)
     np.testing.assert_array_equal(result["mask"], x != 0)
     (direction,) = result["directions"]
     assert np.all(direction["state_gradient"][0, 2:] == 0)
@@ -302,7 +302,7 @@ def test_masked_timesteps_are_reported_and_get_no_gradient():
     )
 
 
-def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
+def test_last_step_only_output_gradient_sits_at_the_last_real_timestep(make_probe):
     """Under a mask, the last output is h at the last real step, not padding."""
     inp = keras.Input((T,), dtype="int32")
     embedded = keras.layers.Embedding(5, D, mask_zero=True)(inp)
@@ -312,7 +312,7 @@ def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
     model.compile(loss="mse")
     x = np.array([[1, 2, 3, 0], [3, 4, 1, 2]])
     y = np.array([[0.5], [-1.0]])
-    result = LayerProbe(model, layer)(x, y)
+    result = make_probe(model, layer)(x, y)
 
     output = keras.Model(inp, layer.output)(x).numpy()
     with tf.GradientTape() as tape:
@@ -330,7 +330,7 @@ def test_last_step_only_output_gradient_sits_at_the_last_real_timestep():
 
 
 
-def test_masked_return_sequences_padding_gets_no_loss_downstream():
+def test_masked_return_sequences_padding_gets_no_loss_downstream(make_probe):
     """Embedding(mask_zero) -> LSTM(return_sequences) -> Dense per step: Keras'
     compiled loss skips padded steps, so their output gradient is exactly 0,
     and the probe's loss is the model's (the split model must see the mask)."""
@@ -342,7 +342,7 @@ def test_masked_return_sequences_padding_gets_no_loss_downstream():
     model.compile(loss="mse")
     tokens = np.array([[1, 2, 3, 0, 0], [4, 5, 1, 2, 3]], dtype="int32")
     y = np.random.default_rng(0).normal(size=(2, 5, 2)).astype("float32")
-    result = LayerProbe(model, model.get_layer("rnn"))(tokens, y)
+    result = make_probe(model, model.get_layer("rnn"))(tokens, y)
     output_gradient = result["directions"][0]["output_gradient"]
     np.testing.assert_array_equal(output_gradient[0, 3:], 0.0)
     assert np.abs(output_gradient[0, :3]).min() > 0
@@ -365,7 +365,7 @@ def test_masked_return_sequences_padding_gets_no_loss_downstream():
     np.testing.assert_allclose(output_gradient, tape.gradient(loss, h), rtol=1e-5, atol=1e-7)
 
 
-def test_nan_weights_are_still_probed_not_called_a_different_cell():
+def test_nan_weights_are_still_probed_not_called_a_different_cell(make_probe):
     """A model trained into NaN: the first-call check must not mistake NaN
     (NaN != NaN) for a cell whose output is not its state."""
     keras.utils.set_random_seed(4)
@@ -376,5 +376,5 @@ def test_nan_weights_are_still_probed_not_called_a_different_cell():
     value[0, 0] = np.nan
     kernel.assign(value)
     x = np.ones((2, 4, 2), "float32")
-    result = LayerProbe(model, model.get_layer("rnn"))(x, np.ones((2, 1), "float32"))
+    result = make_probe(model, model.get_layer("rnn"))(x, np.ones((2, 1), "float32"))
     assert np.isnan(result["directions"][0]["activation"]).any()
