@@ -58,7 +58,7 @@ def run_demo(logdir, *args):
     """The demo's own code, as a user runs it, without starting TensorBoard."""
     command = [sys.executable, "-m", "tb_rnn_plugin.demo", "--logdir", str(logdir),
                "--no-tensorboard", *args]
-    print("$", " ".join(command[1:]), flush=True)
+    print("$ python", " ".join(command[1:]), flush=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
 
@@ -168,7 +168,8 @@ def tensorboard(logdir, runs, timeout=120.0):
 class Tab:
     """The RNN tab in a fresh browser context (no kept selection)."""
 
-    def __init__(self, browser, url, width, height):
+    def __init__(self, browser, url, width, height, out):
+        self.out = out
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.errors = []
@@ -230,7 +231,7 @@ class Tab:
             self.ready()
 
     def shoot(self, name, whole_page=False):
-        path = OUT / name
+        path = self.out / name
         self.fit_height()
         # No hover highlight or focus ring from the last click in the picture.
         self.page.mouse.move(0, 0)
@@ -242,7 +243,7 @@ class Tab:
             self.frame.locator("#rnn-app").screenshot(path=str(path))
         if self.errors:
             raise RuntimeError("%s: errors in the page: %s" % (name, self.errors))
-        print("wrote", path.relative_to(DOCS.parent), "(%d kB)" % (path.stat().st_size // 1024), flush=True)
+        print("wrote", path, "(%d kB)" % (path.stat().st_size // 1024), flush=True)
 
     def close(self):
         self.context.close()
@@ -361,13 +362,15 @@ def main(argv=None):
     parser.add_argument("--reuse", action="store_true",
                         help="keep the logs already under --work instead of training again")
     parser.add_argument("--only", nargs="+", choices=sorted(SHOTS), help="only these shots")
+    parser.add_argument("--out", type=pathlib.Path, default=OUT,
+                        help="where the PNGs go (default: docs/img, where the docs link to them)")
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         parser.error("needs Debian's Chromium at %s: apt-get install chromium" % CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     names = args.only or list(SHOTS)
-    OUT.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         work = args.work
         if work is None:
@@ -384,7 +387,7 @@ def main(argv=None):
                     where, width, height, take = SHOTS[name]
                     if where != logdir_name:
                         continue
-                    tab = Tab(browser, url, width, height)
+                    tab = Tab(browser, url, width, height, args.out)
                     try:
                         take(tab)
                     finally:
