@@ -12,6 +12,7 @@ from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import model_probe as model_probe_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import probe_batch as probe_batch_lib
+from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 
 
@@ -105,6 +106,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         about 3 significant digits; NaN and +-Inf kept) or "float32", how
         the big tensors' values are stored. The plugin serves both as
         float32.
+      max_step_bytes: the most bytes the big tensors of a full logging step
+        may take (int, default 20 MB), or None for no limit. Measured at the
+        first logging step, before writing: above it, fewer probe samples
+        are written and then ConvLSTM states are averaged over blocks of
+        spatial positions, with one warning saying what was done.
 
     Labels (for classifiers): at the steps and for the layers that log a
     gradient horizon, `<layer>/labels` holds the true and the predicted
@@ -133,11 +139,14 @@ class RNNTensorBoard(keras.callbacks.Callback):
         vocabulary=None,
         full_every=10,
         precision=summary.BFLOAT16,
+        max_step_bytes=20_000_000,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
         _require_positive_int("max_samples", max_samples)
         _require_positive_int("full_every", full_every)
+        if max_step_bytes is not None:
+            _require_positive_int("max_step_bytes", max_step_bytes)
         if precision not in summary.PRECISIONS:
             raise ValueError(
                 "precision must be one of %s, got %r" % (list(summary.PRECISIONS), precision)
@@ -168,6 +177,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         # Tags of the series that have held NaN or +-Inf at a logged step.
         self._non_finite_tags = set()
         self._probe_batch = probe_batch_lib.unpack_probe_data(probe_data)
+        self.max_step_bytes = max_step_bytes
+        # What the size budget lets a full step write (set at the first log).
+        self._budget_checked = False
+        self._samples = max_samples
+        self._spatial_pool = 1
         # Built at on_train_begin for each compile (they trace its loss):
         self._model_probe = None  # model_probe.ModelProbe of the logged layers
         self._layer_collectors = []  # collectors_lib, in collecting order
@@ -349,7 +363,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 return
             self._last_logged_step = step
             with model_probe_lib.model_state_kept(self.model):
-                groups, labels = self._collect(step)
+                probed = self._probe(step)
+            if probed is None:
+                return
+            groups, labels = self._collect(probed, step)
+            if not self._budget_checked:
+                groups, labels = self._keep_in_budget(probed, step, groups, labels)
             # The untrained model, and each series' first NaN/Inf, must
             # never be sampled away: the whole step is written and pinned.
             pinned = (
@@ -366,8 +385,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
 
-    def _collect(self, step):
-        """The step's writes (a Group per layer, then the weights') and labels."""
+    def _probe(self, step):
+        """The probe pass's result at this step, or None (warned)."""
         if self._weight_layers and self._weights is None:
             self._weights = collectors_lib.Weights(self._weight_layers)
             self._model_probe.variables = self._weights.variables
@@ -378,11 +397,46 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 "probe", "RNNTensorBoard: the probe pass failed at step %d: %s: %s"
                 % (step, type(e).__name__, e)
             )
-            return [], []
+            return None
         self._warn_unsupported()
+        return probed
+
+    def _keep_in_budget(self, probed, step, groups, labels):
+        """At the first logging step: fewer samples, then pooled ConvLSTM
+        positions, until a full step fits max_step_bytes (said once)."""
+        self._budget_checked = True
+        size = size_budget.step_bytes(groups, self.precision)
+        if self.max_step_bytes is None or size <= self.max_step_bytes:
+            return groups, labels
+        shapes = [
+            e.get("channel_shape") for r in probed["layers"].values() for e in r["directions"]
+        ]
+        smallest = size_budget.smallest_spatial_size(shapes)
+        reduced = size
+        while reduced > self.max_step_bytes:
+            if self._samples > 1:
+                self._samples = max(1, min(
+                    self._samples - 1, int(self._samples * self.max_step_bytes / reduced)
+                ))
+            elif self._spatial_pool * 2 <= smallest:
+                self._spatial_pool *= 2
+            else:
+                break
+            groups, labels = self._collect(probed, step)
+            reduced = size_budget.step_bytes(groups, self.precision)
+        warnings.warn(size_budget.describe(
+            self._samples, self.max_samples, self._spatial_pool, (size, reduced),
+            self.max_step_bytes,
+        ), stacklevel=4)
+        return groups, labels
+
+    def _collect(self, probed, step):
+        """The step's writes (a Group per layer, then the weights') and labels."""
         groups, labels = [], []
         for layer, result in probed["layers"].items():
-            ctx = collectors_lib.LayerStep(layer, result, step, self._probe_batch, self.max_samples)
+            ctx = collectors_lib.LayerStep(
+                layer, result, step, self._probe_batch, self._samples, self._spatial_pool
+            )
             failure = "RNNTensorBoard: could not log layer %r at step %d" % (layer.name, step)
             try:
                 writes = [w for c in self._layer_collectors for w in c.collect(ctx)]

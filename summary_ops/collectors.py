@@ -22,6 +22,7 @@ from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import horizon as horizon_lib
 from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
+from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 
 # One series' write at a logging step. A series with a big tensor (`data`,
@@ -64,12 +65,13 @@ def leaf_cell(layer, direction, cell_index):
 class LayerStep:
     """One layer at one logging step: what its collectors read and share."""
 
-    def __init__(self, layer, result, step, probe_batch, max_samples):
+    def __init__(self, layer, result, step, probe_batch, samples, spatial_pool=1):
         self.layer = layer
         self.result = result  # ModelProbe's result for the layer
         self.step = step
         self.probe_batch = probe_batch  # (x, y, sample_weight)
-        self.keep = slice(0, max_samples)
+        self.keep = slice(0, samples)  # the samples written
+        self.spatial_pool = spatial_pool  # ConvLSTM positions averaged per block
         self.mask_tag = None if result["mask"] is None else "%s/mask" % layer.name
         self.gate_results = []  # set by GateActivations
         self.horizon_result = None  # set by Horizons
@@ -96,11 +98,16 @@ class TimestepTensors:
             for kind, write in _QUANTITIES:
                 if entry.get(kind) is None:
                     continue  # e.g. no output gradient for an inner stacked cell
+                values, channel_shape = entry[kind][keep], entry.get("channel_shape")
+                if ctx.spatial_pool > 1 and channel_shape and len(channel_shape) > 1:
+                    values, channel_shape = size_budget.pool_spatial(
+                        values, channel_shape, ctx.spatial_pool
+                    )
                 writes.append(blob_write(
-                    write, "%s/%s" % (tag_prefix(layer, entry), kind), entry[kind][keep],
+                    write, "%s/%s" % (tag_prefix(layer, entry), kind), values,
                     layer=layer.name, cell=entry["cell"], direction=entry["direction"],
                     mask_tag=ctx.mask_tag, cell_index=entry.get("cell_index"),
-                    channel_shape=entry.get("channel_shape"),
+                    channel_shape=channel_shape,
                 ))
         return writes
 

@@ -304,3 +304,30 @@ def test_padded_batches_with_conv_and_dropout_train_bitwise_unchanged(tmp_path):
     assert {"bi0/forward/state_gradient", "bi1/backward/state_gradient"} <= set(
         read_back(tmp_path)["."]
     )
+
+
+def test_a_full_step_over_the_size_budget_writes_fewer_samples_then_pools(tmp_path):
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3, 8, 8, 1))
+    h = keras.layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True, name="conv_lstm")(inp)
+    model = keras.Model(inp, keras.layers.Conv3D(1, 3, padding="same")(h))
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(7).normal(size=(4, 3, 8, 8, 1)).astype("float32")
+    # Unreduced, a full step's per-timestep tensors are 3 x [4, 3, 8*8*4]
+    # float32 = 36,864 bytes; one sample 9,216; 2x2 blocks 2,304; so a
+    # budget of 2 kB needs one sample and 4x4 blocks (3 x [1, 3, 2*2*4] = 576).
+    callback = RNNTensorBoard(
+        tmp_path, update_freq=1, full_every=1, precision="float32", max_step_bytes=2_000,
+        probe_data=(x, x), log_weights=False,
+    )
+    with pytest.warns(UserWarning, match=r"1 of max_samples=4 probe samples and ConvLSTM "
+                                         r"states averaged over 4x4 spatial positions"):
+        model.fit(x, x, batch_size=4, epochs=1, verbose=0, callbacks=[callback])
+    info, _, values = read_back(tmp_path)["."]["conv_lstm/activation"]
+    assert info["channel_shape"] == [2, 2, 4] and values[-1].shape == (1, 3, 16)
+    full = ModelProbe(model, [model.get_layer("conv_lstm")])(x, x)
+    activation = full["layers"][model.get_layer("conv_lstm")]["directions"][0]["activation"]
+    blocks = activation[:1].reshape(1, 3, 2, 4, 2, 4, 4).mean(axis=(3, 5)).reshape(1, 3, 16)
+    np.testing.assert_allclose(values[-1], blocks, rtol=1e-5, atol=1e-7)
