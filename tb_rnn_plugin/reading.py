@@ -20,6 +20,7 @@ from tensorboard.compat.proto import tensor_pb2
 from tensorboard.compat.proto import types_pb2
 from tensorboard.util import tensor_util
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,9 @@ def tag_index(listings):
 def series_metadata(content):
     """(parsed metadata, None), or (None, why it is skipped), of a series' plugin content.
 
-    Cached by content (an index of thousands of series repeats a few
+    The parsed metadata holds what the writer stored and the facts about
+    its kind and cell that the browser needs (kinds.describe), so that the
+    tab never keeps its own tables of them. Cached by content (an index of thousands of series repeats a few
     contents), so the parsed dicts are shared: treat them as read-only.
     """
     return _series_metadata(bytes(content or b""))
@@ -164,7 +167,9 @@ def series_metadata(content):
 @functools.lru_cache(maxsize=4096)
 def _series_metadata(content):
     try:
-        return _json_safe(metadata.parse_plugin_metadata(content)), None
+        parsed = metadata.parse_plugin_metadata(content)
+        parsed.update(kinds.describe(parsed))
+        return _json_safe(parsed), None
     except ValueError as e:
         return None, str(e)
     except RecursionError:
@@ -332,8 +337,8 @@ def tensor_payload(array):
     ]
 
 
-# The kinds written with a `<tag>/profile` companion (metadata.PROFILE).
-PROFILED_KINDS = (metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT)
+# The kinds whose `<tag>/profile` companion /profile serves.
+PROFILED_KINDS = kinds.PROFILED_KINDS
 
 # The layout version of /profile and /kept bodies (their JSON header's "format").
 PROFILE_FORMAT = 1

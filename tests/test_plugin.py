@@ -278,6 +278,17 @@ def test_tags(client):
         "cell_index": None,
         "channel_shape": None,
         "of_tag": None,
+        # What the tab learns from /tags instead of its own tables (kinds.describe).
+        "has_profile": True,
+        "companions": ["stats", "profile", "unit_health"],
+        "time_order": "input",
+        "backward": None,
+        "gate_order": ["i", "f", "candidate", "o"],
+        "gate_labels": {
+            "i": "input gate i", "f": "forget gate f", "candidate": "candidate",
+            "o": "output gate o",
+        },
+        "memory_gate": "f",
     }
     assert runs["run_uni"]["lstm/output_gradient"]["metadata"]["kind"] == "output_gradient"
     assert runs["run_uni"]["lstm/output_gradient"]["description"] == ""
@@ -291,9 +302,12 @@ def test_tags(client):
         assert md["mask_tag"] == "bi/mask"
         assert md["cell"] == "GRU"
         assert md["mask_tag"] in runs["run_bi"]
+        assert md["backward"] is (direction == "backward")
+        assert (md["gate_order"], md["memory_gate"]) == (["z", "r", "candidate"], "z")
     mask = runs["run_bi"]["bi/mask"]["metadata"]
     assert mask["kind"] == "mask"
     assert mask["axes"] == ["sample", "timestep"]
+    assert (mask["has_profile"], mask["companions"], mask["gate_order"]) == (False, [], None)
 
 
 def test_tags_leaves_out_unparsable_series_with_warning(logdir, caplog):
