@@ -295,7 +295,9 @@ def _loss_json(loss):
     return loss
 
 
-def _gates_json(gates):
+def gates_json(gates):
+    """[{"name", "start", "stop"}] of gates given as dicts or objects with
+    those attributes (summary_ops/gates.py Gate), or None."""
     if gates is None:
         return None
     result = []
@@ -311,7 +313,7 @@ def _gates_json(gates):
 # How each kind-specific option is stored (kinds.Kind.options).
 _OPTION_JSON = {
     "matrix": lambda matrix: matrix,
-    "gates": lambda gates: _gates_json(gates),
+    "gates": lambda gates: gates_json(gates),
     "gate": _optional(str),
     "targets": _optional(lambda targets: [int(t) for t in targets]),
     "max_lag": _optional(int),
