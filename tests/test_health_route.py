@@ -341,8 +341,8 @@ def test_rows_are_kept_until_a_new_step_is_logged(tmp_path):
     dp = data_provider_over(str(tmp_path))
     plugin = rnn_plugin.RnnLoader().load(base_plugin.TBContext(data_provider=dp, sampling_hints={}))
     computed = []
-    original = plugin._health_rows
-    plugin._health_rows = lambda *args: computed.append(args[2]) or original(*args)
+    original = plugin.health_service.rows
+    plugin.health_service.rows = lambda *args: computed.append(args[2]) or original(*args)
     client = werkzeug_test.Client(application.TensorBoardWSGI([plugin], data_provider=dp))
     assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None
     assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None

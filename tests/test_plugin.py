@@ -25,6 +25,7 @@ from tb_reading import data_provider_over
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
+from tb_rnn_plugin import storage
 
 PREFIX = "/data/plugin/rnn"
 
@@ -657,8 +658,8 @@ def test_index_cache_lists_once_per_lifetime_then_refreshes_in_background(monkey
     import threading
 
     clock = [100.0]
-    monkeypatch.setattr(rnn_plugin.time, "monotonic", lambda: clock[0])
-    cache = rnn_plugin._IndexCache(lifetime=5.0)
+    monkeypatch.setattr(storage.time, "monotonic", lambda: clock[0])
+    cache = storage.IndexCache(lifetime=5.0)
     calls = []
     release = threading.Event()
 
@@ -684,8 +685,8 @@ def test_index_cache_lists_once_per_lifetime_then_refreshes_in_background(monkey
 
 def test_index_cache_keeps_the_last_index_when_a_refresh_fails(monkeypatch, caplog):
     clock = [0.0]
-    monkeypatch.setattr(rnn_plugin.time, "monotonic", lambda: clock[0])
-    cache = rnn_plugin._IndexCache(lifetime=1.0)
+    monkeypatch.setattr(storage.time, "monotonic", lambda: clock[0])
+    cache = storage.IndexCache(lifetime=1.0)
     assert cache.get("e", lambda: "good") == "good"
     clock[0] += 2
 
@@ -701,7 +702,7 @@ def test_index_cache_keeps_the_last_index_when_a_refresh_fails(monkeypatch, capl
 
 
 def test_index_cache_without_lifetime_lists_every_time():
-    cache = rnn_plugin._IndexCache(lifetime=0.0)
+    cache = storage.IndexCache(lifetime=0.0)
     counter = iter(range(10))
     assert [cache.get("e", lambda: next(counter)) for _ in range(3)] == [0, 1, 2]
 
@@ -709,8 +710,8 @@ def test_index_cache_without_lifetime_lists_every_time():
 @pytest.mark.parametrize("interval, lifetime", [(None, 0.0), (5, 5.0), (1, 1.0), (0, float("inf"))])
 def test_index_lifetime_is_the_reload_interval(interval, lifetime):
     flags = argparse.Namespace() if interval is None else argparse.Namespace(reload_interval=interval)
-    assert rnn_plugin._index_lifetime(flags) == lifetime
-    assert rnn_plugin._index_lifetime(None) == 0.0
+    assert storage.index_lifetime(flags) == lifetime
+    assert storage.index_lifetime(None) == 0.0
 
 
 def test_tags_is_gzipped_for_clients_that_accept_it(client):
