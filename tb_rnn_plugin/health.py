@@ -1,6 +1,6 @@
 """The health overview: per run and layer (direction, stacked cell), where
 training went wrong and since when. Pure functions over numpy arrays (no
-TensorFlow, no data provider); plugin.health_impl feeds them the kept
+TensorFlow, no data provider); health_service.py feeds them the kept
 series, which TensorBoard holds for every logged step.
 
 One row per run and layer (direction, cell of a stack) holds:
@@ -47,6 +47,7 @@ import math
 
 import numpy as np
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 # The order in which one logging step computes a layer's series: the weights
@@ -63,12 +64,9 @@ SERIES_ORDER = (
     metadata.STATE_GRADIENT,
     metadata.WEIGHT_GRADIENT,
 )
-# Inputs first, then the recurrence, then the biases.
-MATRIX_ORDER = ("kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias")
-PROFILED = (
-    metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT,
-    metadata.GATE_ACTIVATION, metadata.CELL_STATE,
-)
+MATRIX_ORDER = kinds.MATRIX_ORDER
+# The kinds written with a `<tag>/profile`, where a NaN is located.
+PROFILED = tuple(k.name for k in kinds.KIND_LIST if kinds.PROFILE in k.companions)
 
 # The share of units from which a measure is a problem (highlighted, and
 # the level its `since` / `first_step` refer to): any exploding unit; a
@@ -443,7 +441,7 @@ def plan_rows(tags):
         })
         plan["cell"] = plan["cell"] or meta.get("cell")
         plan["series"].append({"kind": kind, "tag": tag, "metadata": meta})
-        if kind == metadata.ACTIVATION:
+        if kinds.UNIT_HEALTH in kinds.kind_of(kind).companions:
             plan["unit_health"] = metadata.companion_tag(tag, metadata.UNIT_HEALTH)
         if kind == metadata.STATE_GRADIENT:
             plan["state_profile"] = metadata.profile_tag(tag)
