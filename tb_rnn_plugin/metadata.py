@@ -60,14 +60,14 @@ GATE_STAT_FIELDS = kinds.GATE_STAT_FIELDS
 
 # The bins of a GATE_HISTOGRAM: signed log-magnitude, fixed for every step
 # and run so that steps stack into a ridgeline and runs compare, and so
-# that one outlier cannot squash the rest (TensorBoard issue 405): one
+# that one outlier cannot squash the rest into one linear bin: one
 # outlier adds one count to a far bin. Magnitude edges 10^(k / PER_DECADE)
 # for k in [MIN_EXPONENT * PER_DECADE, MAX_EXPONENT * PER_DECADE]; a value
 # v falls in bin i where HISTOGRAM_EDGES[i - 1] <= v < HISTOGRAM_EDGES[i]
 # (the first and last bins are open: beyond -10^MAX, beyond +10^MAX). The
 # middle bin [-10^MIN, 10^MIN) holds exact zeros and tiny values. Only
 # finite values are counted: NaN and +-Inf are counted apart in GATE_STATS,
-# so a NaN never corrupts a histogram (TensorBoard issue 87).
+# so a NaN never corrupts a histogram.
 # A GATE_HISTOGRAM's metadata names its bins by these three numbers (a few
 # bytes in every step's record) rather than the 50 edges (730 bytes).
 HISTOGRAM_BINS = kinds.HISTOGRAM_BINS
