@@ -76,12 +76,12 @@ class RnnPlugin(base_plugin.TBPlugin):
     plugin_name = metadata.PLUGIN_NAME
 
     def __init__(self, context):
-        self._store = storage.SeriesStore(
+        self.store = storage.SeriesStore(
             context.data_provider,
             reading.samples_to_read(context.sampling_hints),
             storage.index_lifetime(context.flags),
         )
-        self.health_service = health_service.HealthService(self._store)
+        self.health_service = health_service.HealthService(self.store)
 
     def get_plugin_apps(self):
         return {
@@ -109,21 +109,21 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     def tags_impl(self, ctx, experiment):
         """`{"runs": {run: {tag: {...}}}, "skipped": [...]}` (reading.tag_index)."""
-        return self._store.index(ctx, experiment).index
+        return self.store.index(ctx, experiment).index
 
     def steps_impl(self, ctx, experiment, run, tag):
         """`{"steps": [int, ascending], "wall_times": [float], "logged_steps": int|None}`."""
-        stored, _ = self._store.series(ctx, experiment, run, tag)
-        steps = self._store.steps(ctx, experiment, run, tag, stored)
+        stored, _ = self.store.series(ctx, experiment, run, tag)
+        steps = self.store.steps(ctx, experiment, run, tag, stored)
         return payloads.steps_response(
             {step: wall_time for step, (wall_time, _) in steps.items()},
-            self._store.logged_step_count(ctx, experiment, run, tag),
+            self.store.logged_step_count(ctx, experiment, run, tag),
         )
 
     def tensor_impl(self, ctx, experiment, run, tag, step):
         """(body bytes, extra headers) of the tensor logged at `step`."""
-        stored, parsed = self._store.series(ctx, experiment, run, tag)
-        steps = self._store.steps(ctx, experiment, run, tag, stored, wanted=step)
+        stored, parsed = self.store.series(ctx, experiment, run, tag)
+        steps = self.store.steps(ctx, experiment, run, tag, stored, wanted=step)
         if step not in steps:
             reading.raise_step_not_found(step, steps, run, tag)
         wall_time, read = steps[step]
@@ -144,7 +144,7 @@ class RnnPlugin(base_plugin.TBPlugin):
         without one (version-1 logs); a 422 for profile data that cannot be
         served.
         """
-        _, parsed = self._store.series(ctx, experiment, run, tag)
+        _, parsed = self.store.series(ctx, experiment, run, tag)
         kind = parsed.get("kind")
         if kind not in kinds.PROFILED_KINDS:
             raise errors.NotFoundError(
@@ -152,7 +152,7 @@ class RnnPlugin(base_plugin.TBPlugin):
                 % (reading.shortened(run), reading.shortened(tag), kind,
                    ", ".join(kinds.PROFILED_KINDS))
             )
-        series = self._store.kept(ctx, experiment, run, metadata.profile_tag(tag))
+        series = self.store.kept(ctx, experiment, run, metadata.profile_tag(tag))
         if not series:
             raise errors.NotFoundError(
                 "no profile logged for run %r tag %r (logs written before tb-rnn-plugin "
@@ -177,10 +177,10 @@ class RnnPlugin(base_plugin.TBPlugin):
                 "kind must be one of %s, got %r"
                 % (", ".join(kinds.COMPANION_TENSOR_KINDS), reading.shortened(kind))
             )
-        self._store.series(ctx, experiment, run, tag)  # 404 / 422 for the series itself
+        self.store.series(ctx, experiment, run, tag)  # 404 / 422 for the series itself
         kept_tag = metadata.companion_tag(tag, kind)
-        listed = self._store.kept_metadata(ctx, experiment, run, kept_tag)
-        series = self._store.kept(ctx, experiment, run, kept_tag) if listed is not None else {}
+        listed = self.store.kept_metadata(ctx, experiment, run, kept_tag)
+        series = self.store.kept(ctx, experiment, run, kept_tag) if listed is not None else {}
         if not series:
             raise errors.NotFoundError(
                 "no %s logged for run %r tag %r" % (kind, reading.shortened(run), reading.shortened(tag))
@@ -223,7 +223,7 @@ class RnnPlugin(base_plugin.TBPlugin):
         # that does not accept gzip.
         return http_util.Respond(
             request,
-            self._store.index(ctx, experiment).gzipped,
+            self.store.index(ctx, experiment).gzipped,
             "application/json",
             content_encoding="gzip",
         )
