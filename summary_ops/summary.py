@@ -35,6 +35,7 @@ import inspect
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 FLOAT32 = "float32"
@@ -46,7 +47,7 @@ PRECISIONS = (FLOAT32, BFLOAT16)
 def timestep_tensor(
     name, data, kind, step=None, description=None, *, layer=None, cell=None, direction=None,
     mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
-    precision=FLOAT32, gate=None, argument_name="data",
+    precision=FLOAT32, gate=None, backward=None, argument_name="data",
 ):
     """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
 
@@ -68,6 +69,9 @@ def timestep_tensor(
       precision: "float32" or "bfloat16", how the tensor's values are
         stored (the companions are float32 either way).
       gate: for metadata.GATE_ACTIVATION, the gate's name.
+      backward: True for a layer that processes its input from the last
+        timestep to the first (go_backwards; a Bidirectional's backward
+        direction says so by `direction`), None: not said.
       argument_name: what error messages call `data`.
 
     Raises:
@@ -87,14 +91,16 @@ def timestep_tensor(
     )
     if gate is not None or kind == metadata.GATE_ACTIVATION:
         fields["gate"] = gate
+    if backward is not None:
+        fields["backward"] = bool(backward)
     summary_metadata = metadata.create_summary_metadata(kind, description=description, **fields)
     data = _validated_float32(data, len(metadata.AXES[kind]), argument_name)
     with tf.summary.experimental.summary_scope(
         name, "rnn_timestep_summary", values=[data, step]
     ) as (tag, _):
-        companions = [] if kind == metadata.MASK else [
-            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
-            (metadata.profile_tag(tag), metadata.PROFILE, _channel_norm(data)),
+        companions = [
+            (metadata.companion_tag(tag, companion), companion, _FROM_DATA[companion](data))
+            for companion in kinds.kind_of(kind).companions if companion in _FROM_DATA
         ]
         return _write_series(
             tag, data, step, summary_metadata, companions, fields,
@@ -309,7 +315,8 @@ cell_state = _kind_writer(
 timestep_mask = _kind_writer(
     "timestep_mask", metadata.MASK, timestep_tensor,
     """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps].""",
-    dropped=("cell", "direction", "mask_tag", "cell_index", "channel_shape") + _NOT_A_GATE,
+    dropped=("cell", "direction", "mask_tag", "cell_index", "channel_shape", "backward")
+    + _NOT_A_GATE,
     data_name="mask")
 weight = _kind_writer(
     "weight", metadata.WEIGHT, weight_tensor,
@@ -467,6 +474,11 @@ def _statistics(data):
     (which _write_series adds: it knows whether the tensor is written), as
     a float32 vector."""
     return _traced_statistics(tf.reshape(data, [-1]))
+
+
+# The kept companions timestep_tensor computes from the tensor itself (of
+# those kinds.py declares for its kind; the callback writes the others).
+_FROM_DATA = {metadata.STATS: _statistics, metadata.PROFILE: _channel_norm}
 
 
 @tf.function(autograph=False, input_signature=[tf.TensorSpec([None], tf.float32)])

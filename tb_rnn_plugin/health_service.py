@@ -85,10 +85,10 @@ class HealthService:
         if stacked is None:
             return None
         tag = plan["state_profile"][: -len(metadata.PROFILE_SUFFIX)]
-        mask_tag = next((s["metadata"].get("mask_tag") for s in plan["series"]
-                         if s["tag"] == tag), None)
+        meta = next((s["metadata"] for s in plan["series"] if s["tag"] == tag), {})
         return {"steps": stacked[0], "values": stacked[1], "tag": tag,
-                "mask": self._latest_mask(ctx, experiment, run, mask_tag)}
+                "backward": meta.get("backward"),
+                "mask": self._latest_mask(ctx, experiment, run, meta.get("mask_tag"))}
 
     def _latest_mask(self, ctx, experiment, run, mask_tag):
         """The mask series' array at its latest logged step, or None (no

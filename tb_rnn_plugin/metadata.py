@@ -206,11 +206,13 @@ def create_summary_metadata(
       gate: GATE_ACTIVATION (and its companions): the gate's name.
       fields, thresholds: UNIT_HEALTH: the names of its columns and the
         thresholds (name -> number) they were computed with.
-      targets, max_lag, backward: GRADIENT_HORIZON (and its companions):
-        the target timesteps of its rows (None: all T), the largest lag kept
-        (None: all), and whether the layer processes its input from the
-        last timestep to the first (go_backwards, Bidirectional's backward
-        direction; None: not said).
+      targets, max_lag: GRADIENT_HORIZON (and its companions): the target
+        timesteps of its rows (None: all T) and the largest lag kept (None:
+        all).
+      backward: whether the layer processes its input from the last
+        timestep to the first (go_backwards, Bidirectional's backward
+        direction); None: not said. Always stored for GRADIENT_HORIZON and
+        its companions, for other kinds when given.
       vocabulary, task, loss: LABELS: the class names (index = class id;
         at most MAX_VOCABULARY), or None; a note for the reader, or None;
         one of LABEL_LOSSES, or None.
@@ -265,11 +267,13 @@ def create_summary_metadata(
 def _options_json(declared, given):
     """The kind-specific metadata fields of a series of the Kind `declared`:
     its options from `given` (name -> value or None), normalised, then its
-    fixed fields. `gate` is kept for any kind it is given for (a gate
-    activation's companions carry it)."""
+    fixed fields. `gate` and `backward` are kept for any kind they are given
+    for (a gate activation's companions carry its gate; any series of a
+    go_backwards layer may say it runs backwards)."""
     content = {name: _OPTION_JSON[name](given[name]) for name in declared.options}
-    if given["gate"] is not None:
-        content["gate"] = str(given["gate"])
+    content.update(
+        (name, _OPTION_JSON[name](given[name])) for name in _ANY_KIND if given[name] is not None
+    )
     if declared.fields is not None:
         content["fields"] = list(declared.fields)
     content.update((name, copy.deepcopy(value)) for name, value in declared.constants)
@@ -310,6 +314,8 @@ def gates_json(gates):
     return result
 
 
+# Options any kind stores when given.
+_ANY_KIND = ("gate", "backward")
 # How each kind-specific option is stored (kinds.Kind.options).
 _OPTION_JSON = {
     "matrix": lambda matrix: matrix,

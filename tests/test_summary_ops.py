@@ -344,9 +344,10 @@ def test_nothing_written_for_bad_input(logdir, writer):
 
 
 # The per-kind writers are made from timestep_tensor and weight_tensor; each
-# keeps the signature it had when it was written out by hand.
+# keeps the signature it had when it was written out by hand (plus
+# `backward`, which a go_backwards layer's per-timestep series may give).
 _TIMESTEP_OPTIONS = {"layer", "cell", "direction", "mask_tag", "cell_index", "pinned", "full",
-                     "precision"}
+                     "precision", "backward"}
 WRITER_SIGNATURES = {
     "activation": ("data", _TIMESTEP_OPTIONS | {"channel_shape"}),
     "output_gradient": ("data", _TIMESTEP_OPTIONS | {"channel_shape"}),
@@ -411,3 +412,17 @@ def test_gradient_horizon_keeps_backward_in_its_metadata(logdir, writer, backwar
                            plugin_name=metadata.KEPT_PLUGIN_NAME)["."]
     lag_profile = metadata.parse_plugin_metadata(kept["l/gradient_horizon/lag_profile"].plugin_content)
     assert lag_profile["backward"] is backward
+
+
+def test_a_go_backwards_layers_series_says_it_runs_backwards(logdir, writer):
+    with writer.as_default():
+        assert tb_rnn_plugin.state_gradient("back/state_gradient", _values((1, 3, 2)), step=0,
+                                            layer="back", cell="LSTM", backward=True)
+        assert tb_rnn_plugin.activation("fwd/activation", _values((1, 3, 2)), step=0,
+                                        layer="fwd", cell="LSTM")
+    writer.flush()
+    _, listing = _read(logdir)
+    assert _parsed(listing, "back/state_gradient")["backward"] is True
+    assert "backward" not in _parsed(listing, "fwd/activation")  # not said: not stored
+    served, _ = reading.series_metadata(listing["fwd/activation"].plugin_content)
+    assert served["backward"] is None
