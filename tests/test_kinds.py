@@ -83,3 +83,23 @@ def test_a_go_backwards_horizon_keeps_backward_in_its_metadata():
             kind, backward=True, of_tag=None if kind == kinds.GRADIENT_HORIZON else "h",
         )
         assert metadata.parse_plugin_metadata(md.plugin_data.content)["backward"] is True
+
+
+@pytest.mark.parametrize("make_cell, declared", [
+    (lambda keras: keras.layers.LSTMCell(3), kinds.LSTM),
+    (lambda keras: keras.layers.GRUCell(3), kinds.GRU),
+    (lambda keras: keras.layers.SimpleRNNCell(3), kinds.SIMPLE_RNN),
+])
+def test_declared_gates_and_matrices_are_what_keras_cells_hold(make_cell, declared):
+    import keras
+
+    from tb_rnn_plugin.summary_ops import gates
+
+    cell = make_cell(keras)
+    cell.build((None, 2))
+    names = gates.gate_names(cell)
+    assert names == declared.weight_gates
+    matrices = gates.cell_matrices(cell, names)
+    assert tuple(m.name for m in matrices) == declared.matrices
+    assert [g.name for g in matrices[0].gates] == list(declared.weight_gates)
+    assert list(declared.matrices) == sorted(declared.matrices, key=kinds.MATRIX_ORDER.index)
