@@ -576,6 +576,10 @@ def static_package(tmp_path, monkeypatch):
     (pkg / "index.js").write_text("export function render() {}\n")
     (pkg / "style.css").write_text("body { color: red; }\n")
     (pkg / "secret.py").write_text("SECRET = 1\n")
+    (pkg / "views").mkdir()
+    (pkg / "views" / "heatmap.js").write_text("export const id = 'heatmap';\n")
+    (pkg / "other").mkdir()
+    (pkg / "other" / "x.js").write_text("export const x = 1;\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(rnn_plugin, "_STATIC_PACKAGE", "fake_rnn_frontend")
     yield pkg
@@ -594,6 +598,15 @@ def test_static_serves_js_and_css(logdir, static_package):
     assert response.get_data() == b"body { color: red; }\n"
     _error(client.get(PREFIX + "/static/secret.py"), 404)
     _error(client.get(PREFIX + "/static/other.js"), 404)
+
+
+def test_static_serves_the_frontends_sub_folders_only(logdir, static_package):
+    _, client = _make(logdir)
+    response = client.get(PREFIX + "/static/views/heatmap.js")
+    assert response.status_code == 200
+    assert response.get_data() == (static_package / "views" / "heatmap.js").read_bytes()
+    _error(client.get(PREFIX + "/static/other/x.js"), 404)  # not one of the tab's folders
+    _error(client.get(PREFIX + "/static/views/../index.js"), 404)
 
 
 def _frontend_files():
