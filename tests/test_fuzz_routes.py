@@ -30,7 +30,6 @@ import urllib.parse
 import numpy as np
 import pytest
 from tb_rnn_plugin import payloads
-from tb_rnn_plugin import reading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

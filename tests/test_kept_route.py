@@ -21,7 +21,6 @@ import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
 from tb_rnn_plugin import payloads
-from tb_rnn_plugin import reading
 
 PREFIX = "/data/plugin/rnn"
 # More steps than TensorBoard keeps of the big series here (10).
