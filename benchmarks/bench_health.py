@@ -104,6 +104,7 @@ def in_process(root, repeats):
     from tensorboard.plugins import base_plugin
 
     from tb_reading import data_provider_over
+    from tb_rnn_plugin import health_service
     from tb_rnn_plugin import plugin as rnn_plugin
 
     start = time.perf_counter()
@@ -121,7 +122,7 @@ def in_process(root, repeats):
         warm.append(time.perf_counter() - start)
     one_run = []
     for _ in range(repeats):
-        plugin._health_cache = rnn_plugin._HealthCache()
+        plugin.health_service.cache = health_service.HealthCache()
         start = time.perf_counter()
         plugin.health_impl(ctx, "", run="run_0")
         one_run.append(time.perf_counter() - start)

@@ -144,13 +144,13 @@ def bench_listing(logdir, load_fast, repeats):
         plugin = rnn_plugin.RnnLoader().load(base_plugin.TBContext(data_provider=provider))
         expected = big.RUNS * big.TAGS
         deadline = time.monotonic() + 300
-        while sum(map(len, plugin._read_index(ctx, "").index["runs"].values())) < expected:
+        while sum(map(len, plugin.store.read_index(ctx, "").index["runs"].values())) < expected:
             assert time.monotonic() < deadline, "index not loaded"
             time.sleep(0.5)
         seconds = []
         for _ in range(repeats):
             start = time.perf_counter()
-            plugin._read_index(ctx, "")
+            plugin.store.read_index(ctx, "")
             seconds.append(time.perf_counter() - start)
         return percentiles(seconds)
     finally:

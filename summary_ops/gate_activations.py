@@ -25,12 +25,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-LSTM_GATES = ("i", "f", "candidate", "o")
-GRU_GATES = ("z", "r", "candidate")
+from tb_rnn_plugin import kinds
+
+LSTM_GATES = kinds.LSTM.activation_gates
+GRU_GATES = kinds.GRU.activation_gates
 
 
 # The gate that keeps the old state: its mean sets the memory timescale.
-KEEP_GATE = {"LSTM": "f", "GRU": "z"}
+KEEP_GATE = {cell.name: cell.memory_gate for cell in (kinds.LSTM, kinds.GRU)}
 
 
 def memory_timescales(keep_gate, mask=None):

@@ -1,14 +1,12 @@
 """Where each gate sits in a recurrent layer's weights.
 
-Keras keeps the gates of a cell side by side on the last axis of each weight
-(DESIGN.md section 3): LSTM and ConvLSTM i, f, c, o; GRU z, r, h; SimpleRNN
-one block. A GRU with reset_after=True (the default) has a bias of shape
+Keras keeps the gates of a cell side by side on the last axis of each weight,
+in the order tb_rnn_plugin/kinds.py declares per cell type: LSTM and
+ConvLSTM i, f, c, o; GRU z, r, h; SimpleRNN one block. A GRU with reset_after=True (the default) has a bias of shape
 (2, 3U): row 0 the input bias, row 1 the recurrent bias, which are two
 different matrices here. The layout comes from the cell's type (isinstance),
 never from weight names. A cell this module does not know gets its weights
 whole, with no gate split.
-
-This is the groundwork for gate-split weight logging; nothing logs it yet.
 """
 
 import dataclasses
@@ -16,15 +14,17 @@ from typing import Optional, Tuple
 
 import keras
 
-KERNEL = "kernel"
-RECURRENT_KERNEL = "recurrent_kernel"
-BIAS = "bias"
-INPUT_BIAS = "input_bias"
-RECURRENT_BIAS = "recurrent_bias"
+from tb_rnn_plugin import kinds
 
-LSTM_GATES = ("i", "f", "c", "o")
-GRU_GATES = ("z", "r", "h")
-SIMPLE_RNN_GATES = ("h",)
+KERNEL = kinds.KERNEL
+RECURRENT_KERNEL = kinds.RECURRENT_KERNEL
+BIAS = kinds.BIAS
+INPUT_BIAS = kinds.INPUT_BIAS
+RECURRENT_BIAS = kinds.RECURRENT_BIAS
+
+LSTM_GATES = kinds.LSTM.weight_gates
+GRU_GATES = kinds.GRU.weight_gates
+SIMPLE_RNN_GATES = kinds.SIMPLE_RNN.weight_gates
 
 
 @dataclasses.dataclass(frozen=True)

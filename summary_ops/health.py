@@ -19,6 +19,8 @@ into the series' metadata.
 
 import numpy as np
 
+from tb_rnn_plugin import kinds
+
 FIELDS = (
     "dead", "saturated_share", "saturated", "gate_saturated_share", "gradient_ratio", "exploding",
 )
@@ -30,7 +32,7 @@ DEFAULT_THRESHOLDS = {
     "exploding": 10.0,
 }
 # The gates whose saturation locks the memory open or shut.
-SATURATION_GATES = {"LSTM": ("i", "f"), "GRU": ("z",)}
+SATURATION_GATES = {cell.name: cell.saturation_gates for cell in (kinds.LSTM, kinds.GRU)}
 _BOUNDED = ("tanh", "sigmoid", "hard_sigmoid", "softsign", "hard_tanh")
 
 

@@ -30,10 +30,12 @@ The companions are always float32, computed from the values as given.
 
 import contextlib
 import contextvars
+import inspect
 
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 FLOAT32 = "float32"
@@ -43,23 +45,9 @@ PRECISIONS = (FLOAT32, BFLOAT16)
 
 
 def timestep_tensor(
-    name,
-    data,
-    kind,
-    step=None,
-    description=None,
-    *,
-    layer=None,
-    cell=None,
-    direction=None,
-    mask_tag=None,
-    cell_index=None,
-    channel_shape=None,
-    pinned=False,
-    full=True,
-    precision=FLOAT32,
-    gate=None,
-    argument_name="data",
+    name, data, kind, step=None, description=None, *, layer=None, cell=None, direction=None,
+    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
+    precision=FLOAT32, gate=None, backward=None, argument_name="data",
 ):
     """Writes a per-timestep tensor of the given kind (see metadata.KINDS).
 
@@ -81,6 +69,9 @@ def timestep_tensor(
       precision: "float32" or "bfloat16", how the tensor's values are
         stored (the companions are float32 either way).
       gate: for metadata.GATE_ACTIVATION, the gate's name.
+      backward: True for a layer that processes its input from the last
+        timestep to the first (go_backwards; a Bidirectional's backward
+        direction says so by `direction`), None: not said.
       argument_name: what error messages call `data`.
 
     Raises:
@@ -100,75 +91,22 @@ def timestep_tensor(
     )
     if gate is not None or kind == metadata.GATE_ACTIVATION:
         fields["gate"] = gate
+    if backward is not None:
+        fields["backward"] = bool(backward)
     summary_metadata = metadata.create_summary_metadata(kind, description=description, **fields)
     data = _validated_float32(data, len(metadata.AXES[kind]), argument_name)
     with tf.summary.experimental.summary_scope(
         name, "rnn_timestep_summary", values=[data, step]
     ) as (tag, _):
-        companions = [] if kind == metadata.MASK else [
-            (metadata.stats_tag(tag), metadata.STATS, _statistics(data)),
-            (metadata.profile_tag(tag), metadata.PROFILE, _channel_norm(data)),
+        companions = [
+            (metadata.companion_tag(tag, companion), companion, _FROM_DATA[companion](data))
+            for companion in kinds.kind_of(kind).companions if companion in _FROM_DATA
         ]
         return _write_series(
             tag, data, step, summary_metadata, companions, fields,
             metadata.create_summary_metadata(kind, of_tag=tag, **fields) if pinned else None,
             full, precision,
         )
-
-
-def activation(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes a layer's outputs y_t, [samples, timesteps, channels]."""
-    return timestep_tensor(
-        name, data, metadata.ACTIVATION, step, description,
-        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
-        precision=precision,
-    )
-
-
-def output_gradient(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes dL/dy_t through downstream layers, [samples, timesteps, channels]."""
-    return timestep_tensor(
-        name, data, metadata.OUTPUT_GRADIENT, step, description,
-        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
-        precision=precision,
-    )
-
-
-def state_gradient(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, channel_shape=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels]."""
-    return timestep_tensor(
-        name, data, metadata.STATE_GRADIENT, step, description,
-        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, channel_shape=channel_shape, pinned=pinned, full=full,
-        precision=precision,
-    )
-
-
-def gate_activation(
-    name, data, step=None, description=None, *, gate, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, pinned=False, full=True, precision=FLOAT32,
-):
-    """Writes one gate's activation per timestep, [samples, timesteps, units]
-    (e.g. an LSTM's forget gate f_t; `gate` names it)."""
-    return timestep_tensor(
-        name, data, metadata.GATE_ACTIVATION, step, description,
-        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, pinned=pinned, gate=gate, full=full, precision=precision,
-    )
 
 
 def memory_timescales(
@@ -212,9 +150,11 @@ def gradient_horizon(
     data = _validated_float32(data, 3, "data")
     values = data.numpy()
     statistics = horizon_lib.horizon_statistics(values, targets, backward, mask, max_lag)
+    # `backward` goes in the metadata too: the tab counts lags from it (a
+    # go_backwards layer has no direction to tell it).
     fields = dict(
         layer=layer, cell=cell, direction=direction, cell_index=cell_index,
-        targets=targets, max_lag=max_lag,
+        targets=targets, max_lag=max_lag, backward=bool(backward),
     )
     summary_metadata = metadata.create_summary_metadata(
         metadata.GRADIENT_HORIZON, description=description, mask_tag=mask_tag, **fields
@@ -254,45 +194,9 @@ def unit_health(
     )
 
 
-def cell_state(
-    name, data, step=None, description=None, *, layer=None, cell=None, direction=None,
-    mask_tag=None, cell_index=None, pinned=False, full=True, precision=FLOAT32,
-):
-    """Writes an LSTM's cell state c_t, [samples, timesteps, units]."""
-    return timestep_tensor(
-        name, data, metadata.CELL_STATE, step, description,
-        layer=layer, cell=cell, direction=direction, mask_tag=mask_tag,
-        cell_index=cell_index, pinned=pinned, full=full, precision=precision,
-    )
-
-
-def timestep_mask(
-    name, mask, step=None, description=None, *, layer=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps]."""
-    return timestep_tensor(
-        name, mask, metadata.MASK, step, description, layer=layer, pinned=pinned,
-        full=full, precision=precision, argument_name="mask",
-    )
-
-
 def weight_tensor(
-    name,
-    data,
-    kind,
-    step=None,
-    description=None,
-    *,
-    matrix=None,
-    gates=None,
-    layer=None,
-    cell=None,
-    direction=None,
-    cell_index=None,
-    pinned=False,
-    full=True,
-    precision=FLOAT32,
+    name, data, kind, step=None, description=None, *, matrix=None, gates=None, layer=None,
+    cell=None, direction=None, cell_index=None, pinned=False, full=True, precision=FLOAT32,
     argument_name="data",
 ):
     """Writes one weight matrix (or its gradient) of a cell, split by gate.
@@ -327,7 +231,7 @@ def weight_tensor(
     data = _validated_float32(data, None, argument_name)
     rank = data.shape.rank
     width = data.shape[-1]
-    gate_list = metadata._gates_json(gates)
+    gate_list = metadata.gates_json(gates)
     if gate_list is not None:
         for gate in gate_list:
             if not 0 <= gate["start"] < gate["stop"] <= width:
@@ -359,30 +263,67 @@ def weight_tensor(
         )
 
 
-def weight(
-    name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
-    cell=None, direction=None, cell_index=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes a cell's weight matrix in Keras' layout (see weight_tensor)."""
-    return weight_tensor(
-        name, data, metadata.WEIGHT, step, description, matrix=matrix, gates=gates,
-        layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
-        full=full, precision=precision,
-    )
+def _kind_writer(name, kind, write, doc, *, dropped=(), required=(), data_name="data"):
+    """The public writer `name` of one kind: `write` (timestep_tensor or
+    weight_tensor) with `kind` fixed, its signature less the `dropped`
+    options, with `required` ones without a default, and `data` called
+    `data_name`. Calls are checked against that signature, so a writer
+    refuses what its kind does not take, as a hand-written one would."""
+    parameters = []
+    for parameter in inspect.signature(write).parameters.values():
+        if parameter.name in ("kind", "argument_name") + tuple(dropped):
+            continue
+        if parameter.name in required:
+            parameter = parameter.replace(default=inspect.Parameter.empty)
+        if parameter.name == "data":
+            parameter = parameter.replace(name=data_name)
+        parameters.append(parameter)
+    signature = inspect.Signature(parameters)
+
+    def writer(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs).arguments
+        arguments["data"] = arguments.pop(data_name)
+        return write(kind=kind, argument_name=data_name, **arguments)
+
+    writer.__name__ = writer.__qualname__ = name
+    writer.__doc__ = doc
+    writer.__signature__ = signature
+    return writer
 
 
-def weight_gradient(
-    name, data, step=None, description=None, *, matrix=None, gates=None, layer=None,
-    cell=None, direction=None, cell_index=None, pinned=False, full=True,
-    precision=FLOAT32,
-):
-    """Writes dL/dW of a cell's weight matrix in Keras' layout (see weight_tensor)."""
-    return weight_tensor(
-        name, data, metadata.WEIGHT_GRADIENT, step, description, matrix=matrix, gates=gates,
-        layer=layer, cell=cell, direction=direction, cell_index=cell_index, pinned=pinned,
-        full=full, precision=precision,
-    )
+_NOT_A_GATE = ("gate",)
+activation = _kind_writer(
+    "activation", metadata.ACTIVATION, timestep_tensor,
+    """Writes a layer's outputs y_t, [samples, timesteps, channels].""", dropped=_NOT_A_GATE)
+output_gradient = _kind_writer(
+    "output_gradient", metadata.OUTPUT_GRADIENT, timestep_tensor,
+    """Writes dL/dy_t through downstream layers, [samples, timesteps, channels].""",
+    dropped=_NOT_A_GATE)
+state_gradient = _kind_writer(
+    "state_gradient", metadata.STATE_GRADIENT, timestep_tensor,
+    """Writes the total dL/dh_t through the recurrence, [samples, timesteps, channels].""",
+    dropped=_NOT_A_GATE)
+gate_activation = _kind_writer(
+    "gate_activation", metadata.GATE_ACTIVATION, timestep_tensor,
+    """Writes one gate's activation per timestep, [samples, timesteps, units]
+    (e.g. an LSTM's forget gate f_t; `gate` names it).""",
+    dropped=("channel_shape",), required=("gate",))
+cell_state = _kind_writer(
+    "cell_state", metadata.CELL_STATE, timestep_tensor,
+    """Writes an LSTM's cell state c_t, [samples, timesteps, units].""",
+    dropped=("channel_shape",) + _NOT_A_GATE)
+timestep_mask = _kind_writer(
+    "timestep_mask", metadata.MASK, timestep_tensor,
+    """Writes which timesteps are real (1) and which are padding (0), [samples, timesteps].""",
+    dropped=("cell", "direction", "mask_tag", "cell_index", "channel_shape", "backward")
+    + _NOT_A_GATE,
+    data_name="mask")
+weight = _kind_writer(
+    "weight", metadata.WEIGHT, weight_tensor,
+    """Writes a cell's weight matrix in Keras' layout (see weight_tensor).""")
+weight_gradient = _kind_writer(
+    "weight_gradient", metadata.WEIGHT_GRADIENT, weight_tensor,
+    """Writes dL/dW of a cell's weight matrix in Keras' layout (see weight_tensor).""")
 
 
 def _gate_companions(data, columns):
@@ -533,6 +474,11 @@ def _statistics(data):
     (which _write_series adds: it knows whether the tensor is written), as
     a float32 vector."""
     return _traced_statistics(tf.reshape(data, [-1]))
+
+
+# The kept companions timestep_tensor computes from the tensor itself (of
+# those kinds.py declares for its kind; the callback writes the others).
+_FROM_DATA = {metadata.STATS: _statistics, metadata.PROFILE: _channel_norm}
 
 
 @tf.function(autograph=False, input_signature=[tf.TensorSpec([None], tf.float32)])

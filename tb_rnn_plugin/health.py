@@ -1,6 +1,6 @@
 """The health overview: per run and layer (direction, stacked cell), where
 training went wrong and since when. Pure functions over numpy arrays (no
-TensorFlow, no data provider); plugin.health_impl feeds them the kept
+TensorFlow, no data provider); health_service.py feeds them the kept
 series, which TensorBoard holds for every logged step.
 
 One row per run and layer (direction, cell of a stack) holds:
@@ -29,9 +29,10 @@ One row per run and layer (direction, cell of a stack) holds:
 - `vanishing`: ||dL/dh_first|| / ||dL/dh_last||, each the mean over the
   probe batch's samples of the state gradient's L2 norm over channels (its
   `profile`), per logged step; a problem below VANISHING_LEVEL. First and
-  last are in the order the layer processes its input: for a backward
-  direction (stored in input-time order) that is input timestep T-1 over
-  input timestep 0, and with a mask each sample's own first and last real
+  last are in the order the layer processes its input: for a layer that
+  runs backwards (a backward direction, or a series whose metadata says
+  `backward`: a go_backwards layer; stored in input-time order) that is
+  input timestep T-1 over input timestep 0, and with a mask each sample's own first and last real
   timestep (the mask series' latest logged step: the callback's probe
   batch is fixed), so padding at either end does not read as vanishing.
 
@@ -47,6 +48,7 @@ import math
 
 import numpy as np
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 # The order in which one logging step computes a layer's series: the weights
@@ -63,12 +65,9 @@ SERIES_ORDER = (
     metadata.STATE_GRADIENT,
     metadata.WEIGHT_GRADIENT,
 )
-# Inputs first, then the recurrence, then the biases.
-MATRIX_ORDER = ("kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias")
-PROFILED = (
-    metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT,
-    metadata.GATE_ACTIVATION, metadata.CELL_STATE,
-)
+MATRIX_ORDER = kinds.MATRIX_ORDER
+# The kinds written with a `<tag>/profile`, where a NaN is located.
+PROFILED = tuple(k.name for k in kinds.KIND_LIST if kinds.PROFILE in k.companions)
 
 # The share of units from which a measure is a problem (highlighted, and
 # the level its `since` / `first_step` refer to): any exploding unit; a
@@ -368,7 +367,8 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
       unit_health: {"steps", "values" [N, units, fields], "fields",
         "thresholds"} or None.
       state_profile: {"steps", "values" [N, samples, timesteps], "mask"
-        [samples, timesteps] or None} of the state gradient's profile, or
+        [samples, timesteps] or None, "backward": the series' metadata's
+        (None: from the direction)} of the state gradient's profile, or
         None.
       locate: callable(series, step) -> location dict or None, reading the
         series' gate_stats or profile at that step (called at most once).
@@ -403,8 +403,11 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
             cell_value["over_nonfinite"] = bool(over_nonfinite[-1])
             row[measure] = cell_value
     if state_profile is not None and len(state_profile["steps"]):
+        backward = state_profile.get("backward")  # the series' metadata (kinds.describe)
+        if not isinstance(backward, bool):
+            backward = direction == "backward"
         row["vanishing"] = vanishing_summary(
-            state_profile["steps"], state_profile["values"], direction == "backward",
+            state_profile["steps"], state_profile["values"], backward,
             mask=state_profile.get("mask"))
         row["vanishing"]["tag"] = state_profile.get("tag")
     return row
@@ -443,7 +446,7 @@ def plan_rows(tags):
         })
         plan["cell"] = plan["cell"] or meta.get("cell")
         plan["series"].append({"kind": kind, "tag": tag, "metadata": meta})
-        if kind == metadata.ACTIVATION:
+        if kinds.UNIT_HEALTH in kinds.kind_of(kind).companions:
             plan["unit_health"] = metadata.companion_tag(tag, metadata.UNIT_HEALTH)
         if kind == metadata.STATE_GRADIENT:
             plan["state_profile"] = metadata.profile_tag(tag)

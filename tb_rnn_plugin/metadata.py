@@ -11,6 +11,8 @@ import json
 
 from tensorboard.compat.proto import summary_pb2
 
+from tb_rnn_plugin import kinds
+
 PLUGIN_NAME = "rnn"
 # Series TensorBoard must keep whole (its loader sets this plugin's sample
 # count to "all"): small per-step statistics, and the first logged step of
@@ -25,120 +27,53 @@ KEPT_PLUGIN_NAME = "rnn_kept"
 #    `<tag>/pinned` companions under KEPT_PLUGIN_NAME.
 PROTO_VERSION = 2
 
-ACTIVATION = "activation"
-OUTPUT_GRADIENT = "output_gradient"
-STATE_GRADIENT = "state_gradient"
-MASK = "mask"
-# Recomputed from the cell's weights (summary_ops/gate_activations.py): one
-# gate's activation per timestep (metadata `gate` names it: LSTM i, f,
-# candidate, o; GRU z, r, candidate), and an LSTM's cell state c_t.
-GATE_ACTIVATION = "gate_activation"
-CELL_STATE = "cell_state"
-# Per unit u, the memory timescale T_u = -1 / ln(mean g_u) of the gate g
-# that keeps the old state (LSTM f; GRU z, as Keras' h = z h_{t-1} + (1 - z)
-# candidate), its mean over the probe batch's real timesteps (Mahto et
-# al., ICLR 2021). A companion of that gate's GATE_ACTIVATION series.
-MEMORY_TIMESCALE = "memory_timescale"
-# RNNbow's itemized gradients: G[b, k, j] = ||dL_{targets[k]} / dh_j|| on the
-# probe batch (summary_ops/horizon.py), [sample, target, timestep], both axes
-# in input-time order; metadata `targets` (a list, or null for all T) and
-# `max_lag`. A blob sequence like the per-timestep kinds.
-GRADIENT_HORIZON = "gradient_horizon"
-# Per logged step, kept whole: HORIZON_STAT_FIELDS of a GRADIENT_HORIZON, and
-# its lag profile m(lag), lag = 0..L (horizon.lag_profile).
-HORIZON_STATS = "horizon_stats"
-LAG_PROFILE = "lag_profile"
-# Per unit of a layer (direction, stacked cell) and logged step, kept whole:
-# the measures summary_ops/health.py names in `fields`, with the
-# `thresholds` used. A companion of the layer's ACTIVATION series.
-UNIT_HEALTH = "unit_health"
-STATS = "stats"
-PROFILE = "profile"
-# A weight matrix of a cell in Keras' own layout (gates side by side on the
-# last axis), and its gradient; one tensor per matrix per logged step.
-WEIGHT = "weight"
-WEIGHT_GRADIENT = "weight_gradient"
-# Per-gate statistics of a WEIGHT or WEIGHT_GRADIENT series, [gate, statistic].
-GATE_STATS = "gate_stats"
-# Per-gate histograms of a WEIGHT or WEIGHT_GRADIENT series, [gate, bin].
-GATE_HISTOGRAM = "gate_histogram"
-# A classifier's true and predicted class per sample and timestep of the
-# model's output, [sample, timestep, LABEL_FIELDS], class ids as float32, -1
-# where there is no label (masked timesteps, sample_weight 0). Metadata
-# `vocabulary` (class id -> token, or null), `task` (null, or a note on how
-# the labels map onto the layer's timesteps) and `loss` (how the ids were
-# read: LABEL_LOSSES). A blob sequence with `/stats` and `/pinned`, no profile.
-LABELS = "labels"
+# The kinds and their facts are declared once, in kinds.py; these names
+# stay here for the code and the users that read them from this module.
+ACTIVATION = kinds.ACTIVATION
+OUTPUT_GRADIENT = kinds.OUTPUT_GRADIENT
+STATE_GRADIENT = kinds.STATE_GRADIENT
+MASK = kinds.MASK
+GATE_ACTIVATION = kinds.GATE_ACTIVATION
+CELL_STATE = kinds.CELL_STATE
+MEMORY_TIMESCALE = kinds.MEMORY_TIMESCALE
+GRADIENT_HORIZON = kinds.GRADIENT_HORIZON
+HORIZON_STATS = kinds.HORIZON_STATS
+LAG_PROFILE = kinds.LAG_PROFILE
+UNIT_HEALTH = kinds.UNIT_HEALTH
+STATS = kinds.STATS
+PROFILE = kinds.PROFILE
+WEIGHT = kinds.WEIGHT
+WEIGHT_GRADIENT = kinds.WEIGHT_GRADIENT
+GATE_STATS = kinds.GATE_STATS
+GATE_HISTOGRAM = kinds.GATE_HISTOGRAM
+LABELS = kinds.LABELS
 
-# kind -> axis names of the stored float32 tensor.
-AXES = {
-    ACTIVATION: ("sample", "timestep", "channel"),
-    OUTPUT_GRADIENT: ("sample", "timestep", "channel"),
-    STATE_GRADIENT: ("sample", "timestep", "channel"),
-    MASK: ("sample", "timestep"),
-    GATE_ACTIVATION: ("sample", "timestep", "channel"),
-    CELL_STATE: ("sample", "timestep", "channel"),
-    STATS: ("statistic",),
-    PROFILE: ("sample", "timestep"),
-    # The rank of a weight varies (ConvLSTM kernels are rank 3-5): these are
-    # the axes of a rank-2 matrix; each series stores its own (weight_axes).
-    WEIGHT: ("row", "column"),
-    WEIGHT_GRADIENT: ("row", "column"),
-    GATE_STATS: ("gate", "statistic"),
-    GATE_HISTOGRAM: ("gate", "bin"),
-    MEMORY_TIMESCALE: ("unit",),
-    GRADIENT_HORIZON: ("sample", "target", "timestep"),
-    HORIZON_STATS: ("statistic",),
-    LAG_PROFILE: ("lag",),
-    UNIT_HEALTH: ("unit", "field"),
-    LABELS: ("sample", "timestep", "field"),
-}
-KINDS = tuple(AXES)
-# Big tensors, stored one blob per step and sampled by TensorBoard.
-TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK, GATE_ACTIVATION, CELL_STATE)
-# Weights and their gradients, stored like TIMESTEP_KINDS (blob per step,
-# `/stats`, `/pinned`) plus `/gate_stats`; their axes depend on their rank.
-WEIGHT_KINDS = (WEIGHT, WEIGHT_GRADIENT)
+# kind -> axis names of the stored float32 tensor (a weight's: rank 2).
+AXES = {kind.name: kind.axes for kind in kinds.KIND_LIST}
+KINDS = kinds.KINDS
+TIMESTEP_KINDS = kinds.TIMESTEP_KINDS
+WEIGHT_KINDS = kinds.WEIGHT_KINDS
 DIRECTIONS = ("forward", "backward")
 
-# The values of a STATS tensor, in order: over the whole logged tensor of
-# one step, the L2 norm and max |v| of its finite values, and how many
-# values are NaN, +Inf and -Inf.
-# `written` is 1 where the step's tensor itself was written, 0 where only
-# the kept series were (RNNTensorBoard's full_every); older logs lack it.
-STAT_FIELDS = ("l2_norm", "max_abs", "nan_count", "posinf_count", "neginf_count", "written")
-
-# The columns of a GATE_STATS tensor, per gate (row), over that gate's
-# block of the matrix: L2 norm, max |v|, mean and (population) standard
-# deviation of its finite values (NaN when it has none), and how many values
-# are NaN, +Inf, -Inf and exactly zero.
-GATE_STAT_FIELDS = (
-    "l2_norm", "max_abs", "mean", "std",
-    "nan_count", "posinf_count", "neginf_count", "zero_count",
-)
+STAT_FIELDS = kinds.STAT_FIELDS
+GATE_STAT_FIELDS = kinds.GATE_STAT_FIELDS
 
 # The bins of a GATE_HISTOGRAM: signed log-magnitude, fixed for every step
 # and run so that steps stack into a ridgeline and runs compare, and so
-# that one outlier cannot squash the rest (TensorBoard issue 405): one
+# that one outlier cannot squash the rest into one linear bin: one
 # outlier adds one count to a far bin. Magnitude edges 10^(k / PER_DECADE)
 # for k in [MIN_EXPONENT * PER_DECADE, MAX_EXPONENT * PER_DECADE]; a value
 # v falls in bin i where HISTOGRAM_EDGES[i - 1] <= v < HISTOGRAM_EDGES[i]
 # (the first and last bins are open: beyond -10^MAX, beyond +10^MAX). The
 # middle bin [-10^MIN, 10^MIN) holds exact zeros and tiny values. Only
 # finite values are counted: NaN and +-Inf are counted apart in GATE_STATS,
-# so a NaN never corrupts a histogram (TensorBoard issue 87).
-HISTOGRAM_MIN_EXPONENT = -9
-HISTOGRAM_MAX_EXPONENT = 3
-HISTOGRAM_BINS_PER_DECADE = 2
-
-
-# How a GATE_HISTOGRAM's metadata names its bins: these three numbers (a
-# few bytes in every step's record) rather than the 50 edges (730 bytes).
-HISTOGRAM_BINS = {
-    "min_exponent": HISTOGRAM_MIN_EXPONENT,
-    "max_exponent": HISTOGRAM_MAX_EXPONENT,
-    "per_decade": HISTOGRAM_BINS_PER_DECADE,
-}
+# so a NaN never corrupts a histogram.
+# A GATE_HISTOGRAM's metadata names its bins by these three numbers (a few
+# bytes in every step's record) rather than the 50 edges (730 bytes).
+HISTOGRAM_BINS = kinds.HISTOGRAM_BINS
+HISTOGRAM_MIN_EXPONENT = HISTOGRAM_BINS["min_exponent"]
+HISTOGRAM_MAX_EXPONENT = HISTOGRAM_BINS["max_exponent"]
+HISTOGRAM_BINS_PER_DECADE = HISTOGRAM_BINS["per_decade"]
 
 
 def histogram_edges(bins):
@@ -160,15 +95,12 @@ def histogram_edges(bins):
 # The inner bin edges, ascending (len(HISTOGRAM_EDGES) + 1 bins).
 HISTOGRAM_EDGES = histogram_edges(HISTOGRAM_BINS)
 
-# The values of a HORIZON_STATS tensor: the step's largest ||dL_t/dh_j||
-# (RNNbow's overview) and the effective horizon, sum_l l m(l) / sum_l m(l)
-# over the lag profile (horizon.horizon_statistics says why this one).
-HORIZON_STAT_FIELDS = ("max", "effective_horizon")
+HORIZON_STAT_FIELDS = kinds.HORIZON_STAT_FIELDS
 
 # The fields of a LABELS tensor, and how its class ids were read from the
 # model's output: argmax over the classes (labels as ids, or as one-hot or
 # probabilities), or one sigmoid unit thresholded at 0.5 (0 for logits).
-LABEL_FIELDS = ("true", "predicted")
+LABEL_FIELDS = kinds.LABEL_FIELDS
 LABEL_LOSSES = ("sparse_categorical", "categorical", "binary")
 # The most vocabulary entries stored in a LABELS series' metadata (which
 # TensorBoard's index sends whole to the tab); ids past it show as numbers.
@@ -184,10 +116,7 @@ MEMORY_TIMESCALE_SUFFIX = "/memory_timescale"
 HORIZON_STATS_SUFFIX = "/horizon_stats"
 LAG_PROFILE_SUFFIX = "/lag_profile"
 # Companion kinds that are small float32 tensors (DATA_CLASS_TENSOR).
-COMPANION_TENSOR_KINDS = (
-    STATS, PROFILE, GATE_STATS, GATE_HISTOGRAM, MEMORY_TIMESCALE, HORIZON_STATS, LAG_PROFILE,
-    UNIT_HEALTH,
-)
+COMPANION_TENSOR_KINDS = kinds.COMPANION_TENSOR_KINDS
 # Companions of a weight series, split by gate (metadata names matrix, gates).
 GATE_COMPANION_KINDS = (GATE_STATS, GATE_HISTOGRAM)
 
@@ -210,29 +139,14 @@ def companion_tag(tag, kind):
     return "%s/%s" % (tag, kind)
 
 
-def stats_tag(tag):
-    """Tag of the per-step statistics of the series `tag` (kept whole)."""
-    return tag + STATS_SUFFIX
-
-
-def profile_tag(tag):
-    """Tag of the per-step profile of `tag`: L2 norm over channels, [sample, timestep]."""
-    return tag + PROFILE_SUFFIX
-
-
-def gate_stats_tag(tag):
-    """Tag of the per-step, per-gate statistics of the weight series `tag` (kept whole)."""
-    return tag + GATE_STATS_SUFFIX
-
-
-def gate_histogram_tag(tag):
-    """Tag of the per-step, per-gate histograms of the weight series `tag` (kept whole)."""
-    return tag + GATE_HISTOGRAM_SUFFIX
-
-
-def memory_timescale_tag(tag):
-    """Tag of the per-step memory timescales of the gate series `tag` (kept whole)."""
-    return tag + MEMORY_TIMESCALE_SUFFIX
+# Tags of the kept companions of the series `tag`: its per-step statistics,
+# profile (L2 norm over channels, [sample, timestep]), per-gate statistics
+# and histograms (weights) and memory timescales (a memory gate's series).
+stats_tag = functools.partial(companion_tag, kind=STATS)
+profile_tag = functools.partial(companion_tag, kind=PROFILE)
+gate_stats_tag = functools.partial(companion_tag, kind=GATE_STATS)
+gate_histogram_tag = functools.partial(companion_tag, kind=GATE_HISTOGRAM)
+memory_timescale_tag = functools.partial(companion_tag, kind=MEMORY_TIMESCALE)
 
 
 def pinned_tag(tag):
@@ -256,6 +170,7 @@ def create_summary_metadata(
     gate=None,
     targets=None,
     max_lag=None,
+    backward=None,
     fields=None,
     thresholds=None,
     vocabulary=None,
@@ -294,6 +209,10 @@ def create_summary_metadata(
       targets, max_lag: GRADIENT_HORIZON (and its companions): the target
         timesteps of its rows (None: all T) and the largest lag kept (None:
         all).
+      backward: whether the layer processes its input from the last
+        timestep to the first (go_backwards, Bidirectional's backward
+        direction); None: not said. Always stored for GRADIENT_HORIZON and
+        its companions, for other kinds when given.
       vocabulary, task, loss: LABELS: the class names (index = class id;
         at most MAX_VOCABULARY), or None; a note for the reader, or None;
         one of LABEL_LOSSES, or None.
@@ -303,16 +222,26 @@ def create_summary_metadata(
     `of_tag` makes them a pinned copy; STATS are float32 tensors under
     KEPT_PLUGIN_NAME.
     """
-    if kind not in AXES:
-        raise ValueError("kind must be one of %s, got %r" % (KINDS, kind))
+    declared = kinds.kind_of(kind)
     if direction not in (None,) + DIRECTIONS:
         raise ValueError(
             "direction must be None or one of %s, got %r" % (DIRECTIONS, direction)
         )
+    given = dict(
+        matrix=matrix, gates=gates, gate=gate, targets=targets, max_lag=max_lag,
+        backward=backward, fields=fields, thresholds=thresholds, vocabulary=vocabulary,
+        task=task, loss=loss,
+    )
+    for name in declared.required:
+        if given[name] is None:
+            raise ValueError("a %s series needs %s" % (kind, name))
+    if declared.storage == kinds.TENSOR and of_tag is None:
+        raise ValueError("a %s series needs of_tag" % kind)
     content = {
         "version": PROTO_VERSION,
         "kind": kind,
-        "axes": list(AXES[kind]),
+        "axes": list(weight_axes(2 if rank is None else int(rank)) if declared.ranked
+                     else declared.axes),
         "layer": layer,
         "cell": cell,
         "direction": direction,
@@ -321,48 +250,58 @@ def create_summary_metadata(
         "channel_shape": None if channel_shape is None else [int(d) for d in channel_shape],
         "of_tag": of_tag,
     }
-    if kind == STATS:
-        content["fields"] = list(STAT_FIELDS)
-    if kind in WEIGHT_KINDS:
-        content["axes"] = list(weight_axes(2 if rank is None else int(rank)))
-    if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
-        content["matrix"] = matrix
-        content["gates"] = _gates_json(gates)
-    if kind == GATE_STATS:
-        content["fields"] = list(GATE_STAT_FIELDS)
-    if kind == GATE_ACTIVATION and gate is None:
-        raise ValueError("a %s series needs gate" % kind)
-    if gate is not None:
-        content["gate"] = str(gate)
-    if kind in (GRADIENT_HORIZON, HORIZON_STATS, LAG_PROFILE):
-        content["targets"] = None if targets is None else [int(t) for t in targets]
-        content["max_lag"] = None if max_lag is None else int(max_lag)
-    if kind == HORIZON_STATS:
-        content["fields"] = list(HORIZON_STAT_FIELDS)
-    if kind == UNIT_HEALTH:
-        content["fields"] = [str(f) for f in (fields or ())]
-        content["thresholds"] = {str(k): float(v) for k, v in (thresholds or {}).items()}
-    if kind == GATE_HISTOGRAM:
-        content["bins"] = dict(HISTOGRAM_BINS)
-    if kind == LABELS:
-        content.update(_labels_json(vocabulary, task, loss))
-    if kind in COMPANION_TENSOR_KINDS and of_tag is None:
-        raise ValueError("a %s series needs of_tag" % kind)
-    kept = of_tag is not None
+    content.update(_options_json(declared, given))
     return summary_pb2.SummaryMetadata(
         display_name=display_name or "",
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=KEPT_PLUGIN_NAME if kept else PLUGIN_NAME,
+            plugin_name=KEPT_PLUGIN_NAME if of_tag is not None else PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
         data_class=summary_pb2.DATA_CLASS_TENSOR
-        if kind in COMPANION_TENSOR_KINDS
+        if declared.storage == kinds.TENSOR
         else summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
     )
 
 
-def _gates_json(gates):
+def _options_json(declared, given):
+    """The kind-specific metadata fields of a series of the Kind `declared`:
+    its options from `given` (name -> value or None), normalised, then its
+    fixed fields. `gate` and `backward` are kept for any kind they are given
+    for (a gate activation's companions carry its gate; any series of a
+    go_backwards layer may say it runs backwards)."""
+    content = {name: _OPTION_JSON[name](given[name]) for name in declared.options}
+    content.update(
+        (name, _OPTION_JSON[name](given[name])) for name in _ANY_KIND if given[name] is not None
+    )
+    if declared.fields is not None:
+        content["fields"] = list(declared.fields)
+    content.update((name, copy.deepcopy(value)) for name, value in declared.constants)
+    return content
+
+
+def _optional(convert):
+    return lambda value: None if value is None else convert(value)
+
+
+def _vocabulary_json(vocabulary):
+    vocabulary = [str(token) for token in vocabulary]
+    if len(vocabulary) > MAX_VOCABULARY:
+        raise ValueError(
+            "a vocabulary holds at most %d entries, got %d" % (MAX_VOCABULARY, len(vocabulary))
+        )
+    return vocabulary
+
+
+def _loss_json(loss):
+    if loss not in LABEL_LOSSES:
+        raise ValueError("loss must be None or one of %s, got %r" % (LABEL_LOSSES, loss))
+    return loss
+
+
+def gates_json(gates):
+    """[{"name", "start", "stop"}] of gates given as dicts or objects with
+    those attributes (summary_ops/gates.py Gate), or None."""
     if gates is None:
         return None
     result = []
@@ -375,21 +314,22 @@ def _gates_json(gates):
     return result
 
 
-def _labels_json(vocabulary, task, loss):
-    if vocabulary is not None:
-        vocabulary = [str(token) for token in vocabulary]
-        if len(vocabulary) > MAX_VOCABULARY:
-            raise ValueError(
-                "a vocabulary holds at most %d entries, got %d" % (MAX_VOCABULARY, len(vocabulary))
-            )
-    if loss is not None and loss not in LABEL_LOSSES:
-        raise ValueError("loss must be None or one of %s, got %r" % (LABEL_LOSSES, loss))
-    return {
-        "fields": list(LABEL_FIELDS),
-        "vocabulary": vocabulary,
-        "task": None if task is None else str(task),
-        "loss": loss,
-    }
+# Options any kind stores when given.
+_ANY_KIND = ("gate", "backward")
+# How each kind-specific option is stored (kinds.Kind.options).
+_OPTION_JSON = {
+    "matrix": lambda matrix: matrix,
+    "gates": lambda gates: gates_json(gates),
+    "gate": _optional(str),
+    "targets": _optional(lambda targets: [int(t) for t in targets]),
+    "max_lag": _optional(int),
+    "backward": _optional(bool),
+    "fields": lambda fields: [str(f) for f in (fields or ())],
+    "thresholds": lambda thresholds: {str(k): float(v) for k, v in (thresholds or {}).items()},
+    "vocabulary": _optional(_vocabulary_json),
+    "task": _optional(str),
+    "loss": _optional(_loss_json),
+}
 
 
 def parse_plugin_metadata(content):
@@ -419,7 +359,7 @@ def _parse_cached(content):
     if not isinstance(parsed, dict):
         raise ValueError("plugin metadata is not a JSON object")
     kind = parsed.get("kind")
-    if not isinstance(kind, str) or kind not in AXES:
+    if not isinstance(kind, str) or kind not in kinds.KINDS_BY_NAME:
         version = parsed.get("version")
         newer = isinstance(version, int) and version > PROTO_VERSION
         raise ValueError(
@@ -432,6 +372,7 @@ def _parse_cached(content):
                 else "",
             )
         )
+    declared = kinds.KINDS_BY_NAME[kind]
     result = {
         "version": 0,
         "layer": None,
@@ -442,25 +383,20 @@ def _parse_cached(content):
         "channel_shape": None,
         "of_tag": None,
     }
-    if kind in WEIGHT_KINDS or kind in GATE_COMPANION_KINDS:
-        result.update(matrix=None, gates=None)
-    if kind in (GATE_ACTIVATION, MEMORY_TIMESCALE):
-        result["gate"] = None
-    if kind in (GRADIENT_HORIZON, HORIZON_STATS, LAG_PROFILE):
-        result.update(targets=None, max_lag=None)
-    if kind == LABELS:
-        result.update(_labels_json(None, None, None))
+    result.update((name, None) for name in declared.options)
+    if declared.fields is not None:
+        result["fields"] = list(declared.fields)
     result.update(parsed)
-    if kind == GATE_HISTOGRAM and "bins" in parsed:  # older logs list bin_edges
+    if "bins" in parsed:  # a histogram's; older logs list bin_edges
         result["bin_edges"] = list(histogram_edges(parsed["bins"]))
     stored_axes = parsed.get("axes")
     if (
-        kind in WEIGHT_KINDS
+        declared.ranked
         and isinstance(stored_axes, list)
         and stored_axes
         and all(isinstance(a, str) for a in stored_axes)
     ):
         result["axes"] = list(stored_axes)  # the rank of a weight varies
     else:
-        result["axes"] = list(AXES[kind])
+        result["axes"] = list(declared.axes)
     return result

@@ -1,9 +1,10 @@
-"""Pure data shaping for the RNN plugin's routes.
+"""Reading for the RNN plugin's routes: query parameters, the /tags index,
+series metadata and stored tensors (payloads.py turns them into bodies).
 
 Nothing here touches HTTP, TensorBoard's data provider or TensorFlow: these
 helpers take what the data provider returned (or a request's query string)
-and turn it into what the routes send, raising `tensorboard.errors`
-exceptions with messages meant for the person reading them.
+and raise `tensorboard.errors` exceptions with messages meant for the
+person reading them.
 """
 
 import functools
@@ -11,7 +12,6 @@ import json
 import logging
 import math
 import re
-import struct
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from tensorboard.compat.proto import tensor_pb2
 from tensorboard.compat.proto import types_pb2
 from tensorboard.util import tensor_util
 
+from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,9 @@ def tag_index(listings):
 def series_metadata(content):
     """(parsed metadata, None), or (None, why it is skipped), of a series' plugin content.
 
-    Cached by content (an index of thousands of series repeats a few
+    The parsed metadata holds what the writer stored and the facts about
+    its kind and cell that the browser needs (kinds.describe), so that the
+    tab never keeps its own tables of them. Cached by content (an index of thousands of series repeats a few
     contents), so the parsed dicts are shared: treat them as read-only.
     """
     return _series_metadata(bytes(content or b""))
@@ -164,7 +167,9 @@ def series_metadata(content):
 @functools.lru_cache(maxsize=4096)
 def _series_metadata(content):
     try:
-        return _json_safe(metadata.parse_plugin_metadata(content)), None
+        parsed = metadata.parse_plugin_metadata(content)
+        parsed.update(kinds.describe(parsed))
+        return json_safe(parsed), None
     except ValueError as e:
         return None, str(e)
     except RecursionError:
@@ -181,7 +186,7 @@ _TOO_DEEP = "plugin metadata is JSON nested too deeply to read"
 _NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
 
 
-def _json_safe(parsed):
+def json_safe(parsed):
     """`parsed` (a fresh copy) with NaN/Inf floats as strings, as TensorBoard
     writes them in JSON; a ValueError if nested deeper than _MAX_METADATA_DEPTH."""
     stack = [(parsed, 1)]
@@ -233,22 +238,6 @@ def written_step_count(stats_values):
         values = np.asarray(values).reshape(-1)
         count += values.size <= _WRITTEN or values[_WRITTEN] != 0
     return int(count)
-
-
-def steps_response(wall_times_by_step, logged_steps):
-    """The /steps response.
-
-    Args:
-      wall_times_by_step: `{step: wall_time}` of the steps TensorBoard holds.
-      logged_steps: how many steps were logged in all (from the series'
-        statistics, kept whole), or None when unknown (older logs).
-    """
-    ordered = sorted(wall_times_by_step)
-    return {
-        "steps": [int(s) for s in ordered],
-        "wall_times": [float(wall_times_by_step[s]) for s in ordered],
-        "logged_steps": logged_steps,
-    }
 
 
 def raise_step_not_found(step, steps, run, tag):
@@ -310,148 +299,3 @@ def check_shape(array, parsed_metadata):
             "the logged tensor has shape %s; a %s tensor must be [%s]"
             % (list(np.shape(array)), parsed_metadata.get("kind"), ", ".join(axes))
         )
-
-
-def tensor_payload(array):
-    """(body bytes, headers) for one tensor: little-endian float32, C order.
-
-    NaN and Inf pass through unchanged; a tensor of strings (or anything not
-    numeric) is an UnreadableDataError.
-    """
-    array = np.asarray(array)
-    real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    if not (real or array.dtype == np.bool_):
-        raise UnreadableDataError(
-            "the logged tensor holds %s values, not real numbers" % array.dtype
-        )
-    array = np.asarray(array, dtype="<f4", order="C")
-    shape = ",".join(str(int(d)) for d in array.shape)
-    return array.tobytes(order="C"), [
-        ("X-Tensor-Shape", shape),
-        ("X-Tensor-Dtype", "float32"),
-    ]
-
-
-# The kinds written with a `<tag>/profile` companion (metadata.PROFILE).
-PROFILED_KINDS = (metadata.ACTIVATION, metadata.OUTPUT_GRADIENT, metadata.STATE_GRADIENT)
-
-# The layout version of /profile and /kept bodies (their JSON header's "format").
-PROFILE_FORMAT = 1
-# The most float32 values one /profile or /kept body carries (256 MiB of
-# data): 10,000 steps x 64 samples x 100 timesteps fit; a bigger series is a
-# 422 that says so rather than a response no browser can hold.
-MAX_PROFILE_VALUES = 64 * 2**20
-
-
-def _kept_arrays(data_by_step, what, rank, axes):
-    """(steps ascending, their arrays as [rows, columns]) of a kept series.
-
-    Arrays of rank below `rank` (2) are promoted to one row; anything else
-    that is not a real-valued array of that rank is an UnreadableDataError
-    naming the step.
-    """
-    steps = sorted(int(s) for s in data_by_step)
-    arrays = []
-    for step in steps:
-        array = np.asarray(data_by_step[step].numpy)
-        real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-        if not (real or array.dtype == np.bool_):
-            raise UnreadableDataError(
-                "the %s at step %d holds %s values, not real numbers" % (what, step, array.dtype)
-            )
-        if array.ndim > 2 or array.ndim < rank:
-            raise UnreadableDataError(
-                "the %s at step %d has shape %s; a %s must be [%s]"
-                % (what, step, list(array.shape), what, ", ".join(axes))
-            )
-        arrays.append(array.reshape((1,) * (2 - array.ndim) + array.shape))
-    return steps, arrays
-
-
-def kept_payload(data_by_step, what, axes, rank=0, header_extra=None, dim_names=None):
-    """(body bytes, headers) of a whole kept series, for /profile and /kept.
-
-    Args:
-      data_by_step: `{step: TensorDatum}` of a kept series under
-        KEPT_PLUGIN_NAME, each step a real array of rank `rank` to 2 (ranks
-        0 and 1 are served as one row).
-      what: the series' name in error messages.
-      axes: the stored tensor's axis names, for error messages.
-      header_extra: more JSON header fields (e.g. the companion's metadata).
-      dim_names: (rows' name, columns' name): header fields that repeat R and C.
-
-    The body, all little-endian, sections 8-byte aligned:
-      uint32 n: the JSON header's length in bytes;
-      n bytes: utf-8 JSON {"format": 1, "steps": N, "rows": R, "columns": C,
-        "dtype": "float32", ...header_extra} (plus "shapes": [[r, c], ...]
-        per step when the steps' shapes differ), space-padded so 4 + n is
-        a multiple of 8;
-      int64[N] steps, ascending; float64[N] wall times;
-      float32[N, R, C] values, C order. Steps whose shape is smaller than
-        [R, C] are padded with NaN ("shapes" says where the data ends).
-    Headers: X-Profile-Shape "N,R,C" and X-Profile-Format.
-
-    About 4 bytes per value: 10,000 steps of 16 samples x 100 timesteps is
-    64 MB, one request. NaN and Inf pass through.
-    """
-    steps, arrays = _kept_arrays(data_by_step, what, rank, axes)
-    rows = max((a.shape[0] for a in arrays), default=0)
-    columns = max((a.shape[1] for a in arrays), default=0)
-    count = len(steps) * rows * columns
-    if count > MAX_PROFILE_VALUES:
-        raise UnreadableDataError(
-            "the %s has %d steps x %d x %d values, %d in all; at most %d are served at once"
-            % (what, len(steps), rows, columns, count, MAX_PROFILE_VALUES)
-        )
-    data = np.full((len(steps), rows, columns), np.nan, dtype="<f4")
-    ragged = False
-    for i, array in enumerate(arrays):
-        data[i, : array.shape[0], : array.shape[1]] = array
-        ragged = ragged or array.shape != (rows, columns)
-    header = dict(header_extra or {})
-    header.update({
-        "format": PROFILE_FORMAT, "steps": len(steps), "rows": rows, "columns": columns,
-        "dtype": "float32",
-    })
-    if dim_names:
-        header.update(zip(dim_names, (rows, columns)))
-    if ragged:
-        header["shapes"] = [[int(a.shape[0]), int(a.shape[1])] for a in arrays]
-    head = json.dumps(_json_safe(header), sort_keys=True).encode("utf-8")
-    head += b" " * (-(4 + len(head)) % 8)
-    wall_times = [float(data_by_step[step].wall_time) for step in steps]
-    body = b"".join([
-        struct.pack("<I", len(head)),
-        head,
-        np.asarray(steps, dtype="<i8").tobytes(),
-        np.asarray(wall_times, dtype="<f8").tobytes(),
-        data.tobytes(order="C"),
-    ])
-    return body, [
-        ("X-Profile-Shape", "%d,%d,%d" % (len(steps), rows, columns)),
-        ("X-Profile-Format", str(PROFILE_FORMAT)),
-    ]
-
-
-def profile_payload(data_by_step):
-    """kept_payload of a `<tag>/profile` series ([sample, timestep] per step):
-    the header also names the rows "samples" and the columns "timesteps"."""
-    return kept_payload(
-        data_by_step, "profile", metadata.AXES[metadata.PROFILE], rank=2,
-        dim_names=("samples", "timesteps"),
-    )
-
-
-def parse_profile_body(body):
-    """The inverse of profile_payload: (header dict, steps, wall_times, data).
-
-    For tests and Python clients; the browser parses it in api.js.
-    """
-    (length,) = struct.unpack_from("<I", body, 0)
-    header = json.loads(body[4 : 4 + length])
-    n, s, t = header["steps"], header["rows"], header["columns"]
-    at = 4 + length
-    steps = np.frombuffer(body, "<i8", n, at)
-    wall_times = np.frombuffer(body, "<f8", n, at + 8 * n)
-    data = np.frombuffer(body, "<f4", n * s * t, at + 16 * n).reshape(n, s, t)
-    return header, steps, wall_times, data

@@ -29,7 +29,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from tb_rnn_plugin import reading
+from tb_rnn_plugin import payloads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -167,7 +167,7 @@ def check_response(path, status, headers, body):
         _check_values(path, headers, body, shape)
     elif route in ("/profile", "/kept"):
         assert content_type == "application/octet-stream", where
-        header, steps, wall_times, data = reading.parse_profile_body(body)
+        header, steps, wall_times, data = payloads.parse_profile_body(body)
         shape = [int(d) for d in headers["X-Profile-Shape"].split(",")]
         assert list(data.shape) == shape == [header["steps"], header["rows"], header["columns"]], where
         assert len(body) == (4 + int.from_bytes(body[:4], "little") + 16 * shape[0]

@@ -139,6 +139,10 @@ def write_logs(root):
         for step in STEPS:
             assert tb_rnn_plugin.activation("rnn/activation", np.full((S, T, U), 0.1), step=step,
                                             layer="rnn", cell="SimpleRNN")
+    with tf.summary.create_file_writer(str(root / "back_run")).as_default():
+        for step in STEPS:  # a go_backwards layer: no direction, its metadata says backward
+            assert tb_rnn_plugin.state_gradient("back/state_gradient", backward_state_gradient(0),
+                                                step=step, layer="back", cell="GRU", backward=True)
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +168,9 @@ def _rows(client, **query):
 
 def test_rows_per_run_layer_and_direction(client):
     rows = _rows(client)
-    assert list(rows) == [("nan_run", "bi", "forward"), ("nan_run", "bi", "backward"),
-                          ("ok_run", "rnn", None), ("padded_run", "pad", None)]
+    assert list(rows) == [("back_run", "back", None), ("nan_run", "bi", "forward"),
+                          ("nan_run", "bi", "backward"), ("ok_run", "rnn", None),
+                          ("padded_run", "pad", None)]
     assert rows[("nan_run", "bi", "forward")]["cell"] == "LSTM"
     assert rows[("nan_run", "bi", "forward")]["latest_step"] == 50
     assert rows[("nan_run", "bi", "forward")]["steps"] == len(STEPS)
@@ -223,6 +228,13 @@ def test_vanishing_ratio_from_the_state_gradient_profile(client):
     assert "backward" in backward["order"]
     ok = rows[("ok_run", "rnn", None)]
     assert ok["vanishing"] is None and ok["nonfinite"] is None
+
+
+def test_vanishing_ratio_of_a_go_backwards_layer_runs_from_its_last_timestep(client):
+    cell = _rows(client)[("back_run", "back", None)]["vanishing"]
+    # As the Bidirectional backward direction's: ||dL/dh_5|| / ||dL/dh_0||.
+    assert cell["value"] == pytest.approx(1e-2, rel=1e-4)
+    assert "backward" in cell["order"] and not cell["problem"]
 
 
 def test_vanishing_ratio_takes_each_sample_at_its_own_real_ends(client):
@@ -341,8 +353,8 @@ def test_rows_are_kept_until_a_new_step_is_logged(tmp_path):
     dp = data_provider_over(str(tmp_path))
     plugin = rnn_plugin.RnnLoader().load(base_plugin.TBContext(data_provider=dp, sampling_hints={}))
     computed = []
-    original = plugin._health_rows
-    plugin._health_rows = lambda *args: computed.append(args[2]) or original(*args)
+    original = plugin.health_service.rows
+    plugin.health_service.rows = lambda *args: computed.append(args[2]) or original(*args)
     client = werkzeug_test.Client(application.TensorBoardWSGI([plugin], data_provider=dp))
     assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None
     assert client.get(PREFIX + "/health").get_json()["rows"][0]["nonfinite"] is None

@@ -20,7 +20,7 @@ from tb_reading import data_provider_over
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
-from tb_rnn_plugin import reading
+from tb_rnn_plugin import payloads
 
 PREFIX = "/data/plugin/rnn"
 # More steps than TensorBoard keeps of the big series here (10).
@@ -73,7 +73,7 @@ def _body(client, **query):
     response = _get(client, **query)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["Content-Type"] == "application/octet-stream"
-    return reading.parse_profile_body(response.get_data())
+    return payloads.parse_profile_body(response.get_data())
 
 
 def test_gate_stats_are_every_step_with_their_fields_and_gates(client):

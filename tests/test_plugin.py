@@ -25,6 +25,7 @@ from tb_reading import data_provider_over
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
+from tb_rnn_plugin import storage
 
 PREFIX = "/data/plugin/rnn"
 
@@ -278,6 +279,17 @@ def test_tags(client):
         "cell_index": None,
         "channel_shape": None,
         "of_tag": None,
+        # What the tab learns from /tags instead of its own tables (kinds.describe).
+        "has_profile": True,
+        "companions": ["stats", "profile", "unit_health"],
+        "time_order": "input",
+        "backward": None,
+        "gate_order": ["i", "f", "candidate", "o"],
+        "gate_labels": {
+            "i": "input gate i", "f": "forget gate f", "candidate": "candidate",
+            "o": "output gate o",
+        },
+        "memory_gate": "f",
     }
     assert runs["run_uni"]["lstm/output_gradient"]["metadata"]["kind"] == "output_gradient"
     assert runs["run_uni"]["lstm/output_gradient"]["description"] == ""
@@ -291,9 +303,12 @@ def test_tags(client):
         assert md["mask_tag"] == "bi/mask"
         assert md["cell"] == "GRU"
         assert md["mask_tag"] in runs["run_bi"]
+        assert md["backward"] is (direction == "backward")
+        assert (md["gate_order"], md["memory_gate"]) == (["z", "r", "candidate"], "z")
     mask = runs["run_bi"]["bi/mask"]["metadata"]
     assert mask["kind"] == "mask"
     assert mask["axes"] == ["sample", "timestep"]
+    assert (mask["has_profile"], mask["companions"], mask["gate_order"]) == (False, [], None)
 
 
 def test_tags_leaves_out_unparsable_series_with_warning(logdir, caplog):
@@ -561,6 +576,10 @@ def static_package(tmp_path, monkeypatch):
     (pkg / "index.js").write_text("export function render() {}\n")
     (pkg / "style.css").write_text("body { color: red; }\n")
     (pkg / "secret.py").write_text("SECRET = 1\n")
+    (pkg / "views").mkdir()
+    (pkg / "views" / "heatmap.js").write_text("export const id = 'heatmap';\n")
+    (pkg / "other").mkdir()
+    (pkg / "other" / "x.js").write_text("export const x = 1;\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(rnn_plugin, "_STATIC_PACKAGE", "fake_rnn_frontend")
     yield pkg
@@ -579,6 +598,15 @@ def test_static_serves_js_and_css(logdir, static_package):
     assert response.get_data() == b"body { color: red; }\n"
     _error(client.get(PREFIX + "/static/secret.py"), 404)
     _error(client.get(PREFIX + "/static/other.js"), 404)
+
+
+def test_static_serves_the_frontends_sub_folders_only(logdir, static_package):
+    _, client = _make(logdir)
+    response = client.get(PREFIX + "/static/views/heatmap.js")
+    assert response.status_code == 200
+    assert response.get_data() == (static_package / "views" / "heatmap.js").read_bytes()
+    _error(client.get(PREFIX + "/static/other/x.js"), 404)  # not one of the tab's folders
+    _error(client.get(PREFIX + "/static/views/../index.js"), 404)
 
 
 def _frontend_files():
@@ -643,8 +671,8 @@ def test_index_cache_lists_once_per_lifetime_then_refreshes_in_background(monkey
     import threading
 
     clock = [100.0]
-    monkeypatch.setattr(rnn_plugin.time, "monotonic", lambda: clock[0])
-    cache = rnn_plugin._IndexCache(lifetime=5.0)
+    monkeypatch.setattr(storage.time, "monotonic", lambda: clock[0])
+    cache = storage.IndexCache(lifetime=5.0)
     calls = []
     release = threading.Event()
 
@@ -670,8 +698,8 @@ def test_index_cache_lists_once_per_lifetime_then_refreshes_in_background(monkey
 
 def test_index_cache_keeps_the_last_index_when_a_refresh_fails(monkeypatch, caplog):
     clock = [0.0]
-    monkeypatch.setattr(rnn_plugin.time, "monotonic", lambda: clock[0])
-    cache = rnn_plugin._IndexCache(lifetime=1.0)
+    monkeypatch.setattr(storage.time, "monotonic", lambda: clock[0])
+    cache = storage.IndexCache(lifetime=1.0)
     assert cache.get("e", lambda: "good") == "good"
     clock[0] += 2
 
@@ -687,7 +715,7 @@ def test_index_cache_keeps_the_last_index_when_a_refresh_fails(monkeypatch, capl
 
 
 def test_index_cache_without_lifetime_lists_every_time():
-    cache = rnn_plugin._IndexCache(lifetime=0.0)
+    cache = storage.IndexCache(lifetime=0.0)
     counter = iter(range(10))
     assert [cache.get("e", lambda: next(counter)) for _ in range(3)] == [0, 1, 2]
 
@@ -695,8 +723,8 @@ def test_index_cache_without_lifetime_lists_every_time():
 @pytest.mark.parametrize("interval, lifetime", [(None, 0.0), (5, 5.0), (1, 1.0), (0, float("inf"))])
 def test_index_lifetime_is_the_reload_interval(interval, lifetime):
     flags = argparse.Namespace() if interval is None else argparse.Namespace(reload_interval=interval)
-    assert rnn_plugin._index_lifetime(flags) == lifetime
-    assert rnn_plugin._index_lifetime(None) == 0.0
+    assert storage.index_lifetime(flags) == lifetime
+    assert storage.index_lifetime(None) == 0.0
 
 
 def test_tags_is_gzipped_for_clients_that_accept_it(client):

@@ -21,6 +21,7 @@ from tb_reading import data_provider_over
 import tb_rnn_plugin
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import plugin as rnn_plugin
+from tb_rnn_plugin import payloads
 from tb_rnn_plugin import reading
 
 PREFIX = "/data/plugin/rnn"
@@ -92,7 +93,7 @@ def test_profile_is_every_step_of_the_norms(client, direction):
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["X-Profile-Shape"] == "%d,%d,%d" % (len(STEPS), SAMPLES, T)
     body = response.get_data()
-    header, steps, wall_times, data = reading.parse_profile_body(body)
+    header, steps, wall_times, data = payloads.parse_profile_body(body)
     assert header == {"format": 1, "steps": len(STEPS), "samples": SAMPLES,
                       "timesteps": T, "rows": SAMPLES, "columns": T, "dtype": "float32"}
     assert list(steps) == list(STEPS)  # all of them, beyond any sampling
@@ -139,10 +140,10 @@ class _Datum:
 
 
 def test_payload_pads_ragged_steps_and_says_so():
-    body, headers = reading.profile_payload({
+    body, headers = payloads.profile_payload({
         5: _Datum(np.ones((2, 3), np.float32)), 1: _Datum(np.full((1, 4), 2.0, np.float32)),
     })
-    header, steps, _, data = reading.parse_profile_body(body)
+    header, steps, _, data = payloads.parse_profile_body(body)
     assert list(steps) == [1, 5] and header["shapes"] == [[1, 4], [2, 3]]
     assert data.shape == (2, 2, 4)
     assert np.isnan(data[0, 1]).all() and np.isnan(data[1, :, 3]).all()
@@ -156,13 +157,13 @@ def test_payload_pads_ragged_steps_and_says_so():
 ])
 def test_payload_refuses_unreadable_steps(array, words):
     with pytest.raises(reading.UnreadableDataError, match=words.replace("[", r"\[")):
-        reading.profile_payload({3: _Datum(array)})
+        payloads.profile_payload({3: _Datum(array)})
 
 
 def test_payload_refuses_too_many_values(monkeypatch):
-    monkeypatch.setattr(reading, "MAX_PROFILE_VALUES", 10)
+    monkeypatch.setattr(payloads, "MAX_PROFILE_VALUES", 10)
     with pytest.raises(reading.UnreadableDataError, match="at most 10"):
-        reading.profile_payload({0: _Datum(np.ones((3, 4), np.float32))})
+        payloads.profile_payload({0: _Datum(np.ones((3, 4), np.float32))})
 
 
 def test_profile_of_vanishing_values_is_exact(tmp_path):
@@ -175,7 +176,7 @@ def test_profile_of_vanishing_values_is_exact(tmp_path):
     ctx = base_plugin.TBContext(data_provider=dp, sampling_hints=None, logdir=str(tmp_path))
     app = application.TensorBoardWSGI([rnn_plugin.RnnLoader().load(ctx)], data_provider=dp)
     response = werkzeug_test.Client(app).get(PREFIX + "/profile", query_string={"run": "r", "tag": "g"})
-    _, _, _, data = reading.parse_profile_body(response.get_data())
+    _, _, _, data = payloads.parse_profile_body(response.get_data())
     np.testing.assert_allclose(data[0, 0], np.linalg.norm(tiny.astype(np.float64), axis=-1)[0], rtol=1e-5)
 
 

@@ -341,3 +341,88 @@ def test_nothing_written_for_bad_input(logdir, writer):
     writer.flush()
     values, _ = _read(logdir)
     assert list(values) == ["good"]
+
+
+# The per-kind writers are made from timestep_tensor and weight_tensor; each
+# keeps the signature it had when it was written out by hand (plus
+# `backward`, which a go_backwards layer's per-timestep series may give).
+_TIMESTEP_OPTIONS = {"layer", "cell", "direction", "mask_tag", "cell_index", "pinned", "full",
+                     "precision", "backward"}
+WRITER_SIGNATURES = {
+    "activation": ("data", _TIMESTEP_OPTIONS | {"channel_shape"}),
+    "output_gradient": ("data", _TIMESTEP_OPTIONS | {"channel_shape"}),
+    "state_gradient": ("data", _TIMESTEP_OPTIONS | {"channel_shape"}),
+    "gate_activation": ("data", _TIMESTEP_OPTIONS | {"gate"}),
+    "cell_state": ("data", _TIMESTEP_OPTIONS),
+    "timestep_mask": ("mask", {"layer", "pinned", "full", "precision"}),
+    "weight": ("data", {"matrix", "gates", "layer", "cell", "direction", "cell_index", "pinned",
+                        "full", "precision"}),
+    "weight_gradient": ("data", {"matrix", "gates", "layer", "cell", "direction", "cell_index",
+                                 "pinned", "full", "precision"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITER_SIGNATURES))
+def test_each_kind_writer_keeps_its_signature(name):
+    import inspect
+
+    data_name, options = WRITER_SIGNATURES[name]
+    parameters = inspect.signature(getattr(tb_rnn_plugin, name)).parameters
+    positional = [p.name for p in parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+    keywords = {p.name for p in parameters.values() if p.kind == p.KEYWORD_ONLY}
+    assert positional == ["name", data_name, "step", "description"]
+    assert keywords == options
+    assert getattr(tb_rnn_plugin, name).__name__ == name
+
+
+def test_kind_writers_refuse_options_their_kind_does_not_take(writer):
+    with writer.as_default():
+        with pytest.raises(TypeError, match="gate"):
+            tb_rnn_plugin.activation("a", np.ones((1, 2, 3)), step=0, gate="f")
+        with pytest.raises(TypeError, match="gate"):
+            tb_rnn_plugin.gate_activation("g", np.ones((1, 2, 3)), step=0)
+        with pytest.raises(ValueError, match="mask must have rank 2"):
+            tb_rnn_plugin.timestep_mask("m", np.ones((1, 2, 3)), step=0)
+
+
+def test_gate_activation_writes_its_gate(logdir, writer):
+    with writer.as_default():
+        assert tb_rnn_plugin.gate_activation("l/gates/f", _values((1, 2, 3)), step=1, gate="f",
+                                             cell="LSTM")
+    writer.flush()
+    _, listing = _read(logdir)
+    parsed = _parsed(listing, "l/gates/f")
+    assert (parsed["kind"], parsed["gate"], parsed["cell"]) == ("gate_activation", "f", "LSTM")
+
+
+@pytest.mark.parametrize("backward", [True, False])
+def test_gradient_horizon_keeps_backward_in_its_metadata(logdir, writer, backward):
+    horizon = np.abs(_values((2, 4, 4))).astype(np.float32)
+    with writer.as_default():
+        assert tb_rnn_plugin.gradient_horizon("l/gradient_horizon", horizon, step=3,
+                                              backward=backward, cell="LSTM")
+    writer.flush()
+    _, listing = _read(logdir)
+    parsed, reason = reading.series_metadata(listing["l/gradient_horizon"].plugin_content)
+    assert reason is None
+    assert parsed["backward"] is backward
+    assert parsed["direction"] is None  # a go_backwards layer has no direction to say it
+    dp = data_provider_over(logdir)
+    kept = dp.list_tensors(context.RequestContext(), experiment_id="",
+                           plugin_name=metadata.KEPT_PLUGIN_NAME)["."]
+    lag_profile = metadata.parse_plugin_metadata(kept["l/gradient_horizon/lag_profile"].plugin_content)
+    assert lag_profile["backward"] is backward
+
+
+def test_a_go_backwards_layers_series_says_it_runs_backwards(logdir, writer):
+    with writer.as_default():
+        assert tb_rnn_plugin.state_gradient("back/state_gradient", _values((1, 3, 2)), step=0,
+                                            layer="back", cell="LSTM", backward=True)
+        assert tb_rnn_plugin.activation("fwd/activation", _values((1, 3, 2)), step=0,
+                                        layer="fwd", cell="LSTM")
+    writer.flush()
+    _, listing = _read(logdir)
+    assert _parsed(listing, "back/state_gradient")["backward"] is True
+    assert "backward" not in _parsed(listing, "fwd/activation")  # not said: not stored
+    served, _ = reading.series_metadata(listing["fwd/activation"].plugin_content)
+    assert served["backward"] is None
