@@ -14,6 +14,7 @@ from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import probe_batch as probe_batch_lib
 from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
+from tb_rnn_plugin.summary_ops import write_path
 
 
 class RNNTensorBoard(keras.callbacks.Callback):
@@ -191,6 +192,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._probed_setup = None
         self._restore_train_function = None
         self._writer = None
+        self._group_writer = write_path.GroupWriter()
         self._epoch_start_step = 0
         self._next_log_step = 0
         self._last_logged_step = None
@@ -459,17 +461,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         for group in groups:
             try:
                 described = self._described()
-                # record_if(True): Keras' own TensorBoard callback holds a
-                # global record_if(step % its update_freq == 0) around the
-                # batch loop; our steps must not depend on another
-                # callback's schedule.
-                with self._writer.as_default(step=step), tf.summary.record_if(True), \
-                        summary.metadata_once(described):
-                    for write in group.writes:
-                        if write.data is None:
-                            write.write()
-                        else:
-                            write.write(**storage)
+                self._group_writer.write(group, self._writer, described, step, storage)
             except Exception as e:  # One layer's failure must not stop the others.
                 self._warn_once(group.warn_key, "%s: %s: %s" % (group.failure, type(e).__name__, e))
 

@@ -11,7 +11,6 @@ unit health, the horizon for the labels).
 """
 
 import collections
-import functools
 
 import keras
 import numpy as np
@@ -25,21 +24,28 @@ from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 
-# One series' write at a logging step. A series with a big tensor (`data`,
-# checked for NaN/Inf before writing) is written by
-# write(full=, pinned=, precision=); a kept-only one (data None) by write().
-Write = collections.namedtuple("Write", "tag data write")
+# One series' write at a logging step: write(*arrays, **storage). A series
+# with a big tensor (`data`, checked for NaN/Inf before writing) takes
+# storage (full=, pinned=, precision=); a kept-only one (data None) not.
+# `traceable`: the op can run inside a tf.function (write_path traces them).
+Write = collections.namedtuple("Write", "tag data arrays write traceable")
 # A layer's (or the weights') writes, and what a failure to write them is
 # warned as (once per warn_key).
 Group = collections.namedtuple("Group", "warn_key failure writes")
 
 
-def blob_write(op, tag, data, **fields):
-    return Write(tag, data, functools.partial(op, tag, data, **fields))
+def blob_write(op, tag, data, traceable=True, **fields):
+    def write(data, **storage):
+        return op(tag, data, **fields, **storage)
+
+    return Write(tag, data, (data,), write, traceable)
 
 
-def kept_write(op, *args, **fields):
-    return Write(None, None, functools.partial(op, *args, **fields))
+def kept_write(op, tag, values, **fields):
+    def write(values, **_):
+        return op(tag, values, **fields)
+
+    return Write(None, None, (values,), write, True)
 
 
 def tag_prefix(layer, entry):
@@ -60,6 +66,12 @@ def leaf_cell(layer, direction, cell_index):
     if cell_index is not None and isinstance(cell, keras.layers.StackedRNNCells):
         cell = cell.cells[cell_index]
     return cell
+
+
+def runs_backwards(layer):
+    """True for a standalone go_backwards layer; None for a Bidirectional,
+    whose series say it by their direction."""
+    return getattr(layer, "go_backwards", None)
 
 
 class LayerStep:
@@ -98,16 +110,12 @@ class TimestepTensors:
             for kind, write in _QUANTITIES:
                 if entry.get(kind) is None:
                     continue  # e.g. no output gradient for an inner stacked cell
-                values, channel_shape = entry[kind][keep], entry.get("channel_shape")
-                if ctx.spatial_pool > 1 and channel_shape and len(channel_shape) > 1:
-                    values, channel_shape = size_budget.pool_spatial(
-                        values, channel_shape, ctx.spatial_pool
-                    )
+                values, channel_shape = size_budget.pooled(entry, kind, ctx.spatial_pool)
                 writes.append(blob_write(
-                    write, "%s/%s" % (tag_prefix(layer, entry), kind), values,
+                    write, "%s/%s" % (tag_prefix(layer, entry), kind), values[keep],
                     layer=layer.name, cell=entry["cell"], direction=entry["direction"],
                     mask_tag=ctx.mask_tag, cell_index=entry.get("cell_index"),
-                    channel_shape=channel_shape,
+                    channel_shape=channel_shape, backward=runs_backwards(layer),
                 ))
         return writes
 
@@ -142,13 +150,13 @@ class GateActivations:
             layer=layer.name, cell=entry["cell"], direction=entry["direction"],
             cell_index=entry["cell_index"],
         )
+        blob_fields = dict(mask_tag=ctx.mask_tag, backward=runs_backwards(layer), **common)
         prefix = tag_prefix(layer, entry)
         writes = []
         for gate, values in entry["gates"].items():
             gate_tag = "%s/gate_%s" % (prefix, gate)
             writes.append(blob_write(
-                summary.gate_activation, gate_tag, values[keep], gate=gate,
-                mask_tag=ctx.mask_tag, **common
+                summary.gate_activation, gate_tag, values[keep], gate=gate, **blob_fields
             ))
             if gate == gate_activations_lib.KEEP_GATE[entry["cell"]]:
                 # Over the whole probe batch, not only the samples written.
@@ -160,7 +168,7 @@ class GateActivations:
         if entry["cell_state"] is not None:
             writes.append(blob_write(
                 summary.cell_state, "%s/cell_state" % prefix, entry["cell_state"][keep],
-                mask_tag=ctx.mask_tag, **common
+                **blob_fields
             ))
         return writes
 
@@ -181,7 +189,9 @@ class UnitHealth:
             names = health_lib.SATURATION_GATES.get(gates["cell"], ()) if gates else ()
             cell = leaf_cell(layer, entry["direction"], entry.get("cell_index"))
             values = health_lib.unit_health(
-                entry["activation"], entry["state_gradient"], result["mask"],
+                size_budget.pooled(entry, "activation", ctx.spatial_pool)[0],
+                size_budget.pooled(entry, "state_gradient", ctx.spatial_pool)[0],
+                result["mask"],
                 bound=health_lib.activation_bound(cell),
                 gates=[gates["gates"][n] for n in names] if names else None,
                 thresholds=self.thresholds,
@@ -243,6 +253,7 @@ class Horizons:
             writes.append(blob_write(
                 summary.gradient_horizon,
                 "%s/gradient_horizon" % tag_prefix(layer, entry), entry["horizon"][keep],
+                traceable=False,  # its statistics are numpy
                 targets=entry["targets"], max_lag=entry["max_lag"], backward=backward,
                 mask=None if mask is None else mask[keep],
                 layer=layer.name, cell=entry["cell"], direction=entry["direction"],

@@ -26,6 +26,7 @@ is traced again without it, so it cannot change the others' numbers.
 
 import contextlib
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -369,6 +370,38 @@ def _to_numpy(gradient):
     if isinstance(gradient, tf.IndexedSlices):
         gradient = tf.convert_to_tensor(gradient)
     return np.asarray(gradient)
+
+
+# model -> {tuple of layer ids: ModelProbe}: probes built by
+# compute_timestep_tensors, kept while the model lives (each traces once).
+_PROBES = weakref.WeakKeyDictionary()
+
+
+def compute_timestep_tensors(model, layer, x, y=None, sample_weight=None):
+    """One layer's activations, output and state gradients on (x, y), as
+    ModelProbe computes them: {"mask", "inputs", "initial_state",
+    "directions"} (see ModelProbe). `layer` is a layer object, name or index
+    into model.layers. The probe is built and traced on the first call for
+    that model and layer, and reused after (until model.compile() changes
+    the loss, which needs a new one: pass a fresh model or call
+    ModelProbe yourself). The model's state is left as it was.
+
+    Raises:
+      UnsupportedLayerError: the layer cannot be probed (says why).
+    """
+    if isinstance(layer, (str, int)):
+        layer = model.get_layer(name=layer) if isinstance(layer, str) else model.layers[layer]
+    probes = _PROBES.setdefault(model, {})
+    key = (id(layer), id(model.loss))
+    if key not in probes:
+        probes[key] = ModelProbe(model, [layer])
+    probe = probes[key]
+    if layer not in probe.unsupported:
+        with model_state_kept(model):
+            result = probe(x, y, sample_weight)
+    if layer in probe.unsupported:
+        raise UnsupportedLayerError(probe.unsupported[layer])
+    return result["layers"][layer]
 
 
 @contextlib.contextmanager

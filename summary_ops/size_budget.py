@@ -1,9 +1,10 @@
 """A full logging step's size, known before it is written, kept in a budget.
 
-The callback measures the big tensors of its first logging step before
-writing them. Above the budget it writes fewer probe samples and, where
-that is not enough, pools ConvLSTM states over blocks of spatial positions
-(the mean of each block, per filter), and says once what it did.
+The callback measures the series of its first logging step before writing
+them. Above the budget it writes fewer probe samples and, where that is not
+enough, pools ConvLSTM states over blocks of spatial positions (the mean of
+each block, per filter; the unit health then describes the blocks), and
+says once what it did.
 """
 
 import math
@@ -14,11 +15,25 @@ BYTES_PER_VALUE = {"bfloat16": 2, "float32": 4}
 
 
 def step_bytes(groups, precision):
-    """Bytes the big tensors of `groups` take when written full."""
-    values = sum(
-        np.size(write.data) for group in groups for write in group.writes if write.data is not None
-    )
-    return int(values) * BYTES_PER_VALUE[precision]
+    """Bytes the series of `groups` take when written full: the big tensors
+    in `precision`, the kept arrays (unit health, timescales) in float32.
+    The companions the summary ops derive (stats, profiles, gate
+    histograms) are small beside them and not counted."""
+    total = 0
+    for group in groups:
+        for write in group.writes:
+            per_value = BYTES_PER_VALUE[precision] if write.data is not None else 4
+            total += per_value * sum(int(np.size(a)) for a in write.arrays)
+    return total
+
+
+def pooled(entry, kind, spatial_pool):
+    """An entry's [B, T, C] `kind` and channel shape, pooled when asked and
+    the channels are spatial (ConvLSTM)."""
+    values, channel_shape = entry[kind], entry.get("channel_shape")
+    if spatial_pool > 1 and channel_shape and len(channel_shape) > 1:
+        return pool_spatial(values, channel_shape, spatial_pool)
+    return values, channel_shape
 
 
 def pool_spatial(array, channel_shape, factor):

@@ -36,7 +36,7 @@ _LAZY = {
     "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
     "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
     "labels": "tb_rnn_plugin.summary_ops.summary",
-    "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.probe",
+    "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.model_probe",
 }
 
 __all__ = sorted(_LAZY)

@@ -6,7 +6,8 @@ the gradient horizon builds on)."""
 import pytest
 
 from tb_rnn_plugin.summary_ops.model_probe import ModelProbe
-from tb_rnn_plugin.summary_ops.probe import LayerProbe, UnsupportedLayerError
+from tb_rnn_plugin.summary_ops.probe import UnsupportedLayerError
+from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 
 
 class InPlaceProbe:

@@ -10,7 +10,7 @@ from tb_reading import read_back
 
 from tb_rnn_plugin import RNNTensorBoard
 from tb_rnn_plugin import metadata
-from tb_rnn_plugin.summary_ops.probe import LayerProbe
+from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 
 T, VOCAB, BATCH = 7, 6, 8
 
@@ -338,7 +338,7 @@ import sys, numpy as np, tensorflow as tf, keras
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from tb_rnn_plugin import RNNTensorBoard
-from tb_rnn_plugin.summary_ops.probe import LayerProbe
+from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     inp = keras.Input((5, 2))
@@ -372,15 +372,19 @@ def test_mirrored_strategy_logs_and_keeps_the_whole_first_batch(tmp_path):
     assert values[0].shape == (4, 5, 3)
 
 
-def test_many_probes_leave_no_retracing_warning_in_the_training_log(tmp_path):
-    # Each probe traces its one-off reference check once; with 3 layers and
-    # their horizons (6 probes) TensorFlow used to warn of frequent retracing.
+@pytest.mark.parametrize("layer_count", [1, 3, 8])
+def test_many_layers_leave_no_retracing_warning_in_the_training_log(tmp_path, layer_count):
+    # The probe pass, each layer's one-off reference check, the gate
+    # recorders, horizons and traced writes each trace once; with several
+    # layers TensorFlow used to warn of frequent retracing into the user's log.
     import logging
 
+    kinds = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
+    names = ["a", "b", "c", "d", "e", "f", "g", "h"][:layer_count]
     inputs = keras.Input((5, 2))
     x = inputs
-    for name in ("a", "b", "c"):
-        x = keras.layers.SimpleRNN(3, return_sequences=True, name=name)(x)
+    for index, name in enumerate(names):
+        x = kinds[index % 3](3, return_sequences=True, name=name)(x)
     model = keras.Model(inputs, keras.layers.Dense(1)(x))
     model.compile(optimizer="sgd", loss="mse")
     records = []
@@ -390,10 +394,11 @@ def test_many_probes_leave_no_retracing_warning_in_the_training_log(tmp_path):
     tf_logger.addHandler(handler)
     try:
         rng = np.random.default_rng(0)
-        model.fit(rng.normal(size=(8, 5, 2)), rng.normal(size=(8, 5, 1)), batch_size=8, verbose=0,
+        model.fit(rng.normal(size=(16, 5, 2)), rng.normal(size=(16, 5, 1)), batch_size=4,
+                  epochs=2, verbose=0,
                   callbacks=[RNNTensorBoard(tmp_path, update_freq=1, gradient_horizon=True)])
     finally:
         tf_logger.removeHandler(handler)
     assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
     logged = read_back(tmp_path)["."]
-    assert {"a/state_gradient", "b/state_gradient", "c/state_gradient"} <= set(logged)
+    assert {name + "/state_gradient" for name in names} <= set(logged)

@@ -17,14 +17,13 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tb_rnn_plugin.summary_ops.horizon import (
     GradientHorizon,
     horizon_statistics,
     lag_profile,
 )
-from tb_rnn_plugin.summary_ops.probe import LayerProbe
+from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 
 B, T, D, U = 2, 5, 3, 3
 

@@ -14,6 +14,8 @@ import tensorflow as tf
 from tb_reading import read_back
 
 from tb_rnn_plugin import RNNTensorBoard
+from tb_rnn_plugin import compute_timestep_tensors
+from tb_rnn_plugin.summary_ops import model_probe
 from tb_rnn_plugin.summary_ops.model_probe import ModelProbe, recurrent_layers
 
 FD_EPS = 1e-6
@@ -331,3 +333,50 @@ def test_a_full_step_over_the_size_budget_writes_fewer_samples_then_pools(tmp_pa
     activation = full["layers"][model.get_layer("conv_lstm")]["directions"][0]["activation"]
     blocks = activation[:1].reshape(1, 3, 2, 4, 2, 4, 4).mean(axis=(3, 5)).reshape(1, 3, 16)
     np.testing.assert_allclose(values[-1], blocks, rtol=1e-5, atol=1e-7)
+
+
+def lstm_with_dropout_final_weights(setting, callback_dir):
+    """A small LSTM with dropout trained on 14 samples in batches of 4."""
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("mixed_float16" if setting == "mixed_float16" else "float32")
+    strategy = (
+        tf.distribute.MirroredStrategy(["/cpu:0"]) if setting == "mirrored"
+        else tf.distribute.get_strategy()
+    )
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(14, 6, 3)).astype("float32"), rng.normal(size=(14, 1)).astype("float32")
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((6, 3)), keras.layers.LSTM(4, dropout=0.2, name="lstm"),
+            keras.layers.Dropout(0.3), keras.layers.Dense(1, dtype="float32"),
+        ])
+        model.compile(
+            optimizer="adam", loss="mse",
+            steps_per_execution=3 if setting == "steps_per_execution" else 1,
+        )
+    callbacks = [] if callback_dir is None else [RNNTensorBoard(callback_dir, update_freq=2)]
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
+    return [np.array(v.numpy()) for v in model.weights]
+
+
+@pytest.mark.parametrize("setting", ["mirrored", "steps_per_execution", "mixed_float16"])
+def test_training_is_bitwise_unchanged_under(setting, tmp_path):
+    without = lstm_with_dropout_final_weights(setting, None)
+    with_callback = lstm_with_dropout_final_weights(setting, tmp_path)
+    for a, b in zip(without, with_callback):
+        np.testing.assert_array_equal(a, b)
+    assert "lstm/state_gradient" in read_back(tmp_path)["."]
+
+
+def test_compute_timestep_tensors_reuses_its_traced_probe():
+    keras.utils.set_random_seed(0)
+    model, x, y = encoder_decoder()
+    x, y = take(x, slice(0, BATCH)), take(y, slice(0, BATCH))
+    first = compute_timestep_tensors(model, "encoder", x, y)
+    again = compute_timestep_tensors(model, model.get_layer("encoder"), x, y)
+    (probe,) = model_probe._PROBES[model].values()
+    assert probe._compute.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(
+        first["directions"][0]["state_gradient"], again["directions"][0]["state_gradient"]
+    )

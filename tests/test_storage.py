@@ -200,7 +200,7 @@ def test_defaults_store_bfloat16_of_the_probe_values(tmp_path):
     callback = RNNTensorBoard(tmp_path, update_freq=1, probe_data=(x[:BATCH], y[:BATCH]))
     assert (callback.full_every, callback.precision) == (10, "bfloat16")
     model.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0, callbacks=[callback])
-    from tb_rnn_plugin.summary_ops.probe import LayerProbe
+    from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 
     expected = LayerProbe(model, model.get_layer("lstm"))(x[:BATCH], y[:BATCH])["directions"][0]
     _, steps, values = read_back(tmp_path)["."]["lstm/state_gradient"]
