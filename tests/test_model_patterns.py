@@ -132,7 +132,39 @@ def model_inside_a_model():
     return model, rng.normal(size=(8, 6, 3)), rng.normal(size=(8, 1))
 
 
+def text_vectorization_front_end():
+    """IMDB with TextVectorization: strings in, no keras.Input, a mask."""
+    vectorize = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=6)
+    vectorize.adapt(["the cat sat", "a dog ran far away", "the dog sat on the cat"])
+    model = keras.Sequential([
+        vectorize, keras.layers.Embedding(20, 4, mask_zero=True),
+        keras.layers.LSTM(3, name="lstm"), keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    texts = ["the cat sat", "a dog ran", "the dog sat on the cat", "far away",
+             "cat", "a cat ran far", "the dog", "on the dog sat a cat"]
+    return model, np.array(texts, dtype=object), np.array([1, 0, 1, 0, 1, 0, 1, 0.0])
+
+
+def two_inputs_two_outputs():
+    """A functional model with two inputs and two outputs, two losses."""
+    tokens, features = keras.Input((6,), name="tokens"), keras.Input((6, 2), name="features")
+    h = keras.layers.Concatenate()([keras.layers.Embedding(10, 3)(tokens), features])
+    sequence = keras.layers.GRU(4, return_sequences=True, name="gru")(h)
+    per_step = keras.layers.Dense(1, name="per_step")(sequence)
+    label = keras.layers.Dense(3, name="label")(keras.layers.SimpleRNN(3, name="summary")(sequence))
+    model = keras.Model([tokens, features], [per_step, label])
+    model.compile(optimizer="adam", loss=[
+        "mse", keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    ])
+    rng = np.random.default_rng(9)
+    x = (rng.integers(0, 10, size=(8, 6)), rng.normal(size=(8, 6, 2)))
+    return model, x, (rng.normal(size=(8, 6, 1)), rng.integers(0, 3, size=(8,)))
+
+
 PATTERNS = {
+    "text_vectorization_front_end": text_vectorization_front_end,
+    "two_inputs_two_outputs": two_inputs_two_outputs,
     "sequential_add": sequential_add,
     "encoder_decoder": encoder_decoder,
     "subclassed": subclassed(TextGenerator),
@@ -143,6 +175,8 @@ PATTERNS = {
 
 
 LOGGED_PREFIXES = {
+    "text_vectorization_front_end": ["lstm"],
+    "two_inputs_two_outputs": ["gru", "summary"],
     "sequential_add": ["encoder", "decoder"],
     "encoder_decoder": ["encoder", "decoder"],
     "subclassed": ["gru"],
@@ -176,13 +210,19 @@ def unrolled_call(rnn, nudge):
             states = rnn.cell.get_initial_state(batch_size=sequences.shape[0])
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         order = range(timesteps - 1, -1, -1) if rnn.go_backwards else range(timesteps)
-        outputs = []
+        outputs, previous = [], None
         for t in order:
-            output, states = rnn.cell(sequences[:, t], states, training=False)
-            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            output, new_states = rnn.cell(sequences[:, t], states, training=False)
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
             if nudge is not None and nudge[0] == t:
                 output = output + nudge[1]
-                states[0] = states[0] + nudge[1]
+                new_states[0] = new_states[0] + nudge[1]
+            if mask is not None:  # a padded step keeps the states and the output
+                real = mask[:, t][:, None]
+                new_states = [tf.where(real, n, o) for n, o in zip(new_states, states)]
+                if previous is not None:
+                    output = tf.where(real, output, previous)
+            states, previous = new_states, output
             outputs.append(output)
         result = tf.stack(outputs, axis=1) if rnn.return_sequences else outputs[-1]
         return (result, *states) if rnn.return_state else result
