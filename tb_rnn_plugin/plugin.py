@@ -55,8 +55,8 @@ logger = logging.getLogger(__name__)
 
 _STATIC_PACKAGE = "tb_rnn_plugin.frontend"
 _STATIC_PREFIX = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
-# Frontend files, and vendored libraries in frontend/vendor/.
-_STATIC_NAME = re.compile(r"^(?:vendor/)?[A-Za-z0-9_-]+\.(js|css)$")
+# Frontend files: index.js, the tab's folders, and vendored libraries in frontend/vendor/.
+_STATIC_NAME = re.compile(r"^(?:(?:vendor|shell|data|views|draw)/)?[A-Za-z0-9_-]+\.(js|css)$")
 _STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
 
 
