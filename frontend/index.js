@@ -1,41 +1,40 @@
 // The RNN tab. TensorBoard loads this module in a same-origin iframe on an
 // empty document (with <base href> at the plugin's routes) and calls render().
 
-import { Api } from "./api.js";
-import { el } from "./dom.js";
-import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./host.js";
+import { Api } from "./data/api.js";
+import { el } from "./draw/dom.js";
+import { connectHost, DATA_RELOADED, RUNS_CHANGED } from "./shell/host.js";
 import {
   directionLabel, gateLabel, indexFingerprint, indexTags, KEEP_ALL_FLAG, kindsOf, layersOf, maskSeriesOf,
   nearestIndex, ownView, pickStep, quantityLabel, sampledRuns, samplingNote, seriesFor,
   skippedEntries, TIMESTEP_VIEWS, unionSteps, viewsFor,
-} from "./series.js";
+} from "./data/index_model.js";
 // Registers the views drawn by their own modules (weights, horizon, ...).
-import "./views.js";
-import {
-  concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize,
-} from "./plots.js";
-import { makeScale, parseRangeMax } from "./scales.js";
-import { exportControls } from "./export.js";
-import { followHostTheme } from "./theme.js";
-import { hoverText, Tooltip } from "./tooltip.js";
-import { heatmapBody } from "./heatmap_view.js";
-import { runColor } from "./run_colors.js";
+import "./views/registry.js";
+import { concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize } from "./data/stats.js";
+import { makeScale, parseRangeMax } from "./draw/scales.js";
+import { exportControls } from "./draw/export.js";
+import { followHostTheme } from "./shell/theme.js";
+import { hoverText, Tooltip } from "./draw/tooltip.js";
+import { heatmapBody } from "./views/heatmap.js";
+import { runColor } from "./draw/run_colors.js";
 import {
   compileRunFilter, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
   selectionSummary,
-} from "./run_list.js";
-import { StateStore, storageKey } from "./persist.js";
-import { gridLayout, GRID_GAP, PANEL_GAP } from "./layout.js";
-import { stepTime } from "./step_time.js";
+} from "./shell/run_list.js";
+import { StateStore, storageKey } from "./shell/persist.js";
+import { gridLayout, GRID_GAP, PANEL_GAP } from "./draw/layout.js";
+import { stepTime } from "./data/step_time.js";
 import {
   loadMasks, loadProfiles, PROFILE_VIEWS, profileSamples, profileSteps, profileViewNodes,
-} from "./profile_view.js";
-import { linesBody, linesControls, linesStats } from "./lines_view.js";
-import { samplesBody } from "./samples_view.js";
-import { HealthOverview } from "./health_view.js";
+} from "./views/profile.js";
+import { linesBody, linesControls, linesStats } from "./views/lines.js";
+import { samplesBody } from "./views/samples.js";
+import { HealthOverview } from "./shell/health.js";
 import {
   NAN_RULE, panelView, parseSampleNumber, SAMPLE_MODES, sampleLabel, sampleRangeError,
-} from "./samples.js";
+} from "./data/samples.js";
+import { errorText, settle } from "./data/results.js";
 
 // The views by name: each draws one panel's plot and legend.
 const VIEWS = { heatmap: heatmapBody, lines: linesBody, samples: samplesBody };
@@ -116,9 +115,6 @@ function robustRanges(drawn) {
   return percentile(concatValues(drawn.map((p) => p.absValues)), ROBUST_PERCENTILE);
 }
 
-function settle(promise) {
-  return promise.then((value) => ({ value }), (error) => ({ error }));
-}
 
 // Identity of cached tensors, for telling whether a redraw would change anything.
 const objectIds = new WeakMap();
@@ -141,12 +137,6 @@ function setOptions(select, options, value) {
   select.value = value;
 }
 
-function errorText(error) {
-  if (error && error.name === "HttpError") {
-    return `${error.message} (${error.url})`;
-  }
-  return String((error && error.message) || error);
-}
 
 class App {
   constructor(root, api) {

@@ -4,7 +4,7 @@
 // log colour scale. Pure functions: tested with node --test
 // (tests/js/profiles.test.mjs).
 
-import { binEdges, fmt, niceStep } from "./scales.js";
+import { binEdges, fmt, niceStep } from "../draw/scales.js";
 
 // The profile views' own choices (kept while the tab is open): y axis (or
 // colour) scale "log" | "linear"; batch "mean" | "sample" | "both".

@@ -3,6 +3,8 @@
 // to the end colours. Non-finite values and masked timesteps get colours
 // that are not on the map.
 
+import { VIRIDIS_HEX } from "../vendor/viridis.js";
+
 const STOPS = [
   [-1.0, [5, 48, 97]],
   [-2 / 3, [33, 102, 172]],
@@ -89,4 +91,20 @@ export function divergingCss(value, vmax) {
   const rgb = [0, 0, 0];
   divergingInto(value, vmax, rgb, 0);
   return `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+}
+
+// viridis' 256 colours as bytes (r, g, b, ...), decoded once from the vendored hex.
+const VIRIDIS_BYTES = (() => {
+  const out = new Uint8Array(VIRIDIS_HEX.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(VIRIDIS_HEX.slice(2 * i, 2 * i + 2), 16);
+  return out;
+})();
+const VIRIDIS_COUNT = VIRIDIS_BYTES.length / 3;
+
+/** Writes viridis' colour at position f (0..1, clamped) into out[at..at+2]. */
+export function viridisInto(f, out, at) {
+  const k = Math.max(0, Math.min(VIRIDIS_COUNT - 1, Math.floor(f * VIRIDIS_COUNT)));
+  out[at] = VIRIDIS_BYTES[3 * k];
+  out[at + 1] = VIRIDIS_BYTES[3 * k + 1];
+  out[at + 2] = VIRIDIS_BYTES[3 * k + 2];
 }

@@ -8,9 +8,9 @@
 // The text and click targets are pure functions (tests/js/health.test.mjs);
 // HealthOverview owns the DOM.
 
-import { el } from "./dom.js";
-import { fmt } from "./scales.js";
-import { runColor } from "./run_colors.js";
+import { el } from "../draw/dom.js";
+import { fmt } from "../draw/scales.js";
+import { runColor } from "../draw/run_colors.js";
 
 export const COLUMNS = [
   { key: "nonfinite", label: "first NaN/Inf", title: "The first logged step with a NaN or \u00b1Inf in any series of the layer, and where" },

@@ -5,22 +5,20 @@
 // columns are binned to pixels when there are more than fit (each pixel the
 // largest value of its group). Clicking a row selects that step.
 
-import { el } from "./dom.js";
-import { canvasColors, drawXAxis, gradientBar, integerTicks, setupCanvas } from "./plots.js";
+import { el } from "../draw/dom.js";
+import { canvasColors, drawXAxis, FONT, integerTicks, LABEL_FONT, setupCanvas } from "../draw/canvas.js";
+import { gradientBar } from "../draw/colorbar.js";
 import {
   binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileOptions, profileRow, rowLength,
-} from "./profiles.js";
-import { MASK_RGB, NAN_RGB, POS_INF_RGB } from "./colormap.js";
-import { runColor } from "./run_colors.js";
-import { fmt } from "./scales.js";
-import { directionLabel } from "./series.js";
-import { VIRIDIS_HEX } from "./vendor/viridis.js";
+} from "../data/profiles.js";
+import { MASK_RGB, NAN_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt } from "../draw/scales.js";
+import { directionLabel } from "../data/index_model.js";
 
 // Canvas colours of the current theme, read at the start of each draw.
 let COLORS = canvasColors();
 
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const MAX_PLOT_H = 360;
 const MAX_ROW_H = 24;
 const MAX_COL_W = 24;
@@ -29,12 +27,6 @@ export const ZERO_RGB = [255, 255, 255];
 // A timestep a shorter step did not log (its profile is padded).
 const MISSING = -2;
 
-const VIRIDIS = (() => {
-  const out = new Uint8Array(VIRIDIS_HEX.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(VIRIDIS_HEX.slice(2 * i, 2 * i + 2), 16);
-  return out;
-})();
-const N_COLORS = VIRIDIS.length / 3;
 
 /** The colour of a scale position (0..1, or off the scale) into out[at..at+2]. */
 export function flowColorInto(v, pos, out, at) {
@@ -44,8 +36,7 @@ export function flowColorInto(v, pos, out, at) {
   else if (v === Infinity) c = POS_INF_RGB;
   else if (pos === -Infinity) c = ZERO_RGB;
   else {
-    const k = Math.max(0, Math.min(N_COLORS - 1, Math.floor(pos * N_COLORS)));
-    out[at] = VIRIDIS[3 * k]; out[at + 1] = VIRIDIS[3 * k + 1]; out[at + 2] = VIRIDIS[3 * k + 2];
+    viridisInto(pos, out, at);
     return;
   }
   out[at] = c[0]; out[at + 1] = c[1]; out[at + 2] = c[2];

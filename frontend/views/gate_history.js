@@ -5,7 +5,7 @@
 // non-finite summary line. Pure functions: tested with node --test
 // (tests/js/gate_history.test.mjs).
 
-import { decadeTicks } from "./profiles.js";
+import { decadeTicks } from "../data/profiles.js";
 
 // The most ridges one small multiple draws: past this they merge into a
 // solid block and hide each other.

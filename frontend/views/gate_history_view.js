@@ -17,22 +17,21 @@
 //   tells apart; weight decay shows as a run's lines all sloping down
 //   together, steeper for the run with more decay, on one shared axis.
 
-import { el } from "./dom.js";
-import { canvasColors, drawYLabel, drawYTicks, setupCanvas, strokeGappedLine } from "./plots.js";
-import { logScale, positiveRange } from "./profiles.js";
-import { NAN_RGB } from "./colormap.js";
-import { runColor } from "./run_colors.js";
-import { fmt, niceStep } from "./scales.js";
-import { directionLabel, quantityLabel, registerView } from "./series.js";
+import { el } from "../draw/dom.js";
+import { canvasColors, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
+import { logScale, positiveRange } from "../data/profiles.js";
+import { NAN_RGB } from "../draw/colormap.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt, niceStep } from "../draw/scales.js";
+import { directionLabel, quantityLabel, registerView } from "../data/index_model.js";
 import {
   binRangeText, binTicks, compareMatrices, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, matrixLabel,
   normLegendGates,
   nonFiniteSummary, nonFiniteText, NORM_FIELDS, runDash, thinIndices, usedBins, weightGateLabel,
 } from "./gate_history.js";
+import { errorText, settle } from "../data/results.js";
 
 const KINDS = ["weight", "weight_gradient"];
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const NAN_CSS = `rgb(${NAN_RGB.join(",")})`;
 
 // The norms view's own choice, kept while the tab is open.
@@ -40,14 +39,7 @@ export const normOptions = { field: "l2_norm" };
 
 let COLORS = canvasColors();
 
-function settle(promise) {
-  return promise.then((value) => ({ value }), (error) => ({ error }));
-}
 
-function errorText(error) {
-  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
-  return String((error && error.message) || error);
-}
 
 /**
  * The kept companions `kinds` of every shown series: [{run, series, stats?,

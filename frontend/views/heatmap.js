@@ -3,9 +3,10 @@
 // when they do not fit), with drag-to-zoom (double-click resets), hover
 // readout and its colour bar.
 
-import { el } from "./dom.js";
-import { colorBar, drawHeatmap, heatmapCellAt, heatmapLayout, panelCanvas } from "./plots.js";
-import { hoverRows } from "./tooltip.js";
+import { el } from "../draw/dom.js";
+import { colorBar } from "../draw/colorbar.js";
+import { drawHeatmap, heatmapCellAt, heatmapLayout, panelCanvas } from "../draw/heatmap.js";
+import { hoverRows } from "../draw/tooltip.js";
 
 export const KINDS = ["activation", "output_gradient", "state_gradient"];
 const MAX_PLOT_H = 300;

@@ -7,19 +7,18 @@
 // timestep when a "labels" series is logged; below, the step's largest
 // gradient at every logged step (click a bar to go to its step).
 
-import { el } from "./dom.js";
-import { canvasColors, drawXAxis, drawYLabel, drawYTicks, setupCanvas } from "./plots.js";
-import { PANEL_CHROME_W } from "./layout.js";
-import { runColor } from "./run_colors.js";
-import { fmt } from "./scales.js";
-import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "./series.js";
+import { el } from "../draw/dom.js";
+import { canvasColors, drawXAxis, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas } from "../draw/canvas.js";
+import { PANEL_CHROME_W } from "../draw/layout.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt } from "../draw/scales.js";
+import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "../data/index_model.js";
 import {
   bandLookup, bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, sampleNotLogged,
   segmentAt, stackColumns, targetsOf, tokenText, valueTicks, yTops,
-} from "./horizon.js";
+} from "./horizon_model.js";
+import { errorText, settle } from "../data/results.js";
 
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const PLOT_X = 70;
 const BARS_H = 220;
 const PROJECTION_H = 110;
@@ -37,14 +36,7 @@ export const LABELS_HINT =
   "No labels row: RNNTensorBoard logs the true and predicted class per timestep with the gradient horizon " +
   "when the loss is a classification loss (vocabulary=... shows tokens); other writers log a \"labels\" series.";
 
-function settle(promise) {
-  return promise.then((value) => ({ value }), (error) => ({ error }));
-}
 
-function errorText(error) {
-  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
-  return String((error && error.message) || error);
-}
 
 /** "sample s" or "mean" from the tab's Sample control (G >= 0: |mean| is the mean). */
 export function sampleChoice(state) {

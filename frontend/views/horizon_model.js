@@ -3,8 +3,8 @@
 // (timestep t_k) and source timestep j, both in input-time order. Pure
 // functions: tested with node --test (tests/js/horizon.test.mjs).
 
-import { binEdges, formatShared, multiplierText, niceStep } from "./scales.js";
-import { viridis } from "./vendor/viridis.js";
+import { binEdges, formatShared, multiplierText, niceStep } from "../draw/scales.js";
+import { viridis } from "../vendor/viridis.js";
 
 /** Lags up to this one get a colour each; longer lags are grouped in bands. */
 export const SINGLE_LAGS = 20;

@@ -7,17 +7,16 @@
 // units, and the timescale implied by the fitted decay of ||dL/dh_t||
 // (the state gradient's profile), -1/ln r, per step. Log y axis there.
 
-import { el } from "./dom.js";
-import { canvasColors, drawYLabel, drawYTicks, setupCanvas, strokeGappedLine } from "./plots.js";
-import { PANEL_CHROME_W } from "./layout.js";
-import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "./profiles.js";
-import { runColor } from "./run_colors.js";
-import { fmt, niceStep } from "./scales.js";
-import { directionLabel, registerView, unionSteps } from "./series.js";
-import { decayTimescale, quartiles, valueTicks } from "./horizon.js";
+import { el } from "../draw/dom.js";
+import { canvasColors, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
+import { PANEL_CHROME_W } from "../draw/layout.js";
+import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "../data/profiles.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt, niceStep } from "../draw/scales.js";
+import { directionLabel, registerView, unionSteps } from "../data/index_model.js";
+import { decayTimescale, quartiles, valueTicks } from "./horizon_model.js";
+import { errorText, settle } from "../data/results.js";
 
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const PLOT_X = 70;
 const RIGHT = 16;
 const TOP = 8;
@@ -27,14 +26,7 @@ const MAX_W = 1600;
 // The forget gate, or GRU's update gate z (h = z h_{t-1} + (1 - z) candidate).
 const MEMORY_GATES = ["f", "z"];
 
-function settle(promise) {
-  return promise.then((value) => ({ value }), (error) => ({ error }));
-}
 
-function errorText(error) {
-  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
-  return String((error && error.message) || error);
-}
 
 /** The series of the same run, layer, direction and cell as `series` of kind `kind` (gate: one of `gates`). */
 function companionSeries(index, series, kind, gates = null) {

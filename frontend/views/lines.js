@@ -4,16 +4,16 @@
 // run); NaN / +Inf / -Inf marked at their timesteps; the line under the
 // cursor is drawn thick on an overlay and read out in the tooltip.
 
-import { el } from "./dom.js";
+import { el } from "../draw/dom.js";
 import {
   channelColor, DEFAULT_TOP_K, formatChannelList, parseChannelList, parseTopK, selectChannels, shownStats,
-} from "./channels.js";
-import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
-import {
-  drawLineHighlight, drawLines, linesLayout, linesPointAt, panelCanvas, ROBUST_PERCENTILE,
-} from "./plots.js";
-import { fmt } from "./scales.js";
-import { hoverRows } from "./tooltip.js";
+} from "../draw/channels.js";
+import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "../draw/colormap.js";
+import { ROBUST_PERCENTILE } from "../data/stats.js";
+import { panelCanvas } from "../draw/heatmap.js";
+import { drawLineHighlight, drawLines, linesLayout, linesPointAt } from "../draw/lines.js";
+import { fmt } from "../draw/scales.js";
+import { hoverRows } from "../draw/tooltip.js";
 
 export const KINDS = ["activation", "output_gradient", "state_gradient"];
 

@@ -5,34 +5,27 @@
 // request per run and direction, cached by the Api; index.js only calls
 // loadProfiles, profileSteps and profileViewNodes.
 
-import { el } from "./dom.js";
-import { canvasColors, drawXAxis, drawYTicks, integerTicks, setupCanvas, strokeGappedLine } from "./plots.js";
+import { el } from "../draw/dom.js";
+import { canvasColors, drawXAxis, drawYTicks, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
 import {
   byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange, profileOptions,
   profileRow, rowLength,
-} from "./profiles.js";
-import { runColor } from "./run_colors.js";
-import { fmt } from "./scales.js";
-import { directionLabel, pickStep, quantityLabel, unionSteps } from "./series.js";
-import { flowNodes } from "./flow_view.js";
+} from "../data/profiles.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt } from "../draw/scales.js";
+import { directionLabel, pickStep, quantityLabel, unionSteps } from "../data/index_model.js";
+import { flowNodes } from "./flow.js";
+import { errorText, settle } from "../data/results.js";
 
 // Canvas colours of the current theme, read at the start of each draw.
 let COLORS = canvasColors();
 
 /** The View select's values drawn here. */
-export { PROFILE_VIEWS } from "./series.js";
+export { PROFILE_VIEWS } from "../data/index_model.js";
 
-const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const PLOT_H = 280;
 
-function settle(promise) {
-  return promise.then((value) => ({ value }), (error) => ({ error }));
-}
 
-function errorText(error) {
-  if (error && error.name === "HttpError") return `${error.message} (${error.url})`;
-  return String((error && error.message) || error);
-}
 
 /**
  * Fetches the profile of every series of the groups ([{run, panels:

@@ -23,7 +23,7 @@
 //   ctx.isStale()  true once a newer update started: stop and return
 // errors: how many charts could not be drawn (each says why in its node).
 
-import "./weights_view.js";
+import "./weights.js";
 import "./gate_history_view.js";
-import "./horizon_view.js";
-import "./horizon_training_view.js";
+import "./horizon.js";
+import "./horizon_training.js";

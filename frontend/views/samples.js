@@ -3,11 +3,12 @@
 // grid fitted to the panel's width, all on one colour scale, each labelled
 // with its sample index; hover reads sample, timestep, channel and value.
 
-import { el } from "./dom.js";
-import { divergingInto, MASK_HATCH, MASK_RGB } from "./colormap.js";
-import { aggregateCells, colorBar, heatmapCellAt } from "./plots.js";
-import { splitSample } from "./samples.js";
-import { hoverRows } from "./tooltip.js";
+import { el } from "../draw/dom.js";
+import { divergingInto, MASK_HATCH, MASK_RGB } from "../draw/colormap.js";
+import { colorBar } from "../draw/colorbar.js";
+import { aggregateCells, heatmapCellAt } from "../draw/heatmap.js";
+import { splitSample } from "../data/samples.js";
+import { hoverRows } from "../draw/tooltip.js";
 
 export const KINDS = ["activation", "output_gradient", "state_gradient"];
 

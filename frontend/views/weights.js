@@ -7,22 +7,21 @@
 // gate (weights_layout.js) so a 256 x 1024 recurrent kernel needs no
 // sideways scroll and no pixel mixes two gates.
 
-import { el } from "./dom.js";
-import { canvasColors, gradientBar, integerTicks, setupCanvas } from "./plots.js";
-import { divergingInto, divergingCss, NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
-import { runColor } from "./run_colors.js";
-import { fmt } from "./scales.js";
-import { directionLabel, pickStep, quantityLabel, registerView, sampledRuns, unionSteps } from "./series.js";
-import { VIRIDIS_HEX } from "./vendor/viridis.js";
+import { el } from "../draw/dom.js";
+import { BOLD_FONT, canvasColors, FONT, integerTicks, setupCanvas } from "../draw/canvas.js";
+import { gradientBar } from "../draw/colorbar.js";
+import { divergingInto, divergingCss, NAN_RGB, NEG_INF_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
+import { runColor } from "../draw/run_colors.js";
+import { fmt } from "../draw/scales.js";
+import { directionLabel, pickStep, quantityLabel, registerView, sampledRuns, unionSteps } from "../data/index_model.js";
 import {
   aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, columnBinAt, fitColumns, fitRows, gateSegments,
   matrixLabel, nonFiniteNote, rowText, SCALE_MODES, scaleRanges, stripLabel, valueStats,
 } from "./weights_layout.js";
+import { errorText, settle } from "../data/results.js";
 
 export const KINDS = ["weight", "weight_gradient"];
 
-const FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const BOLD = "bold 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const MAX_PLOT_H = 260;
 const STRIP_H = 18;
 // Blank pixels between two gates' blocks; the separator line is drawn in it.
@@ -45,11 +44,6 @@ function gateTitle(name, spans) {
 // key for it (persist.js keeps a fixed list), so it lives for the page.
 let scaleMode = "signed";
 
-const VIRIDIS = (() => {
-  const out = new Uint8Array(VIRIDIS_HEX.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(VIRIDIS_HEX.slice(2 * i, 2 * i + 2), 16);
-  return out;
-})();
 
 /** The colour of v on the mode's scale into out[at..at+2]. */
 function colorInto(v, vmax, mode, out, at) {
@@ -57,9 +51,7 @@ function colorInto(v, vmax, mode, out, at) {
     divergingInto(v, vmax, out, at); // NaN, +Inf, -Inf get their own colours here
     return;
   }
-  const n = VIRIDIS.length / 3;
-  const k = Math.max(0, Math.min(n - 1, Math.floor((Math.abs(v) / vmax) * n)));
-  out[at] = VIRIDIS[3 * k]; out[at + 1] = VIRIDIS[3 * k + 1]; out[at + 2] = VIRIDIS[3 * k + 2];
+  viridisInto(Math.abs(v) / vmax, out, at);
 }
 
 registerView(KINDS, {
@@ -134,21 +126,11 @@ function colourRanges(plotsByRun, shared, mode) {
   return scaleRanges(items, "signed");
 }
 
-async function settle(promise) {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
 
 function note(text, ...classes) {
   return el("div", { class: ["rnn-note", "rnn-weights-note", ...classes].join(" "), text });
 }
 
-function errorText(error) {
-  return error && error.message ? error.message : String(error);
-}
 
 /** The view's own control: the colour scale. */
 function toolbar(ctx) {
@@ -405,7 +387,7 @@ function drawPlot(canvas, plot, layout, values, spans, separators, vmax, mode) {
   for (const x of separators) c.fillRect(x - 1, plotY - 16, 2, plotH + 20);
 
   c.fillStyle = colors.text;
-  c.font = BOLD;
+  c.font = BOLD_FONT;
   c.textAlign = "center";
   c.textBaseline = "alphabetic";
   for (const s of spans) {

@@ -4,7 +4,7 @@
 // binning, and the colour scales' ranges. No DOM: tested with node --test
 // (tests/js/weights.test.mjs).
 
-import { fmt } from "./scales.js";
+import { fmt } from "../draw/scales.js";
 
 /** Keras' matrices in the order they are drawn, left to right. */
 const MATRIX_ORDER = ["kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias"];

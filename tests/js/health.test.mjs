@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import {
   cellText, fetchHealth, healthTarget, layerLabel, problemRows, summaryText, whereText,
-} from "../../frontend/health_view.js";
+} from "../../frontend/shell/health.js";
 
 const share = (value, since, first, problem, units = 10) => ({
   value, units: value === null ? null : Math.round(value * units), of: units, step: 50, since,

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import {
   binEdges, chooseLinthresh, fmt, fmtTick, formatShared, makeScale, MAX_DECADES, maxAbsSigned,
   multiplierText, niceStep, parseRangeMax, scaleName, scaleTicks,
-} from "../../frontend/scales.js";
+} from "../../frontend/draw/scales.js";
 
 const close = (a, b, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import {
   gateLabel, indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
   seriesFor, skippedEntries, viewsFor,
-} from "../../frontend/series.js";
+} from "../../frontend/data/index_model.js";
 
 const AXES = ["sample", "timestep", "channel"];
 
