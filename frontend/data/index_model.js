@@ -1,6 +1,10 @@
 // Organises the /tags index by what the metadata says (layer, kind,
 // direction). Nothing here reads meaning from tag strings.
 
+import { gateRank } from "./kind_facts.js";
+
+export { gateLabel } from "./kind_facts.js";
+
 export const MASK = "mask";
 
 /** The quantities a user can pick, in menu order. */
@@ -8,74 +12,12 @@ export const QUANTITIES = [
   { kind: "activation", label: "activation y_t" },
   { kind: "output_gradient", label: "output gradient dL/dy_t" },
   { kind: "state_gradient", label: "state gradient dL/dh_t" },
-  // No profile or flow view: /profile serves the three above only.
-  { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)", unprofiled: true },
-  { kind: "cell_state", label: "cell state c_t (LSTM)", unprofiled: true },
-  { kind: "weight", label: "weights (kernel | recurrent kernel | bias, by gate)", own: true },
-  { kind: "weight_gradient", label: "weight gradients dL/dW (by gate)", own: true },
-  { kind: "gradient_horizon", label: "gradient horizon ||dL_t/dh_j|| (RNNbow)", own: true },
+  { kind: "gate_activation", label: "gate activations (each gate of LSTM/GRU)" },
+  { kind: "cell_state", label: "cell state c_t (LSTM)" },
+  { kind: "weight", label: "weights (kernel | recurrent kernel | bias, by gate)" },
+  { kind: "weight_gradient", label: "weight gradients dL/dW (by gate)" },
+  { kind: "gradient_horizon", label: "gradient horizon ||dL_t/dh_j|| (RNNbow)" },
 ];
-
-// The View menu of the per-timestep quantities ([sample, timestep, channel]).
-export const TIMESTEP_VIEWS = [
-  { value: "heatmap", text: "heatmap" },
-  { value: "lines", text: "lines (one per channel)" },
-  { value: "profile", text: "profile over timesteps (||v_t||, runs overlaid)" },
-  { value: "flow", text: "flow over training (profile at every logged step)" },
-  { value: "samples", text: "all samples (small multiples)" },
-];
-
-// Views drawn by their own module (views.js registers them), by quantity.
-const OWN_VIEWS = new Map();
-
-/**
- * Registers a view drawn by its own module for the quantities `kinds`:
- * `view` is {value, text, render}; see views.js for render's contract.
- * The View menu lists a quantity's own views in registration order.
- */
-export function registerView(kinds, view) {
-  for (const kind of kinds) {
-    if (!OWN_VIEWS.has(kind)) OWN_VIEWS.set(kind, []);
-    OWN_VIEWS.get(kind).push(view);
-  }
-}
-
-// The views over the kept per-timestep profile (profile_view.js draws them).
-export const PROFILE_VIEWS = ["profile", "flow"];
-
-/** The View menu for quantity `kind`: [{value, text, render?}]. */
-export function viewsFor(kind) {
-  const own = OWN_VIEWS.get(kind);
-  if (own && own.length) return own;
-  const quantity = QUANTITIES.find((q) => q.kind === kind);
-  if (quantity && quantity.own) return [];
-  if (quantity && quantity.unprofiled) return TIMESTEP_VIEWS.filter((v) => !PROFILE_VIEWS.includes(v.value));
-  return TIMESTEP_VIEWS;
-}
-
-/** The module-drawn view `value` of quantity `kind`, or null. */
-export function ownView(kind, value) {
-  return (OWN_VIEWS.get(kind) || []).find((v) => v.value === value) || null;
-}
-
-// One order that keeps Keras' weight blocks' order for both cells
-// (LSTM i, f, c, o; GRU z, r, h).
-const GATE_ORDER = ["i", "f", "z", "r", "candidate", "o"];
-const GATE_NAMES = {
-  i: "input gate i", f: "forget gate f", candidate: "candidate", o: "output gate o",
-  z: "update gate z", r: "reset gate r",
-};
-
-/** Panel heading for a gate (null: not a gate's series). */
-export function gateLabel(gate) {
-  if (gate === null || gate === undefined) return "";
-  return GATE_NAMES[gate] || `gate ${gate}`;
-}
-
-function gateRank(gate) {
-  const i = GATE_ORDER.indexOf(gate);
-  return i < 0 ? GATE_ORDER.length : i;
-}
 
 export function quantityLabel(kind) {
   const q = QUANTITIES.find((x) => x.kind === kind);
@@ -98,10 +40,12 @@ function compareStrings(a, b) {
 /**
  * Flattens {"runs": {run: {tag: {metadata, description, max_step}}}}.
  * Entries without usable metadata are skipped; kinds this tab does not
- * draw are kept (see drawable()) but no run is listed for them alone.
- * @returns {{runs: string[], series: Array<Object>}}
+ * draw are kept but no run is listed for them alone: drawableSeries(series)
+ * says which it draws (the views' registry does; by default the
+ * per-timestep tensors).
+ * @returns {{runs: string[], series: Array<Object>, drawable: Function}}
  */
-export function indexTags(json) {
+export function indexTags(json, drawableSeries = (s) => isTimestepTensor(s.meta)) {
   const runsJson = (json && typeof json.runs === "object" && json.runs) || {};
   const series = [];
   const runs = Object.keys(runsJson).sort(compareStrings);
@@ -130,28 +74,27 @@ export function indexTags(json) {
       });
     }
   }
-  const runsWithData = runs.filter((run) => series.some((s) => s.run === run && drawable(s)));
-  return { runs: runsWithData, series };
+  const index = { runs: [], series, drawable: drawableSeries };
+  index.runs = runs.filter((run) => series.some((s) => s.run === run && drawable(index, s)));
+  return index;
 }
 
 const TIMESTEP_AXES = ["sample", "timestep", "channel"];
 
 /**
- * Whether this tab draws a series: the quantities the heatmap and lines
- * views know ([sample, timestep, channel] tensors). Masks, and kinds this
- * version does not draw (a newer writer's "profile", say), are left out of
- * the menus; they stay in the index (masks are looked up from it).
+ * Whether a series' metadata is a [sample, timestep, channel] tensor of a
+ * quantity this tab knows (what the per-timestep views draw). Masks, and
+ * kinds this version does not know (a newer writer's), are not.
  */
-export function drawable(series) {
-  const quantity = QUANTITIES.find((q) => q.kind === series.kind);
-  if (!quantity) return false;
-  // Weights' rank varies; their views read their own axes.
-  if (quantity.own) return viewsFor(series.kind).length > 0;
-  if (series.axes) {
-    return series.axes.length === TIMESTEP_AXES.length &&
-      series.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
-  }
-  return true;
+export function isTimestepTensor(meta) {
+  if (!meta || !QUANTITIES.some((q) => q.kind === meta.kind)) return false;
+  if (!Array.isArray(meta.axes)) return true;
+  return meta.axes.length === TIMESTEP_AXES.length && meta.axes.every((axis, i) => axis === TIMESTEP_AXES[i]);
+}
+
+/** Whether the tab draws a series: a known quantity some view applies to (index.drawable). */
+function drawable(index, series) {
+  return QUANTITIES.some((q) => q.kind === series.kind) && index.drawable(series);
 }
 
 /**
@@ -229,7 +172,7 @@ export function samplingNote(sampled) {
 export function layersOf(index, runs = null) {
   const names = new Set();
   for (const s of index.series) {
-    if (!drawable(s)) continue;
+    if (!drawable(index, s)) continue;
     if (runs && !runs.includes(s.run)) continue;
     names.add(s.layer);
   }
@@ -240,7 +183,7 @@ export function layersOf(index, runs = null) {
 export function kindsOf(index, layer, runs = null) {
   const kinds = new Set();
   for (const s of index.series) {
-    if (s.layer !== layer || !drawable(s)) continue;
+    if (s.layer !== layer || !drawable(index, s)) continue;
     if (runs && !runs.includes(s.run)) continue;
     kinds.add(s.kind);
   }
@@ -261,8 +204,21 @@ export function seriesFor(index, run, layer, kind) {
       const da = a.direction in DIRECTION_ORDER ? DIRECTION_ORDER[a.direction] : -1;
       const db = b.direction in DIRECTION_ORDER ? DIRECTION_ORDER[b.direction] : -1;
       return da - db || (a.cellIndex ?? -1) - (b.cellIndex ?? -1) ||
-        gateRank(a.gate) - gateRank(b.gate) || compareStrings(a.tag, b.tag);
+        gateRank(a.gate, a.meta) - gateRank(b.gate, b.meta) || compareStrings(a.tag, b.tag);
     });
+}
+
+/**
+ * The series drawn for one run: seriesFor's, and with the cell state c_t
+ * the layer's output h_t beside each (same direction and cell), so the two
+ * read side by side.
+ */
+export function panelSeries(index, run, layer, kind) {
+  const series = seriesFor(index, run, layer, kind);
+  if (kind !== "cell_state") return series;
+  const outputs = seriesFor(index, run, layer, "activation");
+  return series.flatMap((c) => [c, ...outputs.filter((h) =>
+    h.direction === c.direction && (h.cellIndex ?? null) === (c.cellIndex ?? null))]);
 }
 
 /** The mask series a series points to, if the run has it. */

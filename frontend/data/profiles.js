@@ -6,10 +6,6 @@
 
 import { binEdges, fmt, niceStep } from "../draw/scales.js";
 
-// The profile views' own choices (kept while the tab is open): y axis (or
-// colour) scale "log" | "linear"; batch "mean" | "sample" | "both".
-export const profileOptions = { yScale: "log", batch: "both" };
-
 /** Items grouped by direction: [[direction or null, items]], forward first. */
 export function byDirection(items) {
   const order = [null, "forward", "backward"];

@@ -16,36 +16,29 @@
 export const HASH_KEY = "rnn";
 export const STORAGE_PREFIX = "tb-rnn-plugin.state.v1";
 
-// What is kept, with a check of each value's type. Values the index no
-// longer has (a run, a layer) are dropped later, by the controls.
-const isString = (v) => typeof v === "string" && v.length <= 1000;
-const FIELDS = {
-  runs: (v) => Array.isArray(v) && v.length <= 10000 && v.every(isString),
-  runsChosen: (v) => typeof v === "boolean",
-  runFilter: isString,
-  layer: isString,
-  kind: isString,
-  step: (v) => Number.isInteger(v) && v >= 0,
-  lastStep: (v) => typeof v === "boolean",
-  sample: (v) => (Number.isInteger(v) && v >= 0) || (isString(v) && v.length <= 40),
-  rangeMode: isString,
-  rangeValue: isString,
-  shared: (v) => typeof v === "boolean",
-  view: isString,
-  scale: isString,
-  sampleMode: isString,
-  topK: (v) => Number.isInteger(v) && v > 0 && v <= 100000,
-  channels: isString,
-};
+// What is kept, with a check of each value's type: declared by whoever owns
+// the value (the controls: shell/tab_state.js; a view: its options). Values
+// the index no longer has (a run, a layer) are dropped later, by the controls.
+const FIELDS = new Map();
 
-/** The names of the kept fields. */
-export const PERSISTED_FIELDS = Object.keys(FIELDS);
+/** Strings the state may hold (bounded: a link must stay a usable URL). */
+export const isString = (v) => typeof v === "string" && v.length <= 1000;
+
+/** Declares kept fields: {key: valid(value) -> boolean}. */
+export function declarePersisted(fields) {
+  for (const [key, valid] of Object.entries(fields)) FIELDS.set(key, valid);
+}
+
+/** The names of the kept fields declared so far. */
+export function persistedFields() {
+  return [...FIELDS.keys()];
+}
 
 /** The kept fields of `state` that have a valid value. */
 export function pickState(state) {
   const out = {};
   if (!state || typeof state !== "object") return out;
-  for (const [key, valid] of Object.entries(FIELDS)) {
+  for (const [key, valid] of FIELDS) {
     if (Object.prototype.hasOwnProperty.call(state, key) && valid(state[key])) out[key] = state[key];
   }
   return out;

@@ -9,7 +9,7 @@ import { el } from "../draw/dom.js";
 import { canvasColors, drawXAxis, FONT, integerTicks, LABEL_FONT, setupCanvas } from "../draw/canvas.js";
 import { gradientBar } from "../draw/colorbar.js";
 import {
-  binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileOptions, profileRow, rowLength,
+  binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileRow, rowLength,
 } from "../data/profiles.js";
 import { MASK_RGB, NAN_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
@@ -56,13 +56,13 @@ function flowRows(p, sample) {
 
 /** The flow panels: per run, one heatmap per direction. */
 export function flowNodes(items, ctx) {
-  const useSample = profileOptions.batch === "sample";
+  const useSample = ctx.state.profileBatch === "sample";
   for (const item of items) {
     const p = item.result.value;
     item.flowSample = Math.max(0, Math.min(ctx.sample, p.samples - 1));
     item.flowRows = flowRows(p, useSample ? item.flowSample : "mean");
   }
-  const log = profileOptions.yScale === "log";
+  const log = ctx.state.profileYScale === "log";
   const scaleOf = (rows) => {
     const range = positiveRange(rows);
     return log ? logScale(range ? range.lo : 1e-3, range ? range.hi : 1) : linearScale(range ? range.hi : 1);

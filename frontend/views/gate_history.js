@@ -184,17 +184,8 @@ export function nonFiniteText(summary, stepCount) {
   return parts.length ? parts.join("; ") : `no NaN, Inf or exact zeros in ${stepCount} step${stepCount === 1 ? "" : "s"}`;
 }
 
-// One order for the weight matrices of a cell (others after, by name).
-const MATRIX_ORDER = ["kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias"];
-
-/** Sort key of a matrix name: Keras' order first, then by name. */
-export function compareMatrices(a, b) {
-  const ia = MATRIX_ORDER.indexOf(a);
-  const ib = MATRIX_ORDER.indexOf(b);
-  const ra = ia < 0 ? MATRIX_ORDER.length : ia;
-  const rb = ib < 0 ? MATRIX_ORDER.length : ib;
-  return ra - rb || (a < b ? -1 : a > b ? 1 : 0);
-}
+// Matrices sort in their kind's order (data/kind_facts.js).
+export { compareMatrices } from "../data/kind_facts.js";
 
 /** "recurrent kernel" for "recurrent_kernel"; "(unnamed matrix)" for none. */
 export function matrixLabel(matrix) {

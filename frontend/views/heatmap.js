@@ -7,8 +7,8 @@ import { el } from "../draw/dom.js";
 import { colorBar } from "../draw/colorbar.js";
 import { drawHeatmap, heatmapCellAt, heatmapLayout, panelCanvas } from "../draw/heatmap.js";
 import { hoverRows } from "../draw/tooltip.js";
+import { timestepView } from "./timestep_panels.js";
 
-export const KINDS = ["activation", "output_gradient", "state_gradient"];
 const MAX_PLOT_H = 300;
 // A drag shorter than this (px) is a click, not a zoom.
 const MIN_DRAG = 4;
@@ -109,3 +109,5 @@ export function heatmapBody(p, series, opts) {
   }
   return nodes.filter(Boolean);
 }
+
+export const heatmapView = timestepView({ id: "heatmap", label: "heatmap", body: heatmapBody, perSample: true });

@@ -12,10 +12,11 @@ import { canvasColors, drawXAxis, drawYLabel, drawYTicks, FONT, LABEL_FONT, setu
 import { PANEL_CHROME_W } from "../draw/layout.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/scales.js";
-import { directionLabel, pickStep, registerView, sampledRuns, unionSteps } from "../data/index_model.js";
+import { directionLabel } from "../data/index_model.js";
+import { itemsOf, loadAtStep, loadKept, missingRuns } from "../data/loaders.js";
 import {
   bandLookup, bandOf, binnedBars, binnedRow, defaultRow, horizonMatrix, labelRow, lagBands, lagOf, sampleNotLogged,
-  segmentAt, stackColumns, targetsOf, tokenText, valueTicks, yTops,
+  isHorizonSeries, segmentAt, stackColumns, targetsOf, tokenText, valueTicks, yTops,
 } from "./horizon_model.js";
 import { errorText, settle } from "../data/results.js";
 
@@ -43,20 +44,16 @@ export function sampleChoice(state) {
   return state.sampleMode && state.sampleMode !== "sample" ? "mean" : Math.max(0, state.sample || 0);
 }
 
-async function render(ctx) {
-  const { api, state } = ctx;
-  const items = ctx.groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
-  const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
-  await Promise.all(items.map(async (item) => {
-    item.steps = await settle(api.steps(item.run, item.series.tag));
-  }));
-  if (ctx.isStale()) return { nodes: [] };
-  const listed = items.filter((i) => i.steps.value);
-  const step = ctx.chooseStep(unionSteps(listed.map((i) => i.steps.value.steps)),
-    listed.map((i) => ({ run: i.run, ...i.steps.value })));
-  await Promise.all(items.map((item) => loadItem(api, ctx.index, item, step)));
-  if (ctx.isStale()) return { nodes: [] };
+/** Each run's horizon at the chosen step, with its kept maxima per step and its labels row. */
+async function load(ctx) {
+  const items = itemsOf(ctx.groups);
+  const loaded = await loadAtStep(ctx, items, (item) => loadAlongside(ctx, item));
+  return loaded && { items, ...loaded };
+}
 
+function render({ items, sampled }, ctx) {
+  const { state } = ctx;
+  const missing = missingRuns(ctx.groups);
   const nodes = [];
   let errors = 0;
   if (missing.length) {
@@ -72,29 +69,20 @@ async function render(ctx) {
     nodes.push(panel.node);
   }
   if (!items.length && !missing.length) nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
-  // Where TensorBoard kept only a sample of the horizon's steps (said by the slider).
-  const sampled = sampledRuns(listed.map((i) => ({
-    run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps,
-  })));
   // For the Sample control's "of 0-N": the most samples any run logged.
   const samples = Math.max(0, ...items.map((i) => (i.tensor && i.tensor.value ? i.tensor.value.shape[0] : 0)));
   return { nodes, errors, sampled, samples };
 }
 
-/** The item's tensor at its step, its kept max per step and its labels. */
-async function loadItem(api, index, item, step) {
-  if (!item.steps.value) return;
-  item.step = pickStep(item.steps.value.steps, step);
-  if (item.step === null) return;
-  const labels = index.series.find((s) => s.run === item.run && s.layer === item.series.layer &&
+/** What comes with the horizon at item.step: its kept max per step and its labels. */
+async function loadAlongside(ctx, item) {
+  const labels = ctx.index.series.find((s) => s.run === item.run && s.layer === item.series.layer &&
     s.kind === LABELS_KIND) || null;
   item.labelsSeries = labels;
-  const [tensor, stats, labelTensor] = await Promise.all([
-    settle(api.tensor(item.run, item.series.tag, item.step)),
-    settle(api.kept(item.run, item.series.tag, "horizon_stats")),
-    labels ? loadLabels(api, labels, item.step) : null,
+  const [stats, labelTensor] = await Promise.all([
+    loadKept(ctx.api, item.series, "horizon_stats"),
+    labels ? loadLabels(ctx.api, labels, item.step) : null,
   ]);
-  item.tensor = tensor;
   item.stats = stats;
   item.labels = labelTensor;
 }
@@ -716,10 +704,13 @@ function overview(item, model, ctx) {
   ]);
 }
 
-registerView(["gradient_horizon"], {
-  value: "horizon",
-  text: "horizon (stacked by lag, RNNbow)",
-  render,
+export const horizonView = {
+  id: "horizon",
+  label: "horizon (stacked by lag, RNNbow)",
+  appliesTo: isHorizonSeries,
   perSample: true,
-});
-
+  usesTabScales: false,
+  options: {},
+  load,
+  render,
+};

@@ -6,6 +6,11 @@
 import { binEdges, formatShared, multiplierText, niceStep } from "../draw/scales.js";
 import { viridis } from "../vendor/viridis.js";
 
+/** Whether a series is a gradient horizon (the horizon views draw those). */
+export function isHorizonSeries(meta) {
+  return Boolean(meta) && meta.kind === "gradient_horizon";
+}
+
 /** Lags up to this one get a colour each; longer lags are grouped in bands. */
 export const SINGLE_LAGS = 20;
 

@@ -13,9 +13,11 @@ import { PANEL_CHROME_W } from "../draw/layout.js";
 import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt, niceStep } from "../draw/scales.js";
-import { directionLabel, registerView, unionSteps } from "../data/index_model.js";
-import { decayTimescale, quartiles, valueTicks } from "./horizon_model.js";
-import { errorText, settle } from "../data/results.js";
+import { directionLabel, unionSteps } from "../data/index_model.js";
+import { memoryGates } from "../data/kind_facts.js";
+import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";
+import { decayTimescale, isHorizonSeries, quartiles, valueTicks } from "./horizon_model.js";
+import { errorText } from "../data/results.js";
 
 const PLOT_X = 70;
 const RIGHT = 16;
@@ -23,8 +25,6 @@ const TOP = 8;
 const HORIZON_H = 190;
 const TIMESCALE_H = 220;
 const MAX_W = 1600;
-// The forget gate, or GRU's update gate z (h = z h_{t-1} + (1 - z) candidate).
-const MEMORY_GATES = ["f", "z"];
 
 
 
@@ -43,14 +43,15 @@ function companionSeries(index, series, kind, gates = null) {
 /** Everything one run and direction contributes: effective horizons, gate and gradient timescales. */
 async function loadItem(api, index, item) {
   const { series } = item;
-  const gate = companionSeries(index, series, "gate_activation", MEMORY_GATES);
+  // The forget gate, or GRU's update gate z (h = z h_{t-1} + (1 - z) candidate).
+  const gate = companionSeries(index, series, "gate_activation", memoryGates(series.meta));
   const gradient = companionSeries(index, series, "state_gradient");
   item.gate = gate;
   item.gradient = gradient;
   const [stats, timescales, profile] = await Promise.all([
-    settle(api.kept(item.run, series.tag, "horizon_stats")),
-    gate ? settle(api.kept(gate.run, gate.tag, "memory_timescale")) : null,
-    gradient && gradient.version !== 1 ? settle(api.profile(gradient.run, gradient.tag)) : null,
+    loadKept(api, series, "horizon_stats"),
+    gate ? loadKept(api, gate, "memory_timescale") : null,
+    gradient && gradient.version !== 1 ? loadKept(api, gradient, "profile") : null,
   ]);
   item.stats = stats;
   item.timescales = timescales;
@@ -78,11 +79,15 @@ async function loadItem(api, index, item) {
   }
 }
 
-async function render(ctx) {
-  const items = ctx.groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
-  const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
+/** Every run's kept horizon statistics, gate timescales and gradient profile, over all steps. */
+async function load(ctx) {
+  const items = itemsOf(ctx.groups);
   await Promise.all(items.map((item) => loadItem(ctx.api, ctx.index, item)));
-  if (ctx.isStale()) return { nodes: [] };
+  return ctx.isStale() ? null : items;
+}
+
+function render(items, ctx) {
+  const missing = missingRuns(ctx.groups);
   const nodes = [];
   let errors = 0;
   if (missing.length) {
@@ -440,8 +445,13 @@ function runNote(r) {
   return `${r.run}: ${parts.join("; ")}.`;
 }
 
-registerView(["gradient_horizon"], {
-  value: "horizon_training",
-  text: "horizon over training (effective horizon, memory timescales)",
+export const horizonTrainingView = {
+  id: "horizon_training",
+  label: "horizon over training (effective horizon, memory timescales)",
+  appliesTo: isHorizonSeries,
+  perSample: false,
+  usesTabScales: false,
+  options: {},
+  load,
   render,
-});
+};

@@ -14,8 +14,9 @@ import { panelCanvas } from "../draw/heatmap.js";
 import { drawLineHighlight, drawLines, linesLayout, linesPointAt } from "../draw/lines.js";
 import { fmt } from "../draw/scales.js";
 import { hoverRows } from "../draw/tooltip.js";
+import { timestepView } from "./timestep_panels.js";
+import { isString } from "../shell/persist.js";
 
-export const KINDS = ["activation", "output_gradient", "state_gradient"];
 
 const CLIP_NOTES = {
   fixed: " (fixed; lines beyond it are clipped)",
@@ -177,3 +178,17 @@ export function linesBody(p, series, opts) {
   }));
   return nodes;
 }
+
+export const linesView = timestepView({
+  id: "lines",
+  label: "lines (one per channel)",
+  body: linesBody,
+  perSample: true,
+  // The y range fits the drawn channels (top-k or picked).
+  stats: linesStats,
+  controls: linesControls,
+  options: {
+    topK: { initial: DEFAULT_TOP_K, valid: (v) => Number.isInteger(v) && v > 0 && v <= 100000 },
+    channels: { initial: "", valid: isString },
+  },
+});

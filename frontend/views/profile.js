@@ -2,76 +2,104 @@
 // selected step, runs overlaid in their colours, log y axis, decay rate
 // fitted per run) and, through flow_view.js, "flow over training" (that
 // profile at every logged step as a heatmap). Both read /profile, one
-// request per run and direction, cached by the Api; index.js only calls
-// loadProfiles, profileSteps and profileViewNodes.
+// request per run and direction, cached by the Api.
 
 import { el } from "../draw/dom.js";
 import { canvasColors, drawXAxis, drawYTicks, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
 import {
-  byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange, profileOptions,
+  byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange,
   profileRow, rowLength,
 } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/scales.js";
-import { directionLabel, pickStep, quantityLabel, unionSteps } from "../data/index_model.js";
+import {
+  directionLabel, isTimestepTensor, maskSeriesOf, pickStep, quantityLabel, unionSteps,
+} from "../data/index_model.js";
+import { hasProfile } from "../data/kind_facts.js";
+import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";
 import { flowNodes } from "./flow.js";
 import { errorText, settle } from "../data/results.js";
 
 // Canvas colours of the current theme, read at the start of each draw.
 let COLORS = canvasColors();
 
-/** The View select's values drawn here. */
-export { PROFILE_VIEWS } from "../data/index_model.js";
 
 const PLOT_H = 280;
 
 
 
 /**
- * Fetches the profile of every series of the groups ([{run, panels:
- * [{series}]}], as index.js builds them). Returns [{run, series, result:
- * {value} | {error}}], one per series, and the runs without a series.
+ * Loads the whole profile of every series shown (one request each, every
+ * logged step), sets the step slider to the steps they hold (with their
+ * wall times) and, for the profile chart (withMasks), each series' mask at
+ * the step drawn. Returns {items: [{run, series, result, mask?}], missing}.
  */
-export async function loadProfiles(api, groups) {
-  const items = groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
+async function loadProfiles(ctx, withMasks) {
+  const items = itemsOf(ctx.groups);
   await Promise.all(items.map(async (item) => {
-    // Version-1 logs predate profiles: no request (it would only 404).
-    item.result = item.series.version === 1
-      ? { error: { status: 404, message: "logged with metadata version 1, before profiles" } }
-      : await settle(api.profile(item.series.run, item.series.tag));
+    item.result = await loadKept(ctx.api, item.series, "profile");
   }));
-  return { items, missing: groups.filter((g) => !g.panels.length).map((g) => g.run) };
+  if (ctx.isStale()) return null;
+  const loaded = items.filter((i) => i.result.value);
+  ctx.chooseStep(unionSteps(loaded.map((i) => i.result.value.steps)), loaded.map((i) => ({
+    run: i.run, steps: i.result.value.steps, wall_times: Array.from(i.result.value.wallTimes),
+  })));
+  if (withMasks) await loadMasks(ctx, items, ctx.state.step);
+  if (ctx.isStale()) return null;
+  return { items, missing: missingRuns(ctx.groups) };
 }
 
 /**
- * For the profile view: the mask of each item's series at the step it
- * draws (item.mask, or null), when its series has one (maskOf(series) ->
- * mask series or null) and the mask was logged at that step. Padding is
- * then left out of the batch mean and drawn as a gap for one sample.
+ * The mask of each item's series at the step it draws (item.mask, or
+ * null), when its series has one and the mask was logged at that step.
+ * Padding is then left out of the batch mean and drawn as a gap for one sample.
  */
-export async function loadMasks(api, loaded, step, maskOf) {
-  await Promise.all(loaded.items.map(async (item) => {
+async function loadMasks(ctx, items, step) {
+  await Promise.all(items.map(async (item) => {
     item.mask = null;
     const p = item.result.value;
-    const maskSeries = p && p.steps.length ? maskOf(item.series) : null;
+    const maskSeries = p && p.steps.length ? maskSeriesOf(ctx.index, item.series) : null;
     if (!maskSeries) return;
     const at = pickStep(p.steps, step);
-    const steps = await settle(api.steps(maskSeries.run, maskSeries.tag));
+    const steps = await settle(ctx.api.steps(maskSeries.run, maskSeries.tag));
     if (!steps.value || !steps.value.steps.includes(at)) return;
-    const mask = await settle(api.tensor(maskSeries.run, maskSeries.tag, at));
+    const mask = await settle(ctx.api.tensor(maskSeries.run, maskSeries.tag, at));
     item.mask = mask.value || null;
   }));
 }
 
-/** Every step any loaded profile holds, ascending (for the step slider). */
-export function profileSteps(loaded) {
-  return unionSteps(loaded.items.filter((i) => i.result.value).map((i) => i.result.value.steps));
-}
-
 /** The most samples a loaded profile has (for the Sample control). */
-export function profileSamples(loaded) {
+function profileSamples(loaded) {
   return Math.max(0, ...loaded.items.filter((i) => i.result.value).map((i) => i.result.value.samples));
 }
+
+const OPTIONS = {
+  profileYScale: { initial: "log", valid: (v) => v === "log" || v === "linear" },
+  profileBatch: { initial: "both", valid: (v) => ["mean", "sample", "both"].includes(v) },
+};
+
+/** The profile or the flow view: one loader, two charts. */
+function profileFamilyView(id, label) {
+  return {
+    id,
+    label,
+    appliesTo: (meta) => isTimestepTensor(meta) && hasProfile(meta),
+    perSample: true,
+    usesTabScales: false,
+    options: OPTIONS,
+    load: (ctx) => loadProfiles(ctx, id === "profile"),
+    render(loaded, ctx) {
+      const st = ctx.state;
+      const { nodes, errors } = profileViewNodes(id, loaded, {
+        ...ctx, step: st.step, sample: st.sample, shared: st.shared, layer: st.layer, kind: st.kind,
+      });
+      return { nodes, errors, errorsSay: "profile(s) could not be loaded", sampled: [], samples: profileSamples(loaded) };
+    },
+  };
+}
+
+export const profileView = profileFamilyView("profile", "profile over timesteps (||v_t||, runs overlaid)");
+export const flowView = profileFamilyView("flow", "flow over training (profile at every logged step)");
 
 /**
  * The panels' nodes for view "profile" or "flow". ctx: step, sample,
@@ -119,11 +147,8 @@ function toolbar(view, ctx) {
     el("option", { value: "log", text: "log" }),
     el("option", { value: "linear", text: "linear" }),
   ]);
-  scale.value = profileOptions.yScale;
-  scale.addEventListener("change", () => {
-    profileOptions.yScale = scale.value;
-    ctx.redraw();
-  });
+  scale.value = ctx.state.profileYScale;
+  scale.addEventListener("change", () => ctx.setOption("profileYScale", scale.value));
   const batchOptions = [
     el("option", { value: "mean", text: "mean over the probe batch" }),
     el("option", { value: "sample", text: `sample ${ctx.sample} (Sample control)` }),
@@ -132,11 +157,8 @@ function toolbar(view, ctx) {
     batchOptions.push(el("option", { value: "both", text: `mean (thick) and sample ${ctx.sample} (thin, dashed)` }));
   }
   const batch = el("select", { class: "rnn-profile-batch", id: "rnn-profile-batch" }, batchOptions);
-  batch.value = view === "flow" && profileOptions.batch === "both" ? "mean" : profileOptions.batch;
-  batch.addEventListener("change", () => {
-    profileOptions.batch = batch.value;
-    ctx.redraw();
-  });
+  batch.value = view === "flow" && ctx.state.profileBatch === "both" ? "mean" : ctx.state.profileBatch;
+  batch.addEventListener("change", () => ctx.setOption("profileBatch", batch.value));
   const what = view === "flow"
     ? "Rows: every logged step (top: first); columns: timesteps; colour: ||v_t|| (L2 norm over channels)."
     : "||v_t|| (L2 norm over channels) against timestep at the selected step; one line per run.";
@@ -168,7 +190,7 @@ function profileCharts(items, ctx) {
 }
 
 function profileChart(direction, items, ctx, panelW) {
-  const batch = profileOptions.batch;
+  const batch = ctx.state.profileBatch;
   const runs = items.map((item) => {
     const p = item.result.value;
     const step = pickStep(p.steps, ctx.step);
@@ -183,7 +205,7 @@ function profileChart(direction, items, ctx, panelW) {
   });
   const T = Math.max(...runs.map((r) => r.T));
   const range = positiveRange(runs.flatMap((r) => r.lines.map((l) => l.values)));
-  const log = profileOptions.yScale === "log";
+  const log = ctx.state.profileYScale === "log";
   const scale = log ? logScale(range ? range.lo : 1e-3, range ? range.hi : 1) : linearScale(range ? range.hi : 1);
 
   const layout = { plotX: 66, plotY: 10, plotW: Math.max(200, panelW - 66 - 36), plotH: PLOT_H };

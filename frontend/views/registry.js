@@ -1,29 +1,60 @@
-// The views drawn by their own modules, for the quantities whose data is
-// not a [sample, timestep, channel] tensor per panel (weights, gradient
-// horizon). Each module calls series.registerView(kinds, {value, text,
-// render, perSample?}) when imported; importing it here puts it in the
-// View menu. perSample: the view draws one sample (or the mean) of the
-// probe batch, so the tab's Sample control applies; otherwise it is off.
+// Every view of the tab, behind one contract, in View-menu order. A new
+// view is a new file exporting such an object, and one line here.
 //
-// render(ctx) -> Promise<{nodes: Node[], errors?: number, sampled?: Array,
-//                          samples?: number (the most any run logged)}>
-//   ctx.api        Api (api.js): tags, steps, tensor, profile, kept
-//   ctx.index      indexTags() result; ctx.allRuns its runs (for runColor)
-//   ctx.groups     [{run, panels: [{series}]}]: per shown run, the series of
-//                  the chosen layer and quantity (seriesFor order)
-//   ctx.state      the tab's state (step, sample, layer, kind, view, ...)
-//   ctx.width      the width available, px
-//   ctx.chooseStep(steps, stepSeries) -> the step to draw: sets the step
-//                  slider (stepSeries: [{run, steps, wall_times}]) and
-//                  honours "follow the newest step"; views over all steps
-//                  at once do not call it (the slider is then disabled)
-//   ctx.onStep(step)  select a step (e.g. a click on an overview bar)
-//   ctx.onHover(rows, event), ctx.onLeave()  the shared tooltip/readout
-//   ctx.redraw()   draw again (e.g. after a view-local control changed)
-//   ctx.isStale()  true once a newer update started: stop and return
-// errors: how many charts could not be drawn (each says why in its node).
+// A view: {
+//   id, label          its value and text in the View menu
+//   appliesTo(meta)    whether it draws a series with this /tags metadata
+//   perSample          it draws one sample (or a mean) of the probe batch:
+//                      the Sample control applies; otherwise it is off
+//   usesTabScales      the tab's colour range and scale controls apply
+//   options            its own persisted choices: {key: {initial, valid(v)}}
+//                      (read as ctx.state[key], set with ctx.setOption)
+//   controls?(state, onChange) -> {node, sync()}  its inputs among the tab's
+//                      controls, shown while it is the view
+//   load(ctx) -> Promise<data, or null when stale>
+//   render(data, ctx) -> {nodes, errors?, errorsSay?, sampled?, samples?, ...}
+// }
+// ctx (shell/app.js viewContext): api, index, groups ([{run, panels:
+// [{series}]}] per shown run), state, allRuns, width, isStale(),
+// chooseStep(steps, stepSeries) -> the step to draw (sets the slider; a
+// view over all steps at once does not call it), onStep(step),
+// onHover(rows, event), onLeave(), setOption(key, value), samplesKnown(n),
+// rangeBadInput. See data/loaders.js for the two ways views load.
 
-import "./weights.js";
-import "./gate_history_view.js";
-import "./horizon.js";
-import "./horizon_training.js";
+import { heatmapView } from "./heatmap.js";
+import { linesView } from "./lines.js";
+import { flowView, profileView } from "./profile.js";
+import { samplesView } from "./samples.js";
+import { weightsView } from "./weights.js";
+import { distributionsView } from "./distributions.js";
+import { normsView } from "./norms.js";
+import { horizonView } from "./horizon.js";
+import { horizonTrainingView } from "./horizon_training.js";
+
+export const VIEWS = [
+  heatmapView,
+  linesView,
+  profileView,
+  flowView,
+  samplesView,
+  weightsView,
+  distributionsView,
+  normsView,
+  horizonView,
+  horizonTrainingView,
+];
+
+/** The views that draw any of `seriesList` (their metadata), in menu order. */
+export function viewsFor(seriesList) {
+  return VIEWS.filter((view) => seriesList.some((s) => view.appliesTo(s.meta)));
+}
+
+/** The view with this id, or null. */
+export function viewById(id) {
+  return VIEWS.find((view) => view.id === id) || null;
+}
+
+/** Whether some view draws this series (for the index: runs and menus). */
+export function drawnByAView(series) {
+  return VIEWS.some((view) => view.appliesTo(series.meta));
+}

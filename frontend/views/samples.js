@@ -9,8 +9,8 @@ import { colorBar } from "../draw/colorbar.js";
 import { aggregateCells, heatmapCellAt } from "../draw/heatmap.js";
 import { splitSample } from "../data/samples.js";
 import { hoverRows } from "../draw/tooltip.js";
+import { timestepView } from "./timestep_panels.js";
 
-export const KINDS = ["activation", "output_gradient", "state_gradient"];
 
 const GAP = 10;
 const MIN_CELL_W = 96;
@@ -165,3 +165,8 @@ export function samplesBody(p, series, opts) {
   }
   return nodes;
 }
+
+// Every sample of the probe batch: the Sample control does not apply.
+export const samplesView = timestepView({
+  id: "samples", label: "all samples (small multiples)", body: samplesBody, perSample: false,
+});

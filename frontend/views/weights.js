@@ -13,14 +13,14 @@ import { gradientBar } from "../draw/colorbar.js";
 import { divergingInto, divergingCss, NAN_RGB, NEG_INF_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/scales.js";
-import { directionLabel, pickStep, quantityLabel, registerView, sampledRuns, unionSteps } from "../data/index_model.js";
+import { directionLabel, quantityLabel } from "../data/index_model.js";
+import { itemsOf, loadAtStep, missingRuns } from "../data/loaders.js";
 import {
   aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, columnBinAt, fitColumns, fitRows, gateSegments,
-  matrixLabel, nonFiniteNote, rowText, SCALE_MODES, scaleRanges, stripLabel, valueStats,
+  isWeightSeries, matrixLabel, nonFiniteNote, rowText, SCALE_MODES, scaleRanges, stripLabel, valueStats,
 } from "./weights_layout.js";
-import { errorText, settle } from "../data/results.js";
+import { errorText } from "../data/results.js";
 
-export const KINDS = ["weight", "weight_gradient"];
 
 const MAX_PLOT_H = 260;
 const STRIP_H = 18;
@@ -40,10 +40,6 @@ function gateTitle(name, spans) {
   return spans.filter((s) => s.name !== null).length > 1 ? GATE_TITLES[name] || "" : "";
 }
 
-// The scale chosen in the view's own menu; the tab's persisted state has no
-// key for it (persist.js keeps a fixed list), so it lives for the page.
-let scaleMode = "signed";
-
 
 /** The colour of v on the mode's scale into out[at..at+2]. */
 function colorInto(v, vmax, mode, out, at) {
@@ -54,19 +50,15 @@ function colorInto(v, vmax, mode, out, at) {
   viridisInto(Math.abs(v) / vmax, out, at);
 }
 
-registerView(KINDS, {
-  value: "weights",
-  text: "kernel | recurrent kernel | bias (heatmap by gate)",
-  render,
-});
+/** Each weight series at the chosen step (the nearest logged one not above it). */
+async function load(ctx) {
+  const items = itemsOf(ctx.groups);
+  const loaded = await loadAtStep(ctx, items);
+  return loaded && { items, ...loaded };
+}
 
-/** render(ctx) of views.js. */
-async function render(ctx) {
-  const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
-  const items = ctx.groups.flatMap((g) => g.panels.map((p) => ({ run: g.run, series: p.series })));
-  const loaded = await loadStep(ctx, items);
-  if (!loaded) return { nodes: [] };
-
+function render({ items, step, sampled }, ctx) {
+  const missing = missingRuns(ctx.groups);
   const nodes = [toolbar(ctx)];
   if (missing.length) {
     nodes.push(note(`No ${quantityLabel(ctx.state.kind)} logged for layer ${ctx.state.layer} in: ${missing.join(", ")}.`,
@@ -76,41 +68,28 @@ async function render(ctx) {
 
   const runs = ctx.groups.filter((g) => g.panels.length).map((g) => g.run);
   const plotsByRun = new Map(runs.map((run) => [run, buildPlots(items.filter((i) => i.run === run))]));
-  const ranges = colourRanges(plotsByRun, ctx.state.shared !== false, scaleMode);
+  const ranges = colourRanges(plotsByRun, ctx.state.shared !== false, ctx.state.weightsScale);
   let errors = 0;
   for (const run of runs) {
-    const section = runSection(run, plotsByRun.get(run), ranges, ctx, loaded.chosen);
+    const section = runSection(run, plotsByRun.get(run), ranges, ctx, step);
     errors += section.errors;
     nodes.push(section.node);
   }
-  const sampled = sampledRuns(loaded.listed.map((i) => ({
-    run: i.run, shown: i.steps.value.steps.length, logged: i.steps.value.logged_steps,
-  })));
   return { nodes, errors, sampled };
 }
 
-/**
- * Lists every series' steps, sets the step slider to their union (with each
- * run's wall times) and loads each series' tensor at the chosen step (the
- * nearest logged one not above it). Results go on the items; null when a
- * newer update started meanwhile.
- */
-async function loadStep(ctx, items) {
-  await Promise.all(items.map(async (item) => {
-    item.steps = await settle(ctx.api.steps(item.series.run, item.series.tag));
-  }));
-  if (ctx.isStale()) return null;
-  const listed = items.filter((i) => i.steps.value);
-  const perRun = new Map();
-  for (const i of listed) if (!perRun.has(i.run)) perRun.set(i.run, { run: i.run, ...i.steps.value });
-  const chosen = ctx.chooseStep(unionSteps(listed.map((i) => i.steps.value.steps)), [...perRun.values()]);
-  await Promise.all(listed.map(async (item) => {
-    item.step = chosen === null ? null : pickStep(item.steps.value.steps, chosen);
-    if (item.step === null) return;
-    item.tensor = await settle(ctx.api.tensor(item.series.run, item.series.tag, item.step));
-  }));
-  return ctx.isStale() ? null : { listed, chosen };
-}
+export const weightsView = {
+  id: "weights",
+  label: "kernel | recurrent kernel | bias (heatmap by gate)",
+  appliesTo: isWeightSeries,
+  perSample: false,
+  usesTabScales: false,
+  options: {
+    weightsScale: { initial: "signed", valid: (v) => SCALE_MODES.some((m) => m.value === v) },
+  },
+  load,
+  render,
+};
 
 /**
  * The colour range of every plot, keyed "run|plot key". With the tab's
@@ -135,12 +114,9 @@ function note(text, ...classes) {
 /** The view's own control: the colour scale. */
 function toolbar(ctx) {
   const select = el("select", { id: "rnn-weights-scale", class: "rnn-weights-scale" },
-    SCALE_MODES.map(({ value, text }) => el("option", { value, text, selected: value === scaleMode })));
-  select.value = scaleMode;
-  select.addEventListener("change", () => {
-    scaleMode = select.value;
-    ctx.redraw();
-  });
+    SCALE_MODES.map(({ value, text }) => el("option", { value, text, selected: value === ctx.state.weightsScale })));
+  select.value = ctx.state.weightsScale;
+  select.addEventListener("change", () => ctx.setOption("weightsScale", select.value));
   return el("div", { class: "rnn-weights-toolbar", style: { flexBasis: "100%" } }, [
     el("label", { class: "rnn-weights-toolbar-item" }, ["Colour scale ", select]),
   ]);
@@ -299,7 +275,7 @@ function matrixPlot(run, slot, plot, vmax, ctx, width) {
   const layout = plotLayout(plot, width);
   const { colFit, rowFit } = layout;
   const values = binMatrix(plot.matrix, rowFit.bins, colFit.bins);
-  const mode = scaleMode;
+  const mode = ctx.state.weightsScale;
   const spans = colFit.spans.map((s) => ({ ...s, x0: layout.plotX + s.x0, x1: layout.plotX + s.x1 }));
   const separators = colFit.separators.map((x) => layout.plotX + x);
   const first = plot.entries[0];

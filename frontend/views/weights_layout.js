@@ -5,9 +5,12 @@
 // (tests/js/weights.test.mjs).
 
 import { fmt } from "../draw/scales.js";
+import { compareMatrices } from "../data/kind_facts.js";
 
-/** Keras' matrices in the order they are drawn, left to right. */
-const MATRIX_ORDER = ["kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias"];
+/** Whether a series is a weight or weight gradient (the weights' views draw those). */
+export function isWeightSeries(meta) {
+  return Boolean(meta) && (meta.kind === "weight" || meta.kind === "weight_gradient");
+}
 
 /** What a matrix is called on screen. */
 export function matrixLabel(name) {
@@ -27,27 +30,18 @@ export function stripLabel(name) {
   return labels[name] || String(name).slice(0, 10);
 }
 
-function matrixRank(name) {
-  const i = MATRIX_ORDER.indexOf(name);
-  return i < 0 ? MATRIX_ORDER.length : i;
-}
-
-function compareMatrices(a, b) {
-  const ra = matrixRank(a.matrix);
-  const rb = matrixRank(b.matrix);
-  if (ra !== rb) return ra - rb;
-  return a.matrix < b.matrix ? -1 : a.matrix > b.matrix ? 1 : 0;
+/** Plots in their kind's matrix order (Keras' first, left to right). */
+function compareItems(a, b) {
+  return compareMatrices(a.matrix, b.matrix, a.series.meta);
 }
 
 /**
- * A weight's matrix name from its metadata (a user's cell: whatever it was
- * logged as; absent: the tag's second-last part, else the tag).
+ * A weight's matrix name: its metadata's (a user's cell: whatever it was
+ * logged as); never read from the tag.
  */
 export function matrixName(series) {
   const meta = series.meta || {};
-  if (typeof meta.matrix === "string" && meta.matrix) return meta.matrix;
-  const parts = String(series.tag).split("/");
-  return parts.length >= 2 ? parts[parts.length - 2] : String(series.tag);
+  return typeof meta.matrix === "string" && meta.matrix ? meta.matrix : "(matrix)";
 }
 
 /** The rank a weight series was logged with (its axes; 2 when unknown). */
@@ -75,8 +69,8 @@ export function cellSlots(seriesList) {
     slots.get(key)[item.rank === 1 ? "strips" : "plots"].push(item);
   }
   for (const slot of slots.values()) {
-    slot.plots.sort(compareMatrices);
-    slot.strips.sort(compareMatrices);
+    slot.plots.sort(compareItems);
+    slot.strips.sort(compareItems);
   }
   return [...slots.values()];
 }
