@@ -6,8 +6,8 @@ import { el } from "./draw/dom.js";
 import { App } from "./shell/app.js";
 import { followHostTheme } from "./shell/theme.js";
 
-// The stylesheets, by what they style.
-const STYLESHEETS = ["./style.css"];
+// The stylesheets, in cascade order: base and theme, the shell's parts, the views'.
+const STYLESHEETS = ["./style.css", "./shell/shell.css", "./views/views.css"];
 
 /** Entry point called by TensorBoard. */
 export async function render() {

@@ -10,9 +10,10 @@
 
 const FALLBACK_PROFILED = ["activation", "output_gradient", "state_gradient"];
 const FALLBACK_GATE_ORDER = ["i", "f", "z", "r", "candidate", "o"];
+// Weights name the candidate block c (LSTM) or h (GRU; a SimpleRNN's h is its whole cell).
 const FALLBACK_GATE_LABELS = {
   i: "input gate i", f: "forget gate f", candidate: "candidate", o: "output gate o",
-  z: "update gate z", r: "reset gate r",
+  z: "update gate z", r: "reset gate r", c: "candidate c", h: "candidate h",
 };
 const FALLBACK_MEMORY_GATES = ["f", "z"];
 const FALLBACK_MATRIX_ORDER = ["kernel", "recurrent_kernel", "bias", "input_bias", "recurrent_bias"];
@@ -35,8 +36,9 @@ export function gateRank(gate, meta) {
 /** How a gate is named on screen ("forget gate f"); "" for a series of no gate. */
 export function gateLabel(gate, meta = null) {
   if (gate === null || gate === undefined) return "";
-  const labels = known(meta, "gate_labels") ? meta.gate_labels || {} : FALLBACK_GATE_LABELS;
-  return labels[gate] || `gate ${gate}`;
+  if (known(meta, "gate_labels") && meta.gate_labels && meta.gate_labels[gate]) return meta.gate_labels[gate];
+  if (gate === "h" && meta && meta.cell === "SimpleRNN") return "h (the whole cell)";
+  return FALLBACK_GATE_LABELS[gate] || `gate ${gate}`;
 }
 
 /** The gate that keeps the old state (LSTM f, GRU z) as candidates to look for: [] for none. */

@@ -181,8 +181,8 @@ export function drawYLabel(c, colors, text, top, h, x = 12) {
 
 /**
  * Horizontal grid lines and right-aligned labels of `ticks` ({pos: 0..1
- * from the bottom, label}) for a plot at x = plotX..plotX + plotW, y =
- * top..top + h.
+ * from the bottom, label, strong?: drawn in the zero line's colour}) for a
+ * plot at x = plotX..plotX + plotW, y = top..top + h.
  */
 export function drawYTicks(c, colors, plotX, ticks, top, h, plotW) {
   c.font = FONT;
@@ -190,7 +190,7 @@ export function drawYTicks(c, colors, plotX, ticks, top, h, plotW) {
   c.textBaseline = "middle";
   for (const tick of ticks) {
     const y = Math.round(top + h * (1 - tick.pos)) + 0.5;
-    c.strokeStyle = colors.grid;
+    c.strokeStyle = tick.strong ? colors.zero : colors.grid;
     c.beginPath();
     c.moveTo(plotX, y);
     c.lineTo(plotX + plotW, y);

@@ -39,3 +39,9 @@ export function gridLayout(available, groups, perGroup, opts = {}) {
   const maxPlotW = Math.max(60, panelWidth - PANEL_CHROME_W - PLOT_MARGIN_W);
   return { groupsPerRow, rows, columnWidth, sideBySide, panelWidth, maxPlotW };
 }
+
+// The horizon charts' plot inset: y labels and title on the left, a gap on
+// the right; and the widest they get, px.
+export const CHART_PLOT_X = 70;
+export const CHART_RIGHT = 16;
+export const MAX_CHART_W = 1600;

@@ -4,7 +4,9 @@
 import { channelColor } from "./channels.js";
 import { multiplierText, scaleTicks } from "./scales.js";
 import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
-import { drawMaskedSpans, drawnColors, drawXAxis, drawYLabel, FONT, maskedSpans, setLayoutData, setupCanvas } from "./canvas.js";
+import {
+  drawMaskedSpans, drawnColors, drawXAxis, drawYLabel, drawYTicks, maskedSpans, setLayoutData, setupCanvas,
+} from "./canvas.js";
 
 /**
  * Line plot layout: timestep t at x = plotX + (t + 0.5) * cellW; the plot
@@ -143,20 +145,11 @@ export function drawLines(canvas, view, scale, layout, channels = null) {
   canvas.dataset.shownChannels = shown.join(",");
   const { plotX, plotY, plotW, plotH } = layout;
 
-  ctx.font = FONT;
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
+  // Ticks at the scale's positions (-1..1 from the middle), the zero line stronger.
   const ticks = scaleTicks(scale, plotH, 22);
-  for (const tick of ticks) {
-    const y = Math.round(plotY + plotH / 2 - tick.pos * (plotH / 2)) + 0.5;
-    ctx.strokeStyle = tick.value === 0 ? drawnColors.zero : drawnColors.grid;
-    ctx.beginPath();
-    ctx.moveTo(plotX, y);
-    ctx.lineTo(plotX + plotW, y);
-    ctx.stroke();
-    ctx.fillStyle = drawnColors.text;
-    ctx.fillText(tick.short, plotX - 6, y);
-  }
+  drawYTicks(ctx, drawnColors, plotX, ticks.map((tick) => ({
+    pos: (tick.pos + 1) / 2, label: tick.short, strong: tick.value === 0,
+  })), plotY, plotH, plotW);
   // The ticks' shared exponent, once, above the axis.
   const multiplier = multiplierText(ticks[0].exponent);
   canvas.dataset.multiplier = multiplier;

@@ -25,13 +25,9 @@ export class App {
     this.api = api;
     this.index = { runs: [], series: [] };
     this.steps = [];
-    // Index loads (start, Reload, checks for new data): the newest one wins.
-    this.indexGeneration = 0;
-    this.fingerprint = null;
-    this.checks = 0;
-    this.checking = null;
-    this.checkAgain = false;
-    this.pollTimer = null;
+    // Index loads (start, Reload, checks for new data; shell/refresh.js):
+    // the newest one (generation) wins; one check runs at a time.
+    this.indexLoads = { generation: 0, fingerprint: null, checks: 0, checking: null, again: false, pollTimer: null };
     // Set when new data arrives while the user is on the last step.
     this.toLastStep = false;
     // Whether the user has checked or unchecked a run (else: default runs).

@@ -125,6 +125,12 @@ export const controlMethods = {
     ]);
   },
 
+  /** Sets the state and redraws (a control changed it). */
+  choose(patch) {
+    this.store.set(patch);
+    this.update();
+  },
+
   /** What each control does: sets the state, then refills menus or redraws. */
   wireControls() {
     this.layerSelect.addEventListener("change", () => {
@@ -170,20 +176,16 @@ export const controlMethods = {
       if (this.state.rangeMode === "fixed" && !this.rangeValue.value && this.lastVmax) {
         this.rangeValue.value = String(Number(this.lastVmax.toPrecision(3)));
       }
-      this.store.set({ rangeValue: this.rangeValue.value });
-      this.update();
+      this.choose({ rangeValue: this.rangeValue.value });
     });
     this.rangeValue.addEventListener("input", () => {
-      this.store.set({ rangeValue: this.rangeValue.value });
-      this.update();
+      this.choose({ rangeValue: this.rangeValue.value });
     });
     this.sharedToggle.addEventListener("change", () => {
-      this.store.set({ shared: this.sharedToggle.checked });
-      this.update();
+      this.choose({ shared: this.sharedToggle.checked });
     });
     this.scaleSelect.addEventListener("change", () => {
-      this.store.set({ scale: this.scaleSelect.value });
-      this.update();
+      this.choose({ scale: this.scaleSelect.value });
     });
     this.viewSelect.addEventListener("change", () => {
       this.store.set({ view: this.viewSelect.value });

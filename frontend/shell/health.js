@@ -131,7 +131,7 @@ export function cellText(row, key, levels = {}) {
 
 /**
  * Where a click on a cell goes: {run, layer, kind, view, step, sample?}, or
- * null. `viewsFor(kind)` is series.js's (the View menu of a quantity).
+ * null. `viewsFor(kind)`: the View menu of a quantity (views/registry.js, as [{value}]).
  * NaN/Inf: its series' quantity at that step (per-timestep kinds: heatmap
  * of the sample holding it; weights: their own view where there is one,
  * else the activation heatmap); dead / saturated: the activation heatmap;

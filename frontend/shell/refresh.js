@@ -50,32 +50,32 @@ export const refreshMethods = {
   },
 
   schedulePoll() {
-    clearTimeout(this.pollTimer);
-    this.pollTimer = null;
+    clearTimeout(this.indexLoads.pollTimer);
+    this.indexLoads.pollTimer = null;
     if (document.visibilityState !== "visible") return;
-    this.pollTimer = setTimeout(() => this.check(), POLL_MS);
+    this.indexLoads.pollTimer = setTimeout(() => this.check(), POLL_MS);
   },
 
   /** Checks the index for new data; one check at a time, then polls on. */
   check() {
-    if (this.checking) {
-      this.checkAgain = true;
-      return this.checking;
+    if (this.indexLoads.checking) {
+      this.indexLoads.again = true;
+      return this.indexLoads.checking;
     }
-    this.checking = (async () => {
+    this.indexLoads.checking = (async () => {
       try {
         do {
-          this.checkAgain = false;
+          this.indexLoads.again = false;
           await this.loadIndex({ force: false });
-        } while (this.checkAgain);
+        } while (this.indexLoads.again);
       } catch (error) {
         console.error(error);
       } finally {
-        this.checking = null;
+        this.indexLoads.checking = null;
         this.schedulePoll();
       }
     })();
-    return this.checking;
+    return this.indexLoads.checking;
   },
 
   /**
@@ -85,7 +85,7 @@ export const refreshMethods = {
    * load with nothing drawn yet, which shows the error instead.
    */
   async loadIndex({ force }) {
-    const gen = ++this.indexGeneration;
+    const gen = ++this.indexLoads.generation;
     try {
       if (force) {
         this.setAppState("loading");
@@ -95,17 +95,17 @@ export const refreshMethods = {
       try {
         json = await this.api.tags();
       } catch (error) {
-        if (gen === this.indexGeneration) this.indexFailed(error, force);
+        if (gen === this.indexLoads.generation) this.indexFailed(error, force);
         return;
       }
-      if (gen !== this.indexGeneration) return;
+      if (gen !== this.indexLoads.generation) return;
       this.showRefreshError(null);
       const fingerprint = indexFingerprint(json);
-      if (!force && fingerprint === this.fingerprint) return;
-      this.fingerprint = fingerprint;
+      if (!force && fingerprint === this.indexLoads.fingerprint) return;
+      this.indexLoads.fingerprint = fingerprint;
       await this.applyIndex(json, { quiet: !force });
     } finally {
-      if (gen === this.indexGeneration) this.app.dataset.checks = String(++this.checks);
+      if (gen === this.indexLoads.generation) this.app.dataset.checks = String(++this.indexLoads.checks);
     }
   },
 

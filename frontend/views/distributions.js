@@ -134,7 +134,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
       ? Math.ceil((y - layout.plotY - layout.peakH) / layout.spacing - 1e-9) : 0));
     const i = kept[k];
     ctx.onHover([
-      ["run", run], ["matrix", seriesPlace(series)], ["gate", weightGateLabel(gate, series.cell)],
+      ["run", run], ["matrix", seriesPlace(series)], ["gate", weightGateLabel(gate, series.cell, series.meta)],
       ["step", String(h.steps[i])], ["bin", binRangeText(edges, b, fmt)],
       ["count", `${fmt(h.value(i, r, b))} of ${fmt(total(i))} finite values`],
     ], event);
@@ -145,7 +145,7 @@ function ridgeMultiple(run, item, r, gate, edges, range, color, width, ctx) {
   return el("div", { class: "rnn-ghist-multiple", style: { width: `${width}px` } }, [
     el("div", { class: "rnn-ghist-gate" }, [
       el("span", { class: "rnn-swatch", style: { background: gateColor(gate, r, series.cell) } }),
-      el("span", { text: weightGateLabel(gate, series.cell) }),
+      el("span", { text: weightGateLabel(gate, series.cell, series.meta) }),
     ]),
     canvas,
     el("div", { class: `rnn-ghist-nonfinite${bad ? " rnn-ghist-bad" : ""}`, text }),

@@ -6,6 +6,7 @@
 // (tests/js/gate_history.test.mjs).
 
 import { decadeTicks } from "../data/profiles.js";
+import { gateLabel } from "../data/kind_facts.js";
 
 // The most ridges one small multiple draws: past this they merge into a
 // solid block and hide each other.
@@ -206,18 +207,14 @@ const GATE_COLORS = {
   z: "#e69f00", r: "#17becf",
 };
 
-// The weights' gate names (summary_ops/gates.py: LSTM i, f, c, o; GRU z, r,
-// h; SimpleRNN h) as headings say them.
-const WEIGHT_GATE_NAMES = {
-  i: "input gate i", f: "forget gate f", c: "candidate c", o: "output gate o",
-  z: "update gate z", r: "reset gate r", candidate: "candidate",
-};
-
-/** Heading of a weight's gate block (null: the whole matrix); `cell` the cell type. */
-export function weightGateLabel(name, cell = null) {
+/**
+ * Heading of a weight's gate block (null: the whole matrix): the series'
+ * metadata names it (data/kind_facts.js); `cell` stands in for metadata
+ * where there is none.
+ */
+export function weightGateLabel(name, cell = null, meta = null) {
   if (name === null || name === undefined) return "whole matrix (gates unknown)";
-  if (name === "h") return cell === "SimpleRNN" ? "h (the whole cell)" : "candidate h";
-  return WEIGHT_GATE_NAMES[name] || `gate ${name}`;
+  return gateLabel(name, meta || { cell });
 }
 const OTHER_GATE_COLORS = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 // A SimpleRNN's h is its whole cell, not a candidate: not the candidates' green.
@@ -238,7 +235,7 @@ export function gateColor(name, index = 0, cell = null) {
 export function normLegendGates(lines) {
   const gates = [];
   for (const l of lines) {
-    const label = weightGateLabel(l.gate, l.cell);
+    const label = weightGateLabel(l.gate, l.cell, l.meta);
     if (!gates.some((g) => g.label === label)) gates.push({ gate: l.gate, color: l.color, cell: l.cell, label });
   }
   return gates;

@@ -9,7 +9,7 @@
 
 import { el } from "../draw/dom.js";
 import { canvasColors, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
-import { PANEL_CHROME_W } from "../draw/layout.js";
+import { CHART_PLOT_X as PLOT_X, CHART_RIGHT as RIGHT, MAX_CHART_W as MAX_W, PANEL_CHROME_W } from "../draw/layout.js";
 import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt, niceStep } from "../draw/scales.js";
@@ -19,12 +19,9 @@ import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";
 import { decayTimescale, isHorizonSeries, quartiles, valueTicks } from "./horizon_model.js";
 import { errorText } from "../data/results.js";
 
-const PLOT_X = 70;
-const RIGHT = 16;
 const TOP = 8;
 const HORIZON_H = 190;
 const TIMESCALE_H = 220;
-const MAX_W = 1600;
 
 
 

@@ -78,7 +78,7 @@ function normLines(items, field, shownRuns) {
       const values = s.steps.map((_, i) => (col < 0 ? NaN : s.value(i, r, col)));
       const at = counts(r);
       lines.push({
-        run: item.run, cell: item.series.cell, gate: names[r], row: r, steps: s.steps, values,
+        run: item.run, cell: item.series.cell, meta: item.series.meta, gate: names[r], row: r, steps: s.steps, values,
         nonFinite: s.steps.map((_, i) => at(i)),
         color: gateColor(names[r], r, item.series.cell), dash: runDash(Math.max(0, shownRuns.indexOf(item.run))),
       });
@@ -297,7 +297,7 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
   }
   if (!best) return [];
   const rows = [
-    ["run", best.line.run], ["gate", weightGateLabel(best.line.gate, best.line.cell)], ["step", String(step)],
+    ["run", best.line.run], ["gate", weightGateLabel(best.line.gate, best.line.cell, best.line.meta)], ["step", String(step)],
     [fieldText, fmt(best.v, 4)],
   ];
   const c = best.line.nonFinite[best.i];

@@ -1,6 +1,6 @@
 // The profile views: "profile over timesteps" (||v_t|| against t at the
 // selected step, runs overlaid in their colours, log y axis, decay rate
-// fitted per run) and, through flow_view.js, "flow over training" (that
+// fitted per run) and, through views/flow.js, "flow over training" (that
 // profile at every logged step as a heatmap). Both read /profile, one
 // request per run and direction, cached by the Api.
 

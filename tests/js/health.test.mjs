@@ -1,4 +1,4 @@
-// The health overview's text and click targets (frontend/health_view.js),
+// The health overview's text and click targets (frontend/shell/health.js),
 // on rows shaped as GET /health answers them (tests/test_health_route.py
 // checks the server's side). Run: node --test tests/js/
 
