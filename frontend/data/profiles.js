@@ -4,7 +4,8 @@
 // log colour scale. Pure functions: tested with node --test
 // (tests/js/profiles.test.mjs).
 
-import { binEdges, fmt, niceStep } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
+import { binEdges, niceStep } from "../draw/scales.js";
 
 /** Items grouped by direction: [[direction or null, items]], forward first. */
 export function byDirection(items) {

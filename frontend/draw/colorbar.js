@@ -2,7 +2,8 @@
 // swatches for masked / NaN / Inf) and the gradient strip other views use.
 
 import { el } from "./dom.js";
-import { fmt, multiplierText, scaleName, scaleTicks } from "./scales.js";
+import { fmt, multiplierText } from "./format.js";
+import { scaleName, scaleTicks } from "./scales.js";
 import {
   divergingCss, divergingInto, MASK_RGB, NAN_RGB, NEG_INF_RGB, NEGATIVE_NAME, POS_INF_RGB, POSITIVE_NAME,
 } from "./colormap.js";

@@ -31,6 +31,3 @@ export function el(tag, props = {}, children = []) {
   }
   return node;
 }
-
-// One number format for every label: defined with the scales.
-export { fmt } from "./scales.js";

@@ -2,7 +2,8 @@
 // non-finite values, the highlighted line and the point under the mouse.
 
 import { channelColor } from "./channels.js";
-import { multiplierText, scaleTicks } from "./scales.js";
+import { multiplierText } from "./format.js";
+import { scaleTicks } from "./scales.js";
 import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "./colormap.js";
 import {
   drawMaskedSpans, drawnColors, drawXAxis, drawYLabel, drawYTicks, maskedSpans, setLayoutData, setupCanvas,

@@ -3,7 +3,7 @@
 // words the readout line above the panels shows.
 
 import { el } from "./dom.js";
-import { fmt } from "./scales.js";
+import { fmt } from "./format.js";
 
 /**
  * What a hovered cell is, as [label, value] rows: run, direction,

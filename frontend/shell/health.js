@@ -9,7 +9,7 @@
 // HealthOverview owns the DOM.
 
 import { el } from "../draw/dom.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { runColor } from "../draw/run_colors.js";
 
 export const COLUMNS = [

@@ -11,7 +11,7 @@
 import { el } from "../draw/dom.js";
 import { canvasColors, FONT, setupCanvas } from "../draw/canvas.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { quantityLabel } from "../data/index_model.js";
 import {
   binRangeText, binTicks, gateColor, gateNames, MAX_RIDGES, nonFiniteSummary, nonFiniteText, thinIndices, usedBins, weightGateLabel,

@@ -13,7 +13,7 @@ import {
 } from "../data/profiles.js";
 import { MASK_RGB, NAN_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { directionLabel } from "../data/index_model.js";
 
 // Canvas colours of the current theme, read at the start of each draw.

@@ -13,7 +13,7 @@ import {
   CHART_PLOT_X as PLOT_X, CHART_RIGHT as RIGHT, MAX_CHART_W as MAX_PANEL_W, PANEL_CHROME_W,
 } from "../draw/layout.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { directionLabel } from "../data/index_model.js";
 import { itemsOf, loadAtStep, loadKept, missingRuns } from "../data/loaders.js";
 import {

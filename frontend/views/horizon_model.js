@@ -3,7 +3,8 @@
 // (timestep t_k) and source timestep j, both in input-time order. Pure
 // functions: tested with node --test (tests/js/horizon.test.mjs).
 
-import { binEdges, formatShared, multiplierText, niceStep } from "../draw/scales.js";
+import { formatShared, multiplierText } from "../draw/format.js";
+import { binEdges, niceStep } from "../draw/scales.js";
 import { viridis } from "../vendor/viridis.js";
 
 /** Whether a series is a gradient horizon (the horizon views draw those). */

@@ -6,7 +6,7 @@ import { el } from "../draw/dom.js";
 import { canvasColors, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas } from "../draw/canvas.js";
 import { CHART_PLOT_X as PLOT_X } from "../draw/layout.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { errorText } from "../data/results.js";
 import { labelRow, tokenText, valueTicks } from "./horizon_model.js";
 

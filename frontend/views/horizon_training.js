@@ -12,7 +12,8 @@ import { canvasColors, drawYLabel, drawYTicks, FONT, LABEL_FONT, setupCanvas, st
 import { CHART_PLOT_X as PLOT_X, CHART_RIGHT as RIGHT, MAX_CHART_W as MAX_W, PANEL_CHROME_W } from "../draw/layout.js";
 import { decadeTicks, fitDecay, logScale, profileRow, rowLength } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt, niceStep } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
+import { niceStep } from "../draw/scales.js";
 import { directionLabel, unionSteps } from "../data/index_model.js";
 import { memoryGates } from "../data/kind_facts.js";
 import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";

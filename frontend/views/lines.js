@@ -12,7 +12,7 @@ import { NAN_RGB, NEG_INF_RGB, POS_INF_RGB } from "../draw/colormap.js";
 import { ROBUST_PERCENTILE } from "../data/stats.js";
 import { panelCanvas } from "../draw/heatmap.js";
 import { drawLineHighlight, drawLines, linesLayout, linesPointAt } from "../draw/lines.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { hoverRows } from "../draw/tooltip.js";
 import { timestepView } from "./timestep_panels.js";
 import { isString } from "../shell/persist.js";

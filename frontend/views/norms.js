@@ -15,7 +15,8 @@ import {
 import { logScale, positiveRange } from "../data/profiles.js";
 import { NAN_RGB } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt, niceStep } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
+import { niceStep } from "../draw/scales.js";
 import { quantityLabel } from "../data/index_model.js";
 import {
   gateColor, gateNames, logAxisTicks, logMark, normLegendGates, NORM_FIELDS, runDash, weightGateLabel,

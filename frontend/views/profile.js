@@ -11,7 +11,7 @@ import {
   profileRow, rowLength,
 } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import {
   directionLabel, isTimestepTensor, maskSeriesOf, pickStep, quantityLabel, unionSteps,
 } from "../data/index_model.js";

@@ -12,7 +12,7 @@ import { BOLD_FONT, canvasColors, FONT, integerTicks, setupCanvas } from "../dra
 import { gradientBar } from "../draw/colorbar.js";
 import { divergingInto, divergingCss, NAN_RGB, NEG_INF_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { directionLabel, quantityLabel } from "../data/index_model.js";
 import { itemsOf, loadAtStep, missingRuns } from "../data/loaders.js";
 import {

@@ -4,7 +4,7 @@
 // binning, and the colour scales' ranges. No DOM: tested with node --test
 // (tests/js/weights.test.mjs).
 
-import { fmt } from "../draw/scales.js";
+import { fmt } from "../draw/format.js";
 import { compareMatrices } from "../data/kind_facts.js";
 
 /** Whether a series is a weight or weight gradient (the weights' views draw those). */

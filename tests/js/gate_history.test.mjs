@@ -10,7 +10,7 @@ import {
   nonFiniteText, normLegendGates, thinIndices, usedBins, weightGateLabel, zeroBinIndex,
 } from "../../frontend/views/gate_history.js";
 import { decadeTicks, logScale } from "../../frontend/data/profiles.js";
-import { fmt } from "../../frontend/draw/scales.js";
+import { fmt } from "../../frontend/draw/format.js";
 
 // metadata.HISTOGRAM_EDGES: +-10^(k/2), k = -18..6: 50 inner edges, 51 bins.
 const MAGNITUDES = [];
