@@ -15,6 +15,11 @@ import {
 } from "./run_list.js";
 import { POLL_MS } from "./refresh.js";
 
+/** A labelled row of the controls: its label, the control, what follows it. */
+function labelled(text, control, extra = null) {
+  return el("label", { class: "rnn-field" }, [el("span", { class: "rnn-field-label", text }), control, extra]);
+}
+
 /**
  * Sets a select's options and value; leaves the options alone when they
  * are the same (an open menu stays open through a refresh).
@@ -30,9 +35,13 @@ function setOptions(select, options, value) {
 export const controlMethods = {
   /** The controls' elements (this.<name>) and their box, this.controls. */
   buildControls() {
-    const labelled = (text, control, extra = null) =>
-      el("label", { class: "rnn-field" }, [el("span", { class: "rnn-field-label", text }), control, extra]);
+    this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
+      this.buildRunsBox(), this.buildSelectionColumn(), this.buildDisplayColumn(),
+    ]);
+  },
 
+  /** The run list with its regex filter, all/none buttons and summary. */
+  buildRunsBox() {
     this.runsBox = el("div", { id: "rnn-runs", class: "rnn-runs", attrs: { role: "group", "aria-label": "Runs" } });
     this.runFilterInput = el("input", {
       id: "rnn-run-filter", type: "text", class: "rnn-run-filter", placeholder: "Filter runs (regex)",
@@ -42,6 +51,16 @@ export const controlMethods = {
     this.runsAll = el("button", { id: "rnn-runs-all", type: "button", class: "rnn-small-button", text: "all", title: "Select every run the filter shows" });
     this.runsNone = el("button", { id: "rnn-runs-none", type: "button", class: "rnn-small-button", text: "none", title: "Deselect every run the filter shows" });
     this.runsSummary = el("div", { id: "rnn-runs-summary", class: "rnn-runs-summary" });
+    return el("fieldset", { class: "rnn-runs-box" }, [
+      el("legend", { text: "Runs" }),
+      this.runFilterInput, this.runFilterError,
+      el("div", { class: "rnn-runs-buttons" }, [this.runsAll, this.runsNone, this.runsSummary]),
+      this.runsBox,
+    ]);
+  },
+
+  /** Layer, quantity, step (with its wall time and sampling note) and sample. */
+  buildSelectionColumn() {
     this.stepTime = el("span", { id: "rnn-step-time", class: "rnn-step-time" });
     this.layerSelect = el("select", { id: "rnn-layer" });
     this.kindSelect = el("select", { id: "rnn-quantity" });
@@ -54,6 +73,22 @@ export const controlMethods = {
     // Why the sample number is not used (not a number, out of range).
     this.sampleError = el("span", { id: "rnn-sample-error", class: "rnn-input-error", hidden: true });
     this.sampleSyntaxError = "";
+    // Where TensorBoard kept only a sample of the logged steps.
+    this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
+
+    return el("div", { class: "rnn-control-column" }, [
+      labelled("Layer", this.layerSelect),
+      labelled("Quantity", this.kindSelect),
+      labelled("Step", this.stepSlider, this.stepValue),
+      el("div", { class: "rnn-step-time-row" }, [this.stepTime]),
+      this.sampling,
+      labelled("Sample", this.sampleMode,
+        el("span", { class: "rnn-sample-number" }, [this.sampleInput, this.sampleCount, this.sampleError])),
+    ]);
+  },
+
+  /** Colour range and scale, the view (and its own inputs), Reload and Copy link. */
+  buildDisplayColumn() {
     this.rangeMode = el("select", { id: "rnn-range-mode" }, [
       el("option", { value: "auto", text: "auto, symmetric (max |v| shown)" }),
       el("option", { value: "fixed", text: "fixed \u00b1" }),
@@ -89,39 +124,19 @@ export const controlMethods = {
     this.linkText = el("input", { id: "rnn-link", type: "text", readOnly: true, class: "rnn-link", attrs: { "aria-label": "Link to this view" } });
     this.linkNote = el("span", { id: "rnn-link-note", class: "rnn-link-note" });
     this.linkBox = el("div", { class: "rnn-link-box", hidden: true }, [this.linkText, this.linkNote]);
-    // Where TensorBoard kept only a sample of the logged steps.
-    this.sampling = el("div", { id: "rnn-sampling", class: "rnn-sampling", hidden: true });
-
-    this.controls = el("div", { id: "rnn-controls", class: "rnn-controls" }, [
-      el("fieldset", { class: "rnn-runs-box" }, [
-        el("legend", { text: "Runs" }),
-        this.runFilterInput, this.runFilterError,
-        el("div", { class: "rnn-runs-buttons" }, [this.runsAll, this.runsNone, this.runsSummary]),
-        this.runsBox,
+    return el("div", { class: "rnn-control-column" }, [
+      labelled("Colour range", this.rangeMode, this.rangeValue),
+      this.rangeError,
+      el("label", { class: "rnn-field" }, [
+        el("span", { class: "rnn-field-label", text: "Scale" }),
+        this.sharedToggle,
+        el("span", { text: "shared across runs (off: each panel its own)" }),
       ]),
-      el("div", { class: "rnn-control-column" }, [
-        labelled("Layer", this.layerSelect),
-        labelled("Quantity", this.kindSelect),
-        labelled("Step", this.stepSlider, this.stepValue),
-        el("div", { class: "rnn-step-time-row" }, [this.stepTime]),
-        this.sampling,
-        labelled("Sample", this.sampleMode,
-          el("span", { class: "rnn-sample-number" }, [this.sampleInput, this.sampleCount, this.sampleError])),
-      ]),
-      el("div", { class: "rnn-control-column" }, [
-        labelled("Colour range", this.rangeMode, this.rangeValue),
-        this.rangeError,
-        el("label", { class: "rnn-field" }, [
-          el("span", { class: "rnn-field-label", text: "Scale" }),
-          this.sharedToggle,
-          el("span", { text: "shared across runs (off: each panel its own)" }),
-        ]),
-        labelled("Scale type", this.scaleSelect),
-        labelled("View", this.viewSelect),
-        ...this.viewControls.map((controls) => controls.node),
-        el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton, this.linkButton]),
-        this.linkBox,
-      ]),
+      labelled("Scale type", this.scaleSelect),
+      labelled("View", this.viewSelect),
+      ...this.viewControls.map((controls) => controls.node),
+      el("div", { class: "rnn-field" }, [el("span", { class: "rnn-field-label" }), this.reloadButton, this.linkButton]),
+      this.linkBox,
     ]);
   },
 
@@ -133,6 +148,34 @@ export const controlMethods = {
 
   /** What each control does: sets the state, then refills menus or redraws. */
   wireControls() {
+    this.wireRunControls();
+    this.wireSelectionControls();
+    this.wireDisplayControls();
+    this.redrawOnResize();
+  },
+
+  /** The run filter and the all / none buttons (each run's box: fillRuns). */
+  wireRunControls() {
+    this.runFilterInput.addEventListener("input", () => {
+      this.store.set({ runFilter: this.runFilterInput.value });
+      this.applyRunFilter();
+      this.fillLayers();
+      this.update();
+    });
+    const chooseRuns = (pick) => {
+      const shown = filterRuns(this.index.runs, this.runFilter);
+      this.runsChosen = true;
+      this.store.set({ runs: pick(this.index.runs, this.state.runs, shown) });
+      this.fillRuns();
+      this.fillLayers();
+      this.update();
+    };
+    this.runsAll.addEventListener("click", () => chooseRuns(selectAll));
+    this.runsNone.addEventListener("click", () => chooseRuns(selectNone));
+  },
+
+  /** Layer, quantity, step and sample. */
+  wireSelectionControls() {
     this.layerSelect.addEventListener("change", () => {
       this.store.set({ layer: this.layerSelect.value, zoom: null });
       this.fillKinds();
@@ -168,6 +211,10 @@ export const controlMethods = {
       this.syncSampleControls();
       this.update();
     });
+  },
+
+  /** Colour range and scale, view, Reload and Copy link. */
+  wireDisplayControls() {
     this.rangeMode.addEventListener("change", () => {
       this.store.set({ rangeMode: this.rangeMode.value });
       this.rangeValue.disabled = this.state.rangeMode !== "fixed";
@@ -195,22 +242,9 @@ export const controlMethods = {
     });
     this.reloadButton.addEventListener("click", () => this.reload());
     this.linkButton.addEventListener("click", () => this.copyLink());
-    this.runFilterInput.addEventListener("input", () => {
-      this.store.set({ runFilter: this.runFilterInput.value });
-      this.applyRunFilter();
-      this.fillLayers();
-      this.update();
-    });
-    const chooseRuns = (pick) => {
-      const shown = filterRuns(this.index.runs, this.runFilter);
-      this.runsChosen = true;
-      this.store.set({ runs: pick(this.index.runs, this.state.runs, shown) });
-      this.fillRuns();
-      this.fillLayers();
-      this.update();
-    };
-    this.runsAll.addEventListener("click", () => chooseRuns(selectAll));
-    this.runsNone.addEventListener("click", () => chooseRuns(selectNone));
+  },
+
+  redrawOnResize() {
     // Panels are sized to the frame's width: redraw (from cache) on resize.
     let resizeTimer = null;
     let lastWidth = window.innerWidth;
@@ -223,6 +257,7 @@ export const controlMethods = {
       }, 200);
     });
   },
+
 
   /**
    * The Sample control from the state; unused parts disabled (all samples,
