@@ -22,7 +22,10 @@ setup(
         "tb_rnn_plugin.summary_ops": "summary_ops",
         "tb_rnn_plugin.frontend": "frontend",
     },
-    package_data={"tb_rnn_plugin.frontend": ["*.js", "*.css", "vendor/*.js", "vendor/LICENSE-*"]},
+    package_data={"tb_rnn_plugin.frontend": [
+        "*.js", "*.css", "shell/*.js", "data/*.js", "views/*.js", "draw/*.js", "*/*.css",
+        "vendor/*.js", "vendor/LICENSE-*",
+    ]},
     install_requires=[
         "tensorboard>=2.21",
         "numpy",

@@ -1,4 +1,5 @@
-"""End to end: the details of issue 6 points 9 and 10 in a real TensorBoard.
+"""End to end in a real TensorBoard: a panel's exports, one number format,
+the fixed range's error and TensorBoard's dark mode.
 
 - export: a panel's CSV and .npy downloads equal the tensor read back
   through TensorBoard's own data provider (tb_reading), the PNG decodes

@@ -26,7 +26,7 @@ LAYER = "lstm"
 SAMPLES, TIMESTEPS, CHANNELS = 2, 8, 3
 VIEWPORT = {"width": 1400, "height": 1000}
 READY = "#rnn-app[data-state=ready]"
-# The tab checks its index this often (frontend/index.js POLL_MS), in seconds.
+# The tab checks its index this often (frontend/shell/refresh.js POLL_MS), in seconds.
 POLL_SECONDS = 10
 # TensorBoard's own reload button, in its top bar (outside the plugin's iframe).
 TB_RELOAD_BUTTON = "app-header-reload button.reload-button"

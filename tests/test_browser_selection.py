@@ -153,7 +153,7 @@ def run_color(frame, run):
     """runColor(run, allRuns) from the tab's own module, as CSS rgb()."""
     return frame.evaluate(
         """async (run) => {
-          const { runColor } = await import(new URL("static/run_colors.js", document.baseURI).href);
+          const { runColor } = await import(new URL("static/draw/run_colors.js", document.baseURI).href);
           const runs = [...document.querySelectorAll('#rnn-runs input[data-run]')].map((b) => b.dataset.run);
           const probe = document.createElement("span");
           probe.style.color = runColor(run, runs);

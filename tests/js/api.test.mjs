@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Api } from "../../frontend/api.js";
+import { Api } from "../../frontend/data/api.js";
 
 /** A fetch over an in-memory series {run: {tag: [[step, wallTime], ...]}}. */
 function fakeServer(series) {

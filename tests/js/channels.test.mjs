@@ -8,7 +8,7 @@ import { test } from "node:test";
 import {
   channelColor, channelMagnitudes, formatChannelList, MAX_PICKED, oklchHex, parseChannelList, parseTopK,
   selectChannels, shownStats, topChannels,
-} from "../../frontend/channels.js";
+} from "../../frontend/draw/channels.js";
 
 /** A [T, C] view with value(t, c) = f(t, c). */
 function viewOf(T, C, f, mask = null) {

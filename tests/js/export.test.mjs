@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { csvOf, csvValue, exportName, npyOf } from "../../frontend/export.js";
+import { csvOf, csvValue, exportName, npyOf } from "../../frontend/draw/export.js";
 
 const tensor = {
   shape: [2, 3, 2],

@@ -8,9 +8,9 @@ import { test } from "node:test";
 import {
   binRangeText, binTicks, compareMatrices, decadeEdges, gateColor, gateNames, logAxisTicks, logMark, MAX_RIDGES, nonFiniteSummary,
   nonFiniteText, normLegendGates, thinIndices, usedBins, weightGateLabel, zeroBinIndex,
-} from "../../frontend/gate_history.js";
-import { decadeTicks, logScale } from "../../frontend/profiles.js";
-import { fmt } from "../../frontend/scales.js";
+} from "../../frontend/views/gate_history.js";
+import { decadeTicks, logScale } from "../../frontend/data/profiles.js";
+import { fmt } from "../../frontend/draw/format.js";
 
 // metadata.HISTOGRAM_EDGES: +-10^(k/2), k = -18..6: 50 inner edges, 51 bins.
 const MAGNITUDES = [];

@@ -1,4 +1,4 @@
-// The health overview's text and click targets (frontend/health_view.js),
+// The health overview's text and click targets (frontend/shell/health.js),
 // on rows shaped as GET /health answers them (tests/test_health_route.py
 // checks the server's side). Run: node --test tests/js/
 
@@ -7,7 +7,7 @@ import { test } from "node:test";
 
 import {
   cellText, fetchHealth, healthTarget, layerLabel, problemRows, summaryText, whereText,
-} from "../../frontend/health_view.js";
+} from "../../frontend/shell/health.js";
 
 const share = (value, since, first, problem, units = 10) => ({
   value, units: value === null ? null : Math.round(value * units), of: units, step: 50, since,

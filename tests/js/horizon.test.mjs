@@ -7,8 +7,8 @@ import { test } from "node:test";
 import {
   bandOf, binnedBars, binnedRow, decayTimescale, defaultRow, horizonMatrix, labelRow, lagBands,
   quartiles, sampleNotLogged, segmentAt, SINGLE_LAGS, stackColumns, targetsOf, tokenText, valueTicks, yTops,
-} from "../../frontend/horizon.js";
-import { fitDecay } from "../../frontend/profiles.js";
+} from "../../frontend/views/horizon_model.js";
+import { fitDecay } from "../../frontend/data/profiles.js";
 
 /** G[t, j] = a^(t - j) for j <= t (a forward layer), every t a loss. */
 function geometric(T, a) {

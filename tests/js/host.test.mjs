@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { answer, connectHost, DATA_RELOADED, RUNS_CHANGED } from "../../frontend/host.js";
+import { answer, connectHost, DATA_RELOADED, RUNS_CHANGED } from "../../frontend/shell/host.js";
 
 /** A parent window that keeps the port the guest bootstraps with. */
 function fakeHost() {

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { divergingInto, divergingPixels, MASK_RGB } from "../../frontend/colormap.js";
-import { aggregateCells, heatmapLayout } from "../../frontend/plots.js";
-import { binEdges, makeScale, maxAbsSigned } from "../../frontend/scales.js";
+import { divergingInto, divergingPixels, MASK_RGB } from "../../frontend/draw/colormap.js";
+import { aggregateCells, heatmapLayout } from "../../frontend/draw/heatmap.js";
+import { binEdges, makeScale, maxAbsSigned } from "../../frontend/draw/scales.js";
 
 function randomTensor(samples, T, C, seed) {
   let x = seed;

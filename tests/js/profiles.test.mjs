@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Api, parseKeptBody, parseProfileBody } from "../../frontend/api.js";
+import { Api, parseKeptBody, parseProfileBody } from "../../frontend/data/api.js";
 import {
   binFlow, byDirection, decadeTicks, decayText, fitDecay, logScale, positiveRange, profileRow,
-} from "../../frontend/profiles.js";
+} from "../../frontend/data/profiles.js";
 
 /** A /profile body as reading.profile_payload writes it. */
 function body(steps, walls, S, T, values, extra = {}) {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { RUN_COLORS, runColor } from "../../frontend/run_colors.js";
+import { RUN_COLORS, runColor } from "../../frontend/draw/run_colors.js";
 
 function hue(hex) {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);

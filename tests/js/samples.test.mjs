@@ -8,7 +8,7 @@ import { test } from "node:test";
 import {
   allSamplesView, meanOverSamples, panelView, parseSampleNumber, sampleLabel, sampleRangeError,
   splitSample,
-} from "../../frontend/samples.js";
+} from "../../frontend/data/samples.js";
 
 const close = (a, b, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 const at = (view, t, c) => view.data[view.offset + t * view.C + c];
@@ -94,7 +94,7 @@ test("sample number input: reasons for what is not a sample number", () => {
 });
 
 test("all-samples grid: fits the width, about square, fills its rows", async () => {
-  const { gridLayout, smallLayout } = await import("../../frontend/samples_view.js");
+  const { gridLayout, smallLayout } = await import("../../frontend/views/samples.js");
   for (const [samples, width] of [[1, 500], [4, 470], [8, 470], [16, 1100], [64, 470], [7, 300]]) {
     const g = gridLayout(samples, width);
     assert.ok(g.cols * g.cellW + 10 * (g.cols - 1) <= width, JSON.stringify([samples, width, g]));

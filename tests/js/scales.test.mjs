@@ -6,10 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import {
-  binEdges, chooseLinthresh, fmt, fmtTick, formatShared, makeScale, MAX_DECADES, maxAbsSigned,
-  multiplierText, niceStep, parseRangeMax, scaleName, scaleTicks,
-} from "../../frontend/scales.js";
+import { fmt, fmtTick, formatShared, multiplierText } from "../../frontend/draw/format.js";
+import { binEdges, chooseLinthresh, makeScale, MAX_DECADES, maxAbsSigned, niceStep, parseRangeMax, scaleName, scaleTicks } from "../../frontend/draw/scales.js";
 
 const close = (a, b, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 

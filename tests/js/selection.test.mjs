@@ -8,13 +8,19 @@ import { test } from "node:test";
 import {
   compileRunFilter, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
   selectionSummary,
-} from "../../frontend/run_list.js";
+} from "../../frontend/shell/run_list.js";
 import {
   decodeState, encodeState, hashWithState, pickState, splitHash, stateFromHash, StateStore,
   storageKey,
-} from "../../frontend/persist.js";
-import { gridLayout, MIN_PANEL_W } from "../../frontend/layout.js";
-import { formatDuration, stepTime } from "../../frontend/step_time.js";
+} from "../../frontend/shell/persist.js";
+import { gridLayout, MIN_PANEL_W } from "../../frontend/draw/layout.js";
+import { formatDuration, stepTime } from "../../frontend/data/step_time.js";
+import { declareViewOptions } from "../../frontend/shell/tab_state.js";
+import { VIEWS } from "../../frontend/views/registry.js";
+
+// The kept keys are declared by their owners: the controls' on import of
+// tab_state.js, the views' options as the App declares them.
+declareViewOptions(VIEWS);
 
 const RUNS = ["run_a", "run_b", "lr_0.1", "lr_0.01", "Big_Run"];
 

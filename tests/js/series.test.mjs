@@ -7,8 +7,8 @@ import { test } from "node:test";
 
 import {
   gateLabel, indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
-  seriesFor, skippedEntries, viewsFor,
-} from "../../frontend/series.js";
+  seriesFor, skippedEntries,
+} from "../../frontend/data/index_model.js";
 
 const AXES = ["sample", "timestep", "channel"];
 
@@ -141,13 +141,3 @@ test("sampling note names the runs concerned, once per distinct count", () => {
     "to keep all (uses more memory)");
 });
 
-test("profile and flow views are offered only for the quantities /profile serves", () => {
-  const values = (kind) => viewsFor(kind).map((v) => v.value);
-  for (const kind of ["activation", "output_gradient", "state_gradient"]) {
-    assert.deepEqual(values(kind), ["heatmap", "lines", "profile", "flow", "samples"]);
-  }
-  // Their profiles would 404 (and the cell state's panels include h_t's).
-  for (const kind of ["gate_activation", "cell_state"]) {
-    assert.deepEqual(values(kind), ["heatmap", "lines", "samples"]);
-  }
-});

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { DARK_CLASS, followHostTheme, HOST_DARK_CLASS } from "../../frontend/theme.js";
+import { DARK_CLASS, followHostTheme, HOST_DARK_CLASS } from "../../frontend/shell/theme.js";
 
 class ClassList {
   constructor() { this.set = new Set(); }

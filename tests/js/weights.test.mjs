@@ -10,7 +10,7 @@ import { test } from "node:test";
 import {
   aggregationText, asMatrix, binMatrix, cellSlots, colorBarTicks, columnBinAt, fitColumns, fitRows, gateSegments,
   nonFiniteNote, pixelRanges, rangeTicks, rowText, scaleRanges, valueStats,
-} from "../../frontend/weights_layout.js";
+} from "../../frontend/views/weights_layout.js";
 
 const LSTM_GATES = (u) => ["i", "f", "c", "o"].map((name, k) => ({ name, start: k * u, stop: (k + 1) * u }));
 
