@@ -273,6 +273,17 @@ def companions_of(kind, cell, gate):
     return [c for c in kind.companions if c != MEMORY_TIMESCALE or memory]
 
 
+# A SimpleRNN's weights have one block, h: the whole cell, not a candidate.
+_WHOLE_CELL_LABEL = "h (the whole cell)"
+
+
+def gate_label(gate, cell):
+    """How the tab names `gate` of `cell` (a Cell or None)."""
+    if cell is SIMPLE_RNN and gate == "h":
+        return _WHOLE_CELL_LABEL
+    return GATE_LABELS.get(gate, "gate " + gate)
+
+
 def describe(parsed):
     """The facts the browser needs about one series, from its parsed
     metadata (kind, cell, direction, gate, backward): the fields /tags adds
@@ -289,7 +300,7 @@ def describe(parsed):
         "time_order": kind.time_order,
         "backward": backward,
         "gate_order": order,
-        "gate_labels": None if order is None else {g: GATE_LABELS.get(g, "gate " + g) for g in order},
+        "gate_labels": None if order is None else {g: gate_label(g, cell) for g in order},
         "memory_gate": cell.memory_gate if cell is not None else None,
     }
     if MATRIX_FIELDS[0] in kind.options:

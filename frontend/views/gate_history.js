@@ -207,14 +207,10 @@ const GATE_COLORS = {
   z: "#e69f00", r: "#17becf",
 };
 
-/**
- * Heading of a weight's gate block (null: the whole matrix): the series'
- * metadata names it (data/kind_facts.js); `cell` stands in for metadata
- * where there is none.
- */
-export function weightGateLabel(name, cell = null, meta = null) {
+/** Heading of a weight's gate block (null: the whole matrix), as its series' metadata names it. */
+export function weightGateLabel(name, meta = null) {
   if (name === null || name === undefined) return "whole matrix (gates unknown)";
-  return gateLabel(name, meta || { cell });
+  return gateLabel(name, meta);
 }
 const OTHER_GATE_COLORS = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
 // A SimpleRNN's h is its whole cell, not a candidate: not the candidates' green.
@@ -235,7 +231,7 @@ export function gateColor(name, index = 0, cell = null) {
 export function normLegendGates(lines) {
   const gates = [];
   for (const l of lines) {
-    const label = weightGateLabel(l.gate, l.cell, l.meta);
+    const label = weightGateLabel(l.gate, l.meta);
     if (!gates.some((g) => g.label === label)) gates.push({ gate: l.gate, color: l.color, cell: l.cell, label });
   }
   return gates;

@@ -132,7 +132,7 @@ function horizonModel(item, ctx, width) {
   // Like every other view: a sample the run did not log is refused, never replaced by another.
   const notLogged = sampleNotLogged(sample, S);
   if (notLogged) return errorPanel(item, ctx, width, notLogged);
-  const backward = item.series.direction === "backward" || Boolean(item.series.meta.backward);
+  const backward = item.series.meta.backward === true;  // /tags says the time order
   const matrix = horizonMatrix(tensor, sample);
   const stack = stackColumns(matrix, targets, T, backward);
   const bands = lagBands(stack.maxLag);

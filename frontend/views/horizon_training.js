@@ -54,7 +54,7 @@ async function loadItem(api, index, item) {
   item.stats = stats;
   item.timescales = timescales;
   item.profile = profile;
-  const backward = series.direction === "backward";
+  const backward = series.meta.backward === true;  // /tags says the time order
   if (stats.value) {
     const kept = stats.value;
     const fields = (kept.header.metadata && kept.header.metadata.fields) || ["max", "effective_horizon"];

@@ -298,7 +298,7 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
   }
   if (!best) return [];
   const rows = [
-    ["run", best.line.run], ["gate", weightGateLabel(best.line.gate, best.line.cell, best.line.meta)], ["step", String(step)],
+    ["run", best.line.run], ["gate", weightGateLabel(best.line.gate, best.line.meta)], ["step", String(step)],
     [fieldText, fmt(best.v, 4)],
   ];
   const c = best.line.nonFinite[best.i];

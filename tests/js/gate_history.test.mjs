@@ -11,6 +11,7 @@ import {
 } from "../../frontend/views/gate_history.js";
 import { decadeTicks, logScale } from "../../frontend/data/profiles.js";
 import { fmt } from "../../frontend/draw/format.js";
+import { served } from "./served_facts.mjs";
 
 // metadata.HISTOGRAM_EDGES: +-10^(k/2), k = -18..6: 50 inner edges, 51 bins.
 const MAGNITUDES = [];
@@ -125,17 +126,20 @@ test("non-finite line: steps with NaN, Inf and zeros, first step and most values
 });
 
 test("matrices in Keras' order, gates from the metadata or one row for the whole matrix", () => {
-  const names = ["bias", "my_weight", "recurrent_kernel", "kernel"].sort(compareMatrices);
+  const meta = served({ kind: "weight", cell: "LSTM" });
+  const names = ["bias", "my_weight", "recurrent_kernel", "kernel"].sort((a, b) => compareMatrices(a, b, meta));
   assert.deepEqual(names, ["kernel", "recurrent_kernel", "bias", "my_weight"]);
   assert.deepEqual(gateNames([{ name: "z" }, { name: "r" }, { name: "candidate" }], 3), ["z", "r", "candidate"]);
   assert.deepEqual(gateNames(null, 1), [null]);
 });
 
 test("weight gate names: LSTM i f c o, GRU z r h, SimpleRNN h; the candidate one colour in both cells", () => {
-  assert.deepEqual(["i", "f", "c", "o"].map((g) => weightGateLabel(g, "LSTM")),
+  const weights = (cell) => served({ kind: "weight", cell });
+  assert.deepEqual(["i", "f", "c", "o"].map((g) => weightGateLabel(g, weights("LSTM"))),
     ["input gate i", "forget gate f", "candidate c", "output gate o"]);
-  assert.deepEqual(["z", "r", "h"].map((g) => weightGateLabel(g, "GRU")), ["update gate z", "reset gate r", "candidate h"]);
-  assert.equal(weightGateLabel("h", "SimpleRNN"), "h (the whole cell)");
+  assert.deepEqual(["z", "r", "h"].map((g) => weightGateLabel(g, weights("GRU"))),
+    ["update gate z", "reset gate r", "candidate h"]);
+  assert.equal(weightGateLabel("h", weights("SimpleRNN")), "h (the whole cell)");
   assert.equal(weightGateLabel(null), "whole matrix (gates unknown)");
   assert.equal(weightGateLabel("q"), "gate q");
   assert.equal(gateColor("c"), gateColor("h"));
@@ -156,7 +160,7 @@ test("log axis ticks: 2 and 5 (or 3) times each decade when a decade is tall eno
 });
 
 test("the norms legend has one entry per gate label, across cell types", () => {
-  const line = (gate, cell) => ({ gate, cell, color: gateColor(gate, 0, cell) });
+  const line = (gate, cell) => ({ gate, cell, meta: served({ kind: "weight", cell }), color: gateColor(gate, 0, cell) });
   const gates = normLegendGates([line("c", "LSTM"), line("h", "GRU"), line("h", "SimpleRNN"), line("h", "GRU")]);
   assert.deepEqual(gates.map((g) => g.label), ["candidate c", "candidate h", "h (the whole cell)"]);
   assert.equal(gates[2].color, gateColor("h", 0, "SimpleRNN"));

@@ -100,24 +100,23 @@ test("over all steps: kept companions per item; a version-1 profile is not reque
   assert.deepEqual((await loadKept(api, series("a", "new"), "profile")).value, { tag: "new" });
 });
 
-test("kind facts: the metadata's fields win; the fallback answers only where they are absent", () => {
-  assert.equal(hasProfile({ kind: "activation" }), true);
-  assert.equal(hasProfile({ kind: "gate_activation" }), false);
-  assert.equal(hasProfile({ kind: "activation", has_profile: false }), false);
+test("kind facts come from the metadata alone; an absent field means no such fact", () => {
+  assert.equal(hasProfile({ kind: "activation", has_profile: true }), true);
+  assert.equal(hasProfile({ kind: "activation" }), false);
   assert.equal(hasProfile({ kind: "new_kind", has_profile: true }), true);
-  assert.equal(gateLabel("f"), "forget gate f");
-  assert.equal(gateLabel("f", { gate_labels: { f: "keep gate f" } }), "keep gate f");
+  assert.equal(gateLabel("f", { gate_labels: { f: "forget gate f" } }), "forget gate f");
+  assert.equal(gateLabel("f"), "gate f");
   assert.equal(gateLabel(null), "");
   const order = { gate_order: ["o", "i"] };
   assert.ok(gateRank("o", order) < gateRank("i", order));
-  assert.ok(gateRank("i", {}) < gateRank("o", {}));
+  assert.equal(gateRank("x", order), 2);
   assert.deepEqual(memoryGates({ memory_gate: "z" }), ["z"]);
   assert.deepEqual(memoryGates({ memory_gate: null }), []);
-  assert.deepEqual(memoryGates({}), ["f", "z"]);
+  assert.deepEqual(memoryGates({}), []);
   const names = ["bias", "mine", "kernel"];
-  assert.deepEqual([...names].sort((a, b) => compareMatrices(a, b)), ["kernel", "bias", "mine"]);
-  assert.deepEqual([...names].sort((a, b) => compareMatrices(a, b, { matrix_order: ["bias", "kernel"] })),
-    ["bias", "kernel", "mine"]);
+  assert.deepEqual([...names].sort((a, b) => compareMatrices(a, b, { matrix_order: ["kernel", "bias"] })),
+    ["kernel", "bias", "mine"]);
+  assert.deepEqual([...names].sort((a, b) => compareMatrices(a, b)), ["bias", "kernel", "mine"]);
 });
 
 test("the store merges patches, tells its listeners, and counts updates for staleness", () => {

@@ -9,11 +9,12 @@ import {
   gateLabel, indexFingerprint, indexTags, kindsOf, layersOf, sampledRuns, samplingNote,
   seriesFor, skippedEntries,
 } from "../../frontend/data/index_model.js";
+import { served } from "./served_facts.mjs";
 
 const AXES = ["sample", "timestep", "channel"];
 
 function entry(kind, layer, extra = {}, maxStep = 20) {
-  return { metadata: { version: 1, kind, layer, axes: AXES, ...extra }, description: "", max_step: maxStep };
+  return { metadata: served({ version: 1, kind, layer, axes: AXES, ...extra }), description: "", max_step: maxStep };
 }
 
 const INDEX = {
@@ -44,15 +45,16 @@ test("kinds the views do not draw are not listed as layers, quantities or runs",
 });
 
 test("gate activations: one panel per gate in Keras' order, per direction and cell", () => {
-  const gates = (direction, cellIndex, names) => Object.fromEntries(names.map((g) => [
+  const gates = (direction, cellIndex, cell, names) => Object.fromEntries(names.map((g) => [
     `bi/${direction}/cell_${cellIndex}/gate_${g}`,
-    entry("gate_activation", "bi", { gate: g, direction, cell_index: cellIndex }),
+    entry("gate_activation", "bi", { gate: g, cell, direction, cell_index: cellIndex }),
   ]));
   const index = indexTags({ runs: { r: {
-    // Tags sort o < f < i alphabetically: the order must come from the gate.
-    ...gates("backward", 0, ["o", "i", "f", "candidate"]),
-    ...gates("forward", 1, ["z", "r", "candidate"]),
-    ...gates("forward", 0, ["o", "f", "candidate", "i"]),
+    // Tags sort o < f < i alphabetically: the order must come from the
+    // cell's gate order in the metadata.
+    ...gates("backward", 0, "LSTM", ["o", "i", "f", "candidate"]),
+    ...gates("forward", 1, "GRU", ["z", "r", "candidate"]),
+    ...gates("forward", 0, "LSTM", ["o", "f", "candidate", "i"]),
   } } });
   assert.deepEqual(kindsOf(index, "bi"), ["gate_activation"]);
   const order = seriesFor(index, "r", "bi", "gate_activation").map((s) => [s.direction, s.cellIndex, s.gate]);
@@ -61,8 +63,9 @@ test("gate activations: one panel per gate in Keras' order, per direction and ce
     ["forward", 1, "z"], ["forward", 1, "r"], ["forward", 1, "candidate"],
     ["backward", 0, "i"], ["backward", 0, "f"], ["backward", 0, "candidate"], ["backward", 0, "o"],
   ]);
-  assert.equal(gateLabel("f"), "forget gate f");
-  assert.equal(gateLabel("mine"), "gate mine");
+  const forget = seriesFor(index, "r", "bi", "gate_activation")[1];
+  assert.equal(gateLabel(forget.gate, forget.meta), "forget gate f");
+  assert.equal(gateLabel("mine", forget.meta), "gate mine");
   assert.equal(gateLabel(null), "");
 });
 

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { drawnByAView, viewById, VIEWS, viewsFor } from "../../frontend/views/registry.js";
+import { served } from "./served_facts.mjs";
 
 const AXES = ["sample", "timestep", "channel"];
-const series = (meta) => ({ meta });
+const series = (meta) => ({ meta: served(meta) });
 const ids = (views) => views.map((v) => v.id);
 
 test("every view has the whole contract and its own id", () => {
