@@ -52,20 +52,25 @@ SERVER_SECONDS = 40.0
 TRIED = collections.Counter()
 
 
+# The folders of the frontend whose files /static/ serves, besides its top level.
+STATIC_FOLDERS = ("vendor", "shell", "data", "views", "draw")
+
+
 def _frontend_files():
     root = importlib.resources.files("tb_rnn_plugin.frontend")
-    files = {
-        p.name: p.read_bytes()
-        for p in root.iterdir()
-        if re.fullmatch(r"[A-Za-z0-9_-]+\.(js|css)", p.name) and p.is_file()
-    }
-    vendor = root.joinpath("vendor")
-    if vendor.is_dir():
-        files.update(
-            ("vendor/" + p.name, p.read_bytes())
-            for p in vendor.iterdir()
+
+    def servable(folder, prefix):
+        return {
+            prefix + p.name: p.read_bytes()
+            for p in folder.iterdir()
             if re.fullmatch(r"[A-Za-z0-9_-]+\.(js|css)", p.name) and p.is_file()
-        )
+        }
+
+    files = servable(root, "")
+    for name in STATIC_FOLDERS:
+        folder = root.joinpath(name)
+        if folder.is_dir():
+            files.update(servable(folder, name + "/"))
     return files
 
 
@@ -118,6 +123,7 @@ SEGMENTS = [
     "%00", "plugin.py", "reading.py", "__init__.py", "metadata.py", "etc", "passwd",
     "index.js%00.py", "index.js.map", ".hidden.js", "INDEX.JS", "x.JS", "ü", "😀",
     "%ff", "%c0%ae%c0%ae", "~", "..;", "a" * 300, "static/", "frontend", "tb_rnn_plugin",
+    "shell", "data", "views", "draw", "app.js", "registry.js", "shell.css", "views.css", "kinds.py",
 ]
 STATIC_PATHS = [
     "/static/index.js", "/static/../plugin.py", "/static/..%2fplugin.py",
@@ -127,6 +133,10 @@ STATIC_PATHS = [
     "/static/../../../../../../etc/passwd", "/static/" + "../" * 40 + "etc/passwd",
     "/static/frontend/index.js", "/static/%252e%252e/plugin.py", "/../plugin.py",
     "/tags/../static/index.js", "/static", "/static/", "/tags/", "/tags/x", "//tags",
+    "/static/shell/app.js", "/static/data/api.js", "/static/views/registry.js",
+    "/static/draw/dom.js", "/static/views/../../plugin.py", "/static/data/%2e%2e/index.js",
+    "/static/draw/..%2f..%2fkinds.py", "/static/shell/shell/app.js", "/static/views/",
+    "/static/data/__init__.py", "/static/views/registry.js.map", "/static/VIEWS/registry.js",
 ]
 
 
