@@ -16,12 +16,12 @@ Every configuration trains a fresh model from the same seed, in rotating
 order, --repeats times; the median counts. The first fit() of each
 configuration includes its one-off tracing, as a user's run would.
 
---storage measures issue 7's benchmark model instead, a 2-layer LSTM(256)
+--storage measures the storage benchmark's model instead, a 2-layer LSTM(256)
 on [16, 100, 32] batches: seconds per training step (warm) and per logging
 step without the callback, with gate activations off and at the defaults,
 and the bytes written per logging step at the defaults (bfloat16, big
 tensors every 10th logging step) against full_every=1, precision="float32"
-(every logging step full, float32: the storage before issue 7). Each
+(every logging step full, float32: the storage before full_every and bfloat16). Each
 configuration logs --logs steps in a row (update_freq=1, driven through the
 callback's hooks), the first of them pinned.
 """
@@ -244,7 +244,7 @@ def main():
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--storage", action="store_true",
-                        help="issue 7's storage benchmark instead (see the docstring)")
+                        help="the storage benchmark instead (see the docstring)")
     parser.add_argument("--logs", type=int, default=21, help="logging steps per --storage configuration")
     args = parser.parse_args()
     if args.storage:

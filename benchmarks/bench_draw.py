@@ -21,7 +21,7 @@ the page (medians over --repeats):
      tensors the tab has already fetched (cached) and, once, for the first
      visit of a step (fetches 4 MB per run through TensorBoard).
 
-Goals (issue 6): < 30 ms per heatmap draw; < 200 ms from a click to pixels
+Goals: < 30 ms per heatmap draw; < 200 ms from a click to pixels
 for a cached step.
 """
 

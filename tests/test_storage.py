@@ -1,4 +1,4 @@
-"""Issue 7's storage: big tensors as bfloat16 and only every full_every-th
+"""The callback's storage: big tensors as bfloat16 and only every full_every-th
 logging step (plus the first, and each series' first NaN/Inf step, pinned),
 kept companions at every step in float32; read back through TensorBoard's
 data provider and the plugin's /tensor."""
