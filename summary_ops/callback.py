@@ -364,13 +364,15 @@ class RNNTensorBoard(keras.callbacks.Callback):
             if self._probe_batch is None or not self._logs_anything() or not _is_chief(self.model):
                 return
             self._last_logged_step = step
+            # Everything that runs the model (the probe, labels, horizons)
+            # inside: RNN calls draw dropout masks even in inference mode.
             with model_probe_lib.model_state_kept(self.model):
                 probed = self._probe(step)
-            if probed is None:
-                return
-            groups, labels = self._collect(probed, step)
-            if not self._budget_checked:
-                groups, labels = self._keep_in_budget(probed, step, groups, labels)
+                if probed is None:
+                    return
+                groups, labels = self._collect(probed, step)
+                if not self._budget_checked:
+                    groups, labels = self._keep_in_budget(probed, step, groups, labels)
             # The untrained model, and each series' first NaN/Inf, must
             # never be sampled away: the whole step is written and pinned.
             pinned = (

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from tb_reading import read_back
 
-from tb_rnn_plugin import RNNTensorBoard
+from tb_rnn_plugin import RNNTensorBoard, metadata
 from tb_rnn_plugin import compute_timestep_tensors
 from tb_rnn_plugin.summary_ops import model_probe
 from tb_rnn_plugin.summary_ops.model_probe import ModelProbe, recurrent_layers
@@ -420,3 +420,35 @@ def test_compute_timestep_tensors_reuses_its_traced_probe():
     np.testing.assert_array_equal(
         first["directions"][0]["state_gradient"], again["directions"][0]["state_gradient"]
     )
+
+
+def dropout_classifier_with_horizon_final_weights(callback_dir):
+    """Dropout in two LSTMs, a classifier (labels row) and the gradient
+    horizon: everything a logging step runs besides the probe pass."""
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(10)
+    x, y = rng.normal(size=(12, 6, 3)).astype("float32"), rng.integers(0, 3, size=(12, 6))
+    model = keras.Sequential([
+        keras.Input((6, 3)),
+        keras.layers.LSTM(4, return_sequences=True, dropout=0.2, recurrent_dropout=0.2, name="first"),
+        keras.layers.LSTM(4, return_sequences=True, dropout=0.2, name="second"),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    callbacks = [] if callback_dir is None else [
+        RNNTensorBoard(callback_dir, update_freq=2, gradient_horizon=True)
+    ]
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
+    return [np.array(v.numpy()) for v in model.weights]
+
+
+def test_labels_and_horizons_leave_dropout_training_bitwise_unchanged(tmp_path):
+    for a, b in zip(
+        dropout_classifier_with_horizon_final_weights(None),
+        dropout_classifier_with_horizon_final_weights(tmp_path),
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert "first/state_gradient" in read_back(tmp_path)["."]
+    assert "second/gradient_horizon" in read_back(tmp_path, kinds=(metadata.GRADIENT_HORIZON,))["."]
