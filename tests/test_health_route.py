@@ -1,9 +1,11 @@
 """The /health route over constructed logs read back through TensorBoard's
 data provider: the first non-finite step of each layer and exactly where
 (series, matrix, gate, direction, timestep, sample), dead / saturated /
-gate-saturated / exploding shares with the step each began, and the
-vanishing ratio from a constructed state-gradient profile; 4xx for bad
-queries. The pure parts (tb_rnn_plugin/health.py) are tested on arrays."""
+gate-saturated / dominant shares with the step each began, and the median
+per-sample gradient ratio through time (vanishing, exploding) from a
+constructed state-gradient profile; 4xx for bad queries.
+tests/test_health_verdicts.py checks the verdicts on models whose truth is
+known. The pure parts (tb_rnn_plugin/health.py) are tested on arrays."""
 
 import os
 
