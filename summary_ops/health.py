@@ -12,7 +12,11 @@ All measures are over the probe batch's real (unmasked) timesteps:
                         update (GRU) gate values above 1 - `gate_level` or
                         below `gate_level` (NaN without gates);
   gradient_ratio        ||dL/dh_u|| / the median over the layer's units;
-  exploding             1 when gradient_ratio >= `exploding`.
+  exploding             1 when gradient_ratio >= `exploding`. The health
+                        overview calls these units *dominant*: information,
+                        not a problem (a cell's memory units carry most of
+                        the gradient); its exploding is growth of the
+                        gradient (tb_rnn_plugin/health.py).
 The thresholds are RNNTensorBoard(health_thresholds=...) and are written
 into the series' metadata.
 """

@@ -17,24 +17,39 @@ One row per run and layer (direction, cell of a stack) holds:
   others were computed from. Across steps nothing needs ordering: a NaN
   weight gradient at step k shows as NaN weights at the next logged step,
   which is later. Then by matrix (MATRIX_ORDER), gate and tag.
-- `dead`, `saturated`, `gate_saturated`, `exploding`: the share of the
-  layer's units that are dead, saturated, have saturated gates and have an
-  exploding gradient, from `unit_health` (summary_ops/health.py): dead,
-  saturated and exploding are its 0/1 columns; a unit has saturated gates
-  when its `gate_saturated_share` is at least the `saturated_share`
-  threshold written with the series (default 0.9), the same share that
-  makes a unit `saturated`. Each is taken at the latest logged step, with
-  the step its current spell at or above PROBLEM_LEVELS began (`since`)
-  and the first step it ever was (`first_step`).
-- `vanishing`: ||dL/dh_first|| / ||dL/dh_last||, each the mean over the
-  probe batch's samples of the state gradient's L2 norm over channels (its
-  `profile`), per logged step; a problem below VANISHING_LEVEL. First and
-  last are in the order the layer processes its input: for a layer that
-  runs backwards (a backward direction, or a series whose metadata says
-  `backward`: a go_backwards layer; stored in input-time order) that is
-  input timestep T-1 over input timestep 0, and with a mask each sample's own first and last real
-  timestep (the mask series' latest logged step: the callback's probe
-  batch is fixed), so padding at either end does not read as vanishing.
+- `dead`, `saturated`, `gate_saturated`: the share of the layer's units
+  that are dead, saturated and have saturated gates, from `unit_health`
+  (summary_ops/health.py): dead and saturated are its 0/1 columns; a unit
+  has saturated gates when its `gate_saturated_share` is at least the
+  `saturated_share` threshold written with the series (default 0.9), the
+  same share that makes a unit `saturated`. Each is taken at the latest
+  logged step, with the step its current spell at or above PROBLEM_LEVELS
+  began (`since`) and the first step it ever was (`first_step`).
+- `dominant`: the share of units whose state gradient is at least
+  `unit_health`'s `exploding` threshold (default 10) times the layer's
+  median unit (its 0/1 `exploding` column), shaped like the shares above.
+  Information, never a problem: a few units carrying far more gradient
+  than the rest is what memory looks like (a GRU's or LSTM's long-range
+  channels), not a gradient that grows.
+- `vanishing` and `exploding`: the gradient back through time, per sample
+  first: each sample's ||dL/dh_first|| / ||dL/dh_last|| from the state
+  gradient's `profile` (the L2 norm over channels, per sample and
+  timestep), then the median over the probe batch's samples, with the
+  spread (`p10`, `p90`, `min`, `max` of the per-sample ratios, `samples`
+  with one, and `below` / `above`: how many are past the level). A ratio of
+  batch means would let one sample decide for the batch. `vanishing` is a
+  problem when the median is below VANISHING_LEVEL, `exploding` when it is
+  above EXPLODING_LEVEL (growth back through time), or when the state
+  gradient's L2 norm over the probe batch (its `stats`) jumps by
+  TRAINING_JUMP or more against the median of the previous TRAINING_WINDOW
+  logged steps (growth over training: `jump`, the latest such step).
+  First and last are in the order the layer processes its input: for a
+  layer that runs backwards (a backward direction, or a series whose
+  metadata says `backward`: a go_backwards layer; stored in input-time
+  order) that is input timestep T-1 over input timestep 0, and with a mask
+  each sample's own first and last real timestep (the mask series' latest
+  logged step: the callback's probe batch is fixed), so padding at either
+  end does not read as vanishing.
 
 Units whose measure is NaN are left out of the shares; a step where every
 unit is NaN has no share, and neither has a step at which the layer's
@@ -70,13 +85,30 @@ MATRIX_ORDER = kinds.MATRIX_ORDER
 PROFILED = tuple(k.name for k in kinds.KIND_LIST if kinds.PROFILE in k.companions)
 
 # The share of units from which a measure is a problem (highlighted, and
-# the level its `since` / `first_step` refer to): any exploding unit; a
-# tenth of the units dead; a quarter saturated; half with saturated gates
-# (a forget gate near 1 is what long memory needs, so some are expected).
-PROBLEM_LEVELS = {"dead": 0.1, "saturated": 0.25, "gate_saturated": 0.5, "exploding": 1e-9}
-# ||dL/dh_first|| / ||dL/dh_last|| below this: the loss no longer reaches the
-# first timestep (three decades lost along the sequence).
+# the level its `since` / `first_step` refer to): a tenth of the units
+# dead; a quarter saturated; half with saturated gates (a forget gate near
+# 1 is what long memory needs, so some are expected).
+PROBLEM_LEVELS = {"dead": 0.1, "saturated": 0.25, "gate_saturated": 0.5}
+# Dominant units are information: their `since` / `first_step` count from
+# the first such unit, and they are never a problem.
+DOMINANT_SHARE = 1e-9
+# summary_ops/health.py's default `exploding` threshold (gradient ratio of a
+# unit over the median unit), for series whose metadata does not say.
+DEFAULT_DOMINANT_RATIO = 10.0
+# The median per-sample ||dL/dh_first|| / ||dL/dh_last|| below this: the
+# loss no longer reaches the first timestep (three decades lost along the
+# sequence); a gated cell that remembers keeps it within one or two.
 VANISHING_LEVEL = 1e-3
+# ... above this: the gradient grows going back through time (three decades
+# gained, the mirror of VANISHING_LEVEL); memory that is kept carries the
+# gradient back at about its size (a ratio near 1), it does not multiply it.
+EXPLODING_LEVEL = 1e3
+# Growth over training: the state gradient's norm on the (fixed) probe
+# batch at a logged step at least this times the median of the previous
+# TRAINING_WINDOW logged steps. Training moves it by small factors from one
+# logging step to the next; an order of magnitude at once is a blow-up.
+TRAINING_JUMP = 10.0
+TRAINING_WINDOW = 5
 # Default `saturated_share` threshold of summary_ops/health.py, for series
 # whose metadata does not say.
 DEFAULT_SATURATED_SHARE = 0.9
@@ -188,13 +220,14 @@ def onset(steps, flags):
 
 def unit_shares(steps, unit_health, fields, thresholds=None):
     """{measure: [N] share of units (NaN where no unit has a value)} for
-    "dead", "saturated", "gate_saturated", "exploding" over a unit_health
-    series [N, units, fields]; measures whose column is absent are left out."""
+    "dead", "saturated", "gate_saturated", "dominant" (the `exploding`
+    column) over a unit_health series [N, units, fields]; measures whose
+    column is absent are left out."""
     values = np.asarray(unit_health, np.float64)
     column = {name: i for i, name in enumerate(fields or ())}
     level = float((thresholds or {}).get("saturated_share", DEFAULT_SATURATED_SHARE))
     shares = {}
-    for measure, field in (("dead", "dead"), ("saturated", "saturated"), ("exploding", "exploding"),
+    for measure, field in (("dead", "dead"), ("saturated", "saturated"), ("dominant", "exploding"),
                            ("gate_saturated", "gate_saturated_share")):
         i = column.get(field)
         if i is None or i >= values.shape[-1]:
@@ -235,57 +268,145 @@ def share_summary(steps, shares, level, units):
     }
 
 
-def vanishing_ratios(profiles, backward, mask=None):
-    """[N] ||dL/dh_first|| / ||dL/dh_last|| from state-gradient profiles
-    [N, samples, timesteps]: the batch means of each sample's norm at its
-    first and its last real timestep (all timesteps without a `mask`
-    [samples, timesteps] of the same shape; samples with none are left
-    out), first and last in processing order (backward: input timestep T-1
-    over 0). NaN where the last is 0 or either is not finite."""
+def sample_ratios(profiles, backward, mask=None):
+    """[N, samples] each sample's ||dL/dh_first|| / ||dL/dh_last|| from
+    state-gradient profiles [N, samples, timesteps], at the sample's own
+    first and last real timestep (all timesteps without a `mask` [samples,
+    timesteps] of the same shape), first and last in processing order
+    (backward: input timestep T-1 over 0). NaN where the last is 0, either
+    is not finite, or the sample has no real timestep."""
     profiles = np.asarray(profiles, np.float64)
     if profiles.ndim != 3 or profiles.shape[2] == 0:
-        return np.full(len(profiles), np.nan)
+        return np.full((len(profiles), 0), np.nan)
     real = np.ones(profiles.shape[1:], bool)
     if mask is not None and np.shape(mask) == profiles.shape[1:]:
         real = np.asarray(mask) > 0
-    samples = np.flatnonzero(real.any(axis=1))
-    if not len(samples):
-        return np.full(len(profiles), np.nan)
-    real = real[samples]
     first_input = np.argmax(real, axis=1)
     last_input = real.shape[1] - 1 - np.argmax(real[:, ::-1], axis=1)
     first_at, last_at = (last_input, first_input) if backward else (first_input, last_input)
+    samples = np.arange(profiles.shape[1])
+    first = profiles[:, samples, first_at]
+    last = profiles[:, samples, last_at]
     with np.errstate(invalid="ignore", divide="ignore"):
-        first = profiles[:, samples, first_at].mean(axis=1)
-        last = profiles[:, samples, last_at].mean(axis=1)
         ratio = first / last
-    return np.where(np.isfinite(ratio) & (last > 0), ratio, np.nan)
+    defined = np.isfinite(ratio) & (last > 0) & real.any(axis=1)[None, :]
+    return np.where(defined, ratio, np.nan)
 
 
-def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL, mask=None):
-    """The row's vanishing cell: {"value": ratio at the last step (None if
-    undefined there), "step", "since", "first_step" (below `level`),
-    "level", "problem", "timesteps", "order", "masked"}; mask as for
-    vanishing_ratios."""
-    ratios = vanishing_ratios(profiles, backward, mask)
-    since, first = known_onset(steps, ratios, np.nan_to_num(ratios, nan=np.inf) < level)
-    last = ratios[-1] if len(ratios) else np.nan
+def median_over_samples(ratios):
+    """[N] median of each step's per-sample ratios (NaN where none)."""
+    ratios = np.asarray(ratios, np.float64)
+    medians = np.full(len(ratios), np.nan)
+    for i, row in enumerate(ratios):
+        known = row[np.isfinite(row)]
+        if len(known):
+            medians[i] = np.median(known)
+    return medians
+
+
+def vanishing_ratios(profiles, backward, mask=None):
+    """[N] the median over samples of sample_ratios (NaN where no sample
+    has one)."""
+    return median_over_samples(sample_ratios(profiles, backward, mask))
+
+
+def spread(ratios, level, below):
+    """The spread of one step's per-sample ratios: {"p10", "p90", "min",
+    "max", "samples": how many have one, "past": how many are below
+    (`below`) or above `level`}; None for each without any."""
+    known = np.asarray(ratios, np.float64)
+    known = known[np.isfinite(known)]
+    if not len(known):
+        return {"p10": None, "p90": None, "min": None, "max": None, "samples": 0, "past": 0}
+    p10, p90 = np.percentile(known, [10, 90])
+    past = (known < level) if below else (known > level)
+    return {"p10": float(p10), "p90": float(p90), "min": float(known.min()),
+            "max": float(known.max()), "samples": int(len(known)), "past": int(past.sum())}
+
+
+def through_time_cell(steps, ratios, level, below, backward, masked, timesteps):
+    """The row's vanishing (`below`: median under `level`) or exploding
+    through time (median over `level`) cell from sample_ratios [N,
+    samples]: {"value": the median at the last step (None if no sample has
+    a ratio), the spread there, "below" or "above" (spread's "past"),
+    "step", "since", "first_step", "level", "problem", "timesteps",
+    "order", "masked"}."""
+    medians = median_over_samples(ratios)
+    flags = (np.nan_to_num(medians, nan=np.inf) < level) if below \
+        else (np.nan_to_num(medians, nan=-np.inf) > level)
+    since, first = known_onset(steps, medians, flags)
+    last = medians[-1] if len(medians) else np.nan
     known = math.isfinite(last)
-    profiles = np.asarray(profiles)
-    return {
+    cell = {
         "value": float(last) if known else None,
         "step": int(steps[-1]),
         "since": since,
         "first_step": first,
         "level": level,
-        "problem": bool(known and last < level),
-        "timesteps": int(profiles.shape[2]) if profiles.ndim == 3 else None,
+        "problem": bool(known and flags[-1]),
+        "timesteps": timesteps,
         # Which timesteps the ratio compares, in input time.
         "order": "||dL/dh_T-1|| / ||dL/dh_0|| (backward: processed from T-1 to 0)"
         if backward else "||dL/dh_0|| / ||dL/dh_T-1||",
         # Whether each sample's own first and last real timestep were used.
-        "masked": mask is not None and np.shape(mask) == profiles.shape[1:],
+        "masked": masked,
     }
+    cell.update(spread(ratios[-1] if len(ratios) else [], level, below))
+    cell["below" if below else "above"] = cell.pop("past")
+    return cell
+
+
+def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL, mask=None):
+    """The row's vanishing cell (through_time_cell below `level`); mask as
+    for sample_ratios."""
+    profiles = np.asarray(profiles)
+    return through_time_cell(
+        steps, sample_ratios(profiles, backward, mask), level, True, backward,
+        masked=mask is not None and np.shape(mask) == profiles.shape[1:],
+        timesteps=int(profiles.shape[2]) if profiles.ndim == 3 else None)
+
+
+def training_jumps(steps, norms, factor=TRAINING_JUMP, window=TRAINING_WINDOW):
+    """[(step, jump)] of the logged steps whose norm is at least `factor`
+    times the median of the previous `window` steps' finite norms (a step
+    with fewer than 2 before it is not judged: no history to jump from)."""
+    norms = np.asarray(norms, np.float64)
+    found = []
+    for i in range(2, len(norms)):
+        history = norms[max(0, i - window):i]
+        history = history[np.isfinite(history)]
+        if len(history) < 2 or not math.isfinite(norms[i]):
+            continue
+        reference = np.median(history)
+        if reference > 0 and norms[i] >= factor * reference:
+            found.append((int(steps[i]), float(norms[i] / reference)))
+    return found
+
+
+def exploding_summary(steps, profiles, backward, mask=None, stats_series=None,
+                      level=EXPLODING_LEVEL):
+    """The row's exploding cell: through_time_cell above `level`, plus
+    "jump": {"step", "factor", "tag"} of the latest step at which the state
+    gradient's L2 norm (its `stats_series`: {"tag", "steps", "stats"})
+    jumped by TRAINING_JUMP against its recent history, or None; such a
+    jump makes it a problem too (growth over training), with "since" and
+    "first_step" at the jump when the ratio never was above `level`."""
+    profiles = np.asarray(profiles)
+    cell = through_time_cell(
+        steps, sample_ratios(profiles, backward, mask), level, False, backward,
+        masked=mask is not None and np.shape(mask) == profiles.shape[1:],
+        timesteps=int(profiles.shape[2]) if profiles.ndim == 3 else None)
+    cell["through_time"] = cell["problem"]
+    cell["jump"] = None
+    if stats_series is not None and len(stats_series["steps"]):
+        stats = np.asarray(stats_series["stats"], np.float64).reshape(len(stats_series["steps"]), -1)
+        jumps = training_jumps(stats_series["steps"], stats[:, _STAT["l2_norm"]])
+        if jumps:
+            cell["jump"] = {"step": jumps[-1][0], "factor": jumps[-1][1], "tag": stats_series["tag"]}
+            cell["problem"] = True
+            if cell["first_step"] is None:
+                cell["since"], cell["first_step"] = jumps[0][0], jumps[0][0]
+    return cell
 
 
 def row_key(meta):
@@ -377,7 +498,7 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
     row = {
         "run": run, "layer": layer, "direction": direction, "cell_index": cell_index,
         "cell": cell, "nonfinite": None, "dead": None, "saturated": None,
-        "gate_saturated": None, "exploding": None, "vanishing": None,
+        "gate_saturated": None, "dominant": None, "exploding": None, "vanishing": None,
         "steps": None, "latest_step": None,
     }
     logged = sorted({int(s) for series in series_by_tag.values() for s in series["steps"]})
@@ -398,19 +519,36 @@ def health_row(run, key, cell, series_by_tag, unit_health=None, state_profile=No
             nonfinite_steps(series_by_tag.values(), UNIT_HEALTH_INPUTS)))
         for measure, per_step in shares.items():
             cell_value = share_summary(unit_health["steps"], np.where(over_nonfinite, np.nan, per_step),
-                                       PROBLEM_LEVELS[measure], values.shape[1])
+                                       PROBLEM_LEVELS.get(measure, DOMINANT_SHARE), values.shape[1])
             cell_value["tag"] = unit_health.get("tag")
             cell_value["over_nonfinite"] = bool(over_nonfinite[-1])
             row[measure] = cell_value
+        if row["dominant"] is not None:
+            row["dominant"].update(dominant_facts(unit_health.get("thresholds")))
     if state_profile is not None and len(state_profile["steps"]):
-        backward = state_profile.get("backward")  # the series' metadata (kinds.describe)
-        if not isinstance(backward, bool):
-            backward = direction == "backward"
-        row["vanishing"] = vanishing_summary(
-            state_profile["steps"], state_profile["values"], backward,
-            mask=state_profile.get("mask"))
-        row["vanishing"]["tag"] = state_profile.get("tag")
+        row["vanishing"], row["exploding"] = through_time_cells(
+            state_profile, direction, series_by_tag.get(state_profile.get("tag")))
     return row
+
+
+def dominant_facts(thresholds):
+    """What makes the dominant cell information: never a problem, and the
+    gradient ratio over the median unit from which a unit is dominant."""
+    ratio = (thresholds or {}).get("exploding", DEFAULT_DOMINANT_RATIO)
+    return {"problem": False, "information": True, "ratio_level": float(ratio)}
+
+
+def through_time_cells(state_profile, direction, stats_series=None):
+    """(vanishing, exploding) cells of a row from its state_profile (as
+    health_row takes it) and the state gradient's series with stats."""
+    backward = state_profile.get("backward")  # the series' metadata (kinds.describe)
+    if not isinstance(backward, bool):
+        backward = direction == "backward"
+    args = (state_profile["steps"], state_profile["values"], backward)
+    vanishing = vanishing_summary(*args, mask=state_profile.get("mask"))
+    exploding = exploding_summary(*args, mask=state_profile.get("mask"), stats_series=stats_series)
+    vanishing["tag"] = exploding["tag"] = state_profile.get("tag")
+    return vanishing, exploding
 
 
 def row_order(row):
@@ -422,7 +560,9 @@ def row_order(row):
 
 def levels():
     """The documented levels, for the response (the tab shows them)."""
-    return {"units": dict(PROBLEM_LEVELS), "vanishing": VANISHING_LEVEL}
+    return {"units": dict(PROBLEM_LEVELS), "vanishing": VANISHING_LEVEL,
+            "exploding": EXPLODING_LEVEL, "training_jump": TRAINING_JUMP,
+            "training_window": TRAINING_WINDOW, "dominant_ratio": DEFAULT_DOMINANT_RATIO}
 
 
 # The kinds whose stats a row checks for NaN/Inf: every per-timestep kind

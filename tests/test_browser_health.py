@@ -2,7 +2,8 @@
 
 `nan_run`'s state gradient holds NaN from step 30 on, first at sample 1,
 timesteps 4-5, channel 2; its vanishing ratio falls below 1e-3 at step 40.
-`ok_run` is healthy. The overview (open because something is wrong) shows
+`ok_run` is healthy; one of its 4 units carries 20x the median unit's
+gradient: a dominant unit, shown as information (not red). The overview (open because something is wrong) shows
 the NaN row with its step; a click on it switches to the state gradient's
 heatmap at step 30, sample 1, where those cells are drawn magenta; a click
 on the vanishing cell opens the profile view at step 40.
@@ -36,6 +37,18 @@ def state_gradient(step, bad):
     return g
 
 
+FIELDS = ("dead", "saturated_share", "saturated", "gate_saturated_share", "gradient_ratio", "exploding")
+
+
+def one_dominant_unit():
+    """[C units, FIELDS]: unit 0's gradient 20x the median unit's."""
+    out = np.zeros((C, len(FIELDS)), np.float32)
+    out[:, FIELDS.index("gradient_ratio")] = 1.0
+    out[0, FIELDS.index("gradient_ratio")] = 20.0
+    out[0, FIELDS.index("exploding")] = 1.0
+    return out
+
+
 def write_logdir(logdir):
     import tensorflow as tf
 
@@ -48,6 +61,9 @@ def write_logdir(logdir):
                 assert tb_rnn_plugin.activation("lstm/activation", np.full((S, T, C), 0.2), **common)
                 sg = state_gradient(step, bad) if bad else np.full((S, T, C), 0.1, np.float32)
                 assert tb_rnn_plugin.state_gradient("lstm/state_gradient", sg, **common)
+                if not bad:
+                    assert tb_rnn_plugin.unit_health("lstm/activation", one_dominant_unit(), fields=list(FIELDS),
+                                                     thresholds={"exploding": 10.0}, **common)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +103,14 @@ def test_the_overview_shows_the_nan_and_a_click_shows_the_nan_cells(browser, ser
         vanishing = cell(frame, NAN_RUN, "vanishing")
         assert vanishing.get_attribute("data-problem") == "true"
         assert "since step 40" in vanishing.text_content()
+        # The median per-sample ratio with its spread (both samples alike).
+        assert "p10\u2013p90 1e-5\u20131e-5" in vanishing.text_content()
+        assert cell(frame, NAN_RUN, "exploding").get_attribute("data-problem") == "false"
+        dominant = cell(frame, OK_RUN, "dominant")
+        assert dominant.locator(".rnn-health-value").text_content() == "25 %"
+        assert dominant.get_attribute("data-problem") == "false"
+        assert "rnn-health-info" in dominant.get_attribute("class")
+        assert dominant.evaluate("(td) => getComputedStyle(td).backgroundColor") in ("rgba(0, 0, 0, 0)", "transparent")
         # Problems are highlighted in the theme's error colours.
         background = nan_cell.evaluate("(td) => getComputedStyle(td).backgroundColor")
         assert background not in ("rgba(0, 0, 0, 0)", "transparent")

@@ -1,9 +1,11 @@
 """The /health route over constructed logs read back through TensorBoard's
 data provider: the first non-finite step of each layer and exactly where
 (series, matrix, gate, direction, timestep, sample), dead / saturated /
-gate-saturated / exploding shares with the step each began, and the
-vanishing ratio from a constructed state-gradient profile; 4xx for bad
-queries. The pure parts (tb_rnn_plugin/health.py) are tested on arrays."""
+gate-saturated / dominant shares with the step each began, and the median
+per-sample gradient ratio through time (vanishing, exploding) from a
+constructed state-gradient profile; 4xx for bad queries.
+tests/test_health_verdicts.py checks the verdicts on models whose truth is
+known. The pure parts (tb_rnn_plugin/health.py) are tested on arrays."""
 
 import os
 
@@ -209,9 +211,12 @@ def test_unit_shares_with_the_step_each_began(client):
     assert saturated["since"] is None and saturated["first_step"] is None
     gates = row["gate_saturated"]
     assert (gates["value"], gates["since"], gates["problem"]) == (pytest.approx(0.6), 10, True)
-    exploding = row["exploding"]
-    assert (exploding["value"], exploding["since"], exploding["first_step"]) == (0.0, None, 30)
-    assert not exploding["problem"]
+    # Unit 9 carried 50x the median unit's gradient at step 30: a dominant
+    # unit, information and never a problem.
+    dominant = row["dominant"]
+    assert (dominant["value"], dominant["since"], dominant["first_step"]) == (0.0, None, 30)
+    assert dominant["problem"] is False and dominant["information"] is True
+    assert dominant["ratio_level"] == health.DEFAULT_DOMINANT_RATIO
     # No unit_health for the backward direction: no numbers made up.
     assert _rows(client)[("nan_run", "bi", "backward")]["dead"] is None
 
@@ -222,6 +227,13 @@ def test_vanishing_ratio_from_the_state_gradient_profile(client):
     assert forward["value"] == pytest.approx(1e-5, rel=1e-4)  # 10^(-50/10)
     assert (forward["since"], forward["first_step"], forward["problem"]) == (40, 40, True)
     assert forward["tag"] == "bi/forward/state_gradient"
+    # Both samples alike: the spread is the median.
+    assert (forward["p10"], forward["p90"]) == (pytest.approx(1e-5, rel=1e-4),) * 2
+    assert (forward["samples"], forward["below"]) == (S, S)
+    # A shrinking gradient is not a growing one.
+    exploding = rows[("nan_run", "bi", "forward")]["exploding"]
+    assert exploding["value"] == forward["value"] and exploding["above"] == 0
+    assert not exploding["problem"] and exploding["first_step"] is None and exploding["jump"] is None
     backward = rows[("nan_run", "bi", "backward")]["vanishing"]
     assert backward["value"] == pytest.approx(1e-2, rel=1e-4)
     assert not backward["problem"] and backward["first_step"] is None
@@ -245,10 +257,10 @@ def test_vanishing_ratio_takes_each_sample_at_its_own_real_ends(client):
     assert cell["masked"] is True
     assert cell["value"] == pytest.approx(2.0 ** -3, rel=1e-5)
     assert not cell["problem"]
-    # Over timesteps 0 and T-1 instead, padding would count as 0: sample
-    # 0's 2^-3 and sample 1's padded 0 over sample 0's padded 0 and 10.
-    unmasked = health.vanishing_ratios(np.linalg.norm(padded_state_gradient(), axis=-1)[None], False)
-    assert unmasked[0] == pytest.approx(2.0 ** -3 / 10, rel=1e-5)
+    # Over timesteps 0 and T-1 instead, padding would count as 0: sample 0
+    # over its padded 0 has no ratio, sample 1's padded 0 reads as vanished.
+    unmasked = health.sample_ratios(np.linalg.norm(padded_state_gradient(), axis=-1)[None], False)
+    assert np.isnan(unmasked[0, 0]) and unmasked[0, 1] == 0
 
 
 @pytest.mark.parametrize("query, status, words", [
@@ -319,12 +331,14 @@ def test_vanishing_ratio_with_a_mask_by_hand():
     # [1 step, 3 samples, 4 timesteps]; sample 2 has no real step (left out).
     profiles = np.array([[[8, 4, 2, 0], [0, 6, 3, 1], [5, 5, 5, 5]]], np.float64)
     mask = np.array([[1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 0, 0]])
-    forward = health.vanishing_ratios(profiles, backward=False, mask=mask)
-    assert forward[0] == pytest.approx((8 + 6) / (2 + 1))
+    forward = health.sample_ratios(profiles, backward=False, mask=mask)
+    assert forward[0, :2] == pytest.approx([8 / 2, 6 / 1]) and np.isnan(forward[0, 2])
+    assert health.vanishing_ratios(profiles, False, mask=mask)[0] == pytest.approx(5)  # median
     backward = health.vanishing_ratios(profiles, backward=True, mask=mask)
-    assert backward[0] == pytest.approx((2 + 1) / (8 + 6))
-    # A mask of another shape is ignored (all timesteps).
-    assert health.vanishing_ratios(profiles, False, mask=mask[:2])[0] == pytest.approx(13 / 6)
+    assert backward[0] == pytest.approx((2 / 8 + 1 / 6) / 2)
+    # A mask of another shape is ignored (all timesteps): 8/0 has no ratio,
+    # 0/1 and 5/5 do.
+    assert health.vanishing_ratios(profiles, False, mask=mask[:2])[0] == pytest.approx(0.5)
 
 
 def test_unreadable_kept_series_are_left_out():

@@ -98,7 +98,9 @@ def test_health_reports_the_first_bad_step_and_where(trained):
     assert cell["nan"] == FEATURES * 4 * UNITS  # the whole kernel
     assert row["latest_step"] == BATCHES
     # Unit health computed over NaN activations has no value, and says why.
-    for measure in ("dead", "saturated", "gate_saturated", "exploding"):
+    for measure in ("dead", "saturated", "gate_saturated", "dominant"):
         assert row[measure]["value"] is None and row[measure]["over_nonfinite"] is True, measure
         assert row[measure]["step"] == BATCHES
-    assert row["vanishing"]["value"] is None
+    # No per-sample ratio through time over NaN norms either.
+    for measure in ("vanishing", "exploding"):
+        assert row[measure]["value"] is None and row[measure]["samples"] == 0, measure

@@ -1,7 +1,9 @@
 // The health overview above the panels: per run and layer (direction,
 // stacked cell) one row from GET /health (tb_rnn_plugin/health.py): the
 // first NaN/Inf and where, dead, saturated and gate-saturated units,
-// exploding units and the vanishing ratio, each with the step it began.
+// dominant units (information: memory looks like that), and the gradient
+// through time (the median per-sample ratio with its spread: exploding when
+// it grows, vanishing when it fades), each with the step it began.
 // Problems are highlighted; a click on a cell opens the view and step that
 // show it. Collapsed to one line when nothing is wrong.
 //
@@ -17,9 +19,12 @@ export const COLUMNS = [
   { key: "dead", label: "dead units", title: "Units whose activation and state gradient are both ~0 over the probe batch (latest step)" },
   { key: "saturated", label: "saturated units", title: "Units whose |h| is at its bound (tanh: 1) almost everywhere (latest step)" },
   { key: "gate_saturated", label: "saturated gates", title: "Units whose input/forget (GRU: update) gates are stuck near 0 or 1 (latest step)" },
-  { key: "exploding", label: "exploding", title: "Units whose state gradient is \u2265 10\u00d7 the layer's median (latest step)" },
-  { key: "vanishing", label: "vanishing", title: "||dL/dh|| at the first timestep the layer processes over the last, mean over the probe batch (latest step)" },
+  { key: "dominant", label: "dominant units", title: "Units whose state gradient is \u2265 10\u00d7 the layer's median unit (latest step): the units that carry the gradient back, as memory does. Information, not a problem" },
+  { key: "exploding", label: "exploding", title: "Growth: ||dL/dh|| at the first timestep the layer processes over the last, per sample, median over the probe batch (latest step; p10\u2013p90 below), a problem above 1e3; or the state gradient's norm jumping \u2265 10\u00d7 its recent history" },
+  { key: "vanishing", label: "vanishing", title: "||dL/dh|| at the first timestep the layer processes over the last, per sample, median over the probe batch (latest step; p10\u2013p90 below), a problem below 1e-3" },
 ];
+// The cells computed from the gradient through time (health.py through_time_cell).
+const THROUGH_TIME = ["vanishing", "exploding"];
 
 const KIND_LABELS = {
   weight: "weight", weight_gradient: "weight gradient", activation: "activation",
@@ -88,27 +93,14 @@ export function cellText(row, key, levels = {}) {
     };
   }
   if (!cell) {
-    const why = key === "vanishing" ? "no state gradient profile logged" : "no unit health logged";
+    const why = THROUGH_TIME.includes(key) ? "no state gradient profile logged" : "no unit health logged";
     return { text: "\u2013", detail: "", title: why, problem: false, step: null };
   }
   const began = cell.since !== null && cell.since !== undefined;
   const since = began ? `since step ${cell.since}` : "";
   const ever = !began && cell.first_step !== null && cell.first_step !== undefined
     ? `(earlier, from step ${cell.first_step})` : "";
-  if (key === "vanishing") {
-    const value = cell.value === null ? "n/a" : fmt(cell.value);
-    return {
-      text: value,
-      // No ratio: a norm at either end is NaN/Inf, or the last one is 0.
-      detail: since || ever || (cell.value === null ? "NaN/Inf or 0 at an end" : ""),
-      title: `${cell.order}${cell.masked ? " (each sample's first and last real timestep)" : ""}` +
-        ` = ${value} at step ${cell.step}; a problem below ${fmt(cell.level)}` +
-        (began ? `, since step ${cell.since}` : "") +
-        (cell.first_step !== null && cell.first_step !== undefined ? `; first below at step ${cell.first_step}` : ""),
-      problem: Boolean(cell.problem),
-      step: began ? cell.since : (cell.first_step ?? cell.step),
-    };
-  }
+  if (THROUGH_TIME.includes(key)) return throughTimeText(cell, key, since || ever, began);
   if (cell.value === null && cell.over_nonfinite) {
     return {
       text: "n/a", detail: "over NaN/Inf",
@@ -119,11 +111,55 @@ export function cellText(row, key, levels = {}) {
   const value = cell.value === null ? "no value" : percent(cell.value);
   const level = levels[key] ?? cell.level;
   const of = cell.units !== null && cell.units !== undefined ? `${cell.units} of ${cell.of} units` : `${cell.of} units`;
+  const when = cell.first_step !== null && cell.first_step !== undefined ? `; first at step ${cell.first_step}` : "";
+  if (key === "dominant") {
+    return {
+      text: value,
+      detail: since || ever,
+      title: `${of} at step ${cell.step} carry \u2265 ${fmt(cell.ratio_level ?? 10)}\u00d7 the median unit's gradient` +
+        `${when}: the units that hold memory do; information, not a problem`,
+      problem: false,
+      info: true,
+      step: began ? cell.since : (cell.first_step ?? cell.step),
+    };
+  }
   return {
     text: value,
     detail: since || ever,
-    title: `${of} at step ${cell.step}; a problem from ${key === "exploding" ? "one unit" : percent(level)}` +
-      (cell.first_step !== null && cell.first_step !== undefined ? `; first at step ${cell.first_step}` : ""),
+    title: `${of} at step ${cell.step}; a problem from ${percent(level)}${when}`,
+    problem: Boolean(cell.problem),
+    step: began ? cell.since : (cell.first_step ?? cell.step),
+  };
+}
+
+const known = (v) => v !== null && v !== undefined;
+
+/** "p10\u2013p90 1e-5\u20132.3" of a through-time cell, or "". */
+export function spreadText(cell) {
+  return known(cell.p10) && known(cell.p90) ? `p10\u2013p90 ${fmt(cell.p10)}\u2013${fmt(cell.p90)}` : "";
+}
+
+/** The vanishing or exploding cell: the median per-sample ratio, its
+ * spread, and (exploding) a jump of the norm over training. */
+function throughTimeText(cell, key, when, began) {
+  const value = cell.value === null ? "n/a" : fmt(cell.value);
+  const vanishing = key === "vanishing";
+  const past = vanishing ? cell.below : cell.above;
+  const jump = !vanishing && cell.jump ? `norm \u00d7${fmt(cell.jump.factor)} at step ${cell.jump.step}` : "";
+  // No ratio: a norm at either end is NaN/Inf, or the last one is 0.
+  const detail = [when, jump, spreadText(cell)].filter(Boolean).join("; ") ||
+    (cell.value === null ? "NaN/Inf or 0 at an end" : "");
+  const samples = known(cell.samples)
+    ? `; ${past ?? 0} of ${cell.samples} samples ${vanishing ? "below" : "above"}, min\u2013max ${fmt(cell.min)}\u2013${fmt(cell.max)}`
+    : "";
+  return {
+    text: value,
+    detail,
+    title: `${cell.order}${cell.masked ? " (each sample's first and last real timestep)" : ""}` +
+      `, median over samples = ${value} at step ${cell.step}${samples}; a problem ${vanishing ? "below" : "above"} ${fmt(cell.level)}` +
+      (jump ? `, or a norm \u2265 10\u00d7 its recent history (${jump})` : "") +
+      (began ? `, since step ${cell.since}` : "") +
+      (known(cell.first_step) ? `; first at step ${cell.first_step}` : ""),
     problem: Boolean(cell.problem),
     step: began ? cell.since : (cell.first_step ?? cell.step),
   };
@@ -135,8 +171,9 @@ export function cellText(row, key, levels = {}) {
  * NaN/Inf: its series' quantity at that step (per-timestep kinds: heatmap
  * of the sample holding it; weights: their own view where there is one,
  * else the activation heatmap); dead / saturated: the activation heatmap;
- * saturated gates: the gate heatmaps; exploding: the state gradient
- * heatmap; vanishing: the state gradient's profile over timesteps.
+ * saturated gates: the gate heatmaps; dominant: the state gradient
+ * heatmap; exploding and vanishing: the state gradient's profile over
+ * timesteps.
  */
 export function healthTarget(row, key, viewsFor = () => []) {
   const shown = cellText(row, key);
@@ -156,9 +193,9 @@ export function healthTarget(row, key, viewsFor = () => []) {
     }
   } else if (key === "gate_saturated") {
     target.kind = "gate_activation";
-  } else if (key === "exploding") {
+  } else if (key === "dominant") {
     target.kind = "state_gradient";
-  } else if (key === "vanishing") {
+  } else if (THROUGH_TIME.includes(key)) {
     target.kind = "state_gradient";
     target.view = "profile";
   }
@@ -177,7 +214,7 @@ export function summaryText(rows) {
   const where = `${rows.length} layer${rows.length > 1 ? "s" : ""} in ${runs} run${runs > 1 ? "s" : ""}`;
   const bad = problemRows(rows);
   if (!bad) {
-    return `Health: all healthy \u2014 ${where}: no NaN/Inf, no dead, saturated or exploding units, no vanishing gradient.`;
+    return `Health: all healthy \u2014 ${where}: no NaN/Inf, no dead or saturated units, no exploding or vanishing gradient.`;
   }
   const nan = rows.filter((r) => r.nonfinite).sort((a, b) => a.nonfinite.step - b.nonfinite.step);
   const first = nan.length
@@ -277,7 +314,8 @@ export class HealthOverview {
     this.body.replaceChildren(
       el("table", { class: "rnn-health-table" }, [el("thead", {}, [head]), el("tbody", {}, body)]),
       el("div", { class: "rnn-health-note", text:
-        "Shares of units at the latest logged step; \u201csince\u201d: the step the current spell began. " +
+        "Shares of units and median per-sample gradient ratios (p10\u2013p90 of the samples) at the latest logged step; " +
+        "dominant units are information, not a problem; \u201csince\u201d: the step the current spell began. " +
         "Click a cell to open the view and step that show it." }),
     );
   }
@@ -288,7 +326,8 @@ export class HealthOverview {
       const shown = cellText(row, column.key, levels);
       const target = healthTarget(row, column.key, this.viewsFor);
       const td = el("td", {
-        class: `rnn-health-cell${shown.problem ? " rnn-health-problem" : ""}${target ? " rnn-health-link" : ""}`,
+        class: `rnn-health-cell${shown.problem ? " rnn-health-problem" : ""}${shown.info ? " rnn-health-info" : ""}` +
+          `${target ? " rnn-health-link" : ""}`,
         title: shown.title + (target ? ` \u2014 click: ${target.kind.replace("_", " ")} ${target.view}, step ${target.step}` : ""),
         dataset: { column: column.key, problem: shown.problem ? "true" : "false", step: shown.step },
         attrs: target ? { role: "button", tabindex: "0" } : {},

@@ -14,13 +14,19 @@ const share = (value, since, first, problem, units = 10) => ({
   first_step: first, level: 0.1, problem,
 });
 
+// A vanishing or exploding cell: the median per-sample ratio and its spread.
+const throughTime = (value) => ({
+  value, step: 50, since: null, first_step: null, problem: false, order: "||dL/dh_0|| / ||dL/dh_T-1||",
+  masked: false, p10: value, p90: value, min: value, max: value, samples: 8,
+});
+
 function row(overrides = {}) {
   return {
     run: "run_a", layer: "bi", direction: "forward", cell_index: null, cell: "LSTM", steps: 6, latest_step: 50,
     nonfinite: null, dead: share(0, null, null, false), saturated: share(0, null, null, false),
-    gate_saturated: share(0, null, null, false), exploding: share(0, null, null, false),
-    vanishing: { value: 0.5, step: 50, since: null, first_step: null, level: 1e-3, problem: false,
-      order: "||dL/dh_0|| / ||dL/dh_T-1||" },
+    gate_saturated: share(0, null, null, false), dominant: share(0, null, null, false),
+    exploding: { ...throughTime(0.5), level: 1e3, above: 0, through_time: false, jump: null },
+    vanishing: { ...throughTime(0.5), level: 1e-3, below: 0 },
     ...overrides,
   };
 }
@@ -44,8 +50,8 @@ test("where a NaN began reads as matrix and gate, or timestep and sample", () =>
 });
 
 test("cells say the value and the step it began; problems are marked", () => {
-  const r = row({ nonfinite: weightNan, dead: share(0.3, 20, 20, true), exploding: share(0, null, 30, false),
-    vanishing: { ...row().vanishing, value: 1e-5, since: 40, first_step: 40, problem: true } });
+  const r = row({ nonfinite: weightNan, dead: share(0.3, 20, 20, true), dominant: share(0, null, 30, false),
+    vanishing: { ...row().vanishing, value: 1e-5, since: 40, first_step: 40, problem: true, p10: 1e-5, p90: 1e-5 } });
   assert.deepEqual(cellText(r, "nonfinite"), {
     text: "step 40", detail: "weight recurrent_kernel, gate f, forward", problem: true, step: 40,
     title: "First NaN/Inf at step 40: weight recurrent_kernel, gate f, forward; 2 NaN (bi/forward/recurrent_kernel/weight)",
@@ -55,14 +61,14 @@ test("cells say the value and the step it began; problems are marked", () => {
   assert.equal(dead.detail, "since step 20");
   assert.equal(dead.problem, true);
   assert.match(dead.title, /3 of 10 units at step 50/);
-  const exploding = cellText(r, "exploding");
-  assert.equal(exploding.text, "0 %");
-  assert.equal(exploding.detail, "(earlier, from step 30)");
-  assert.equal(exploding.problem, false);
-  assert.equal(exploding.step, 30);
+  const dominant = cellText(r, "dominant");
+  assert.equal(dominant.text, "0 %");
+  assert.equal(dominant.detail, "(earlier, from step 30)");
+  assert.equal(dominant.problem, false);
+  assert.equal(dominant.step, 30);
   const vanishing = cellText(r, "vanishing");
   assert.equal(vanishing.text, "1e-5");
-  assert.equal(vanishing.detail, "since step 40");
+  assert.equal(vanishing.detail, "since step 40; p10\u2013p90 1e-5\u20131e-5");
   assert.equal(vanishing.problem, true);
   assert.equal(cellText(row({ dead: null }), "dead").text, "\u2013");
   assert.equal(cellText(row({ dead: null }), "dead").step, null);
@@ -106,4 +112,30 @@ test("fetchHealth passes the server's reason on", async () => {
   assert.deepEqual(ok, { rows: [] });
   await assert.rejects(fetchHealth(async () => new Response("no run 'x' with rnn data", { status: 404, statusText: "Not Found" })),
     /404 Not Found: no run 'x' with rnn data/);
+});
+
+test("the gradient through time reads as the median with its spread; dominant units are information", () => {
+  // The LSTM: 7 of 8 samples below 1e-3, one at 11.2.
+  const vanishing = { ...row().vanishing, value: 1.03e-4, p10: 3.8e-5, p90: 3.6, min: 3.3e-5, max: 11.2,
+    below: 7, since: 50, first_step: 50, problem: true };
+  const shown = cellText(row({ vanishing }), "vanishing");
+  assert.equal(shown.text, "1.03e-4");
+  assert.equal(shown.detail, "since step 50; p10\u2013p90 3.8e-5\u20133.6");
+  assert.match(shown.title, /median over samples = 1.03e-4 at step 50; 7 of 8 samples below, min\u2013max 3.3e-5\u201311.2; a problem below 1e-3/);
+  assert.equal(shown.problem, true);
+  // Growth over training: the jump is named, and a click opens the profile.
+  const exploding = { ...row().exploding, problem: true, since: 60, first_step: 60,
+    jump: { step: 60, factor: 27.3, tag: "gru/state_gradient" } };
+  const grown = cellText(row({ exploding }), "exploding");
+  assert.equal(grown.problem, true);
+  assert.equal(grown.detail, "since step 60; norm \u00d727.3 at step 60; p10\u2013p90 0.5\u20130.5");
+  assert.deepEqual(healthTarget(row({ exploding }), "exploding"),
+    { run: "run_a", layer: "bi", step: 60, kind: "state_gradient", view: "profile" });
+  // Two units of 16 carrying 11x the median unit's gradient: shown, not a problem.
+  const dominant = { ...share(0.125, 50, 50, false, 16), ratio_level: 10, problem: false, information: true };
+  const info = cellText(row({ dominant }), "dominant");
+  assert.deepEqual([info.text, info.problem, info.info], ["13 %", false, true]);
+  assert.match(info.title, /2 of 16 units at step 50 carry \u2265 10\u00d7 the median unit's gradient.*not a problem/);
+  assert.equal(problemRows([row({ dominant })]), 0);
+  assert.equal(healthTarget(row({ dominant }), "dominant").kind, "state_gradient");
 });
