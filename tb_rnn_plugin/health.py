@@ -31,7 +31,7 @@ One row per run and layer (direction, cell of a stack) holds:
   Information, never a problem: a few units carrying far more gradient
   than the rest is what memory looks like (a GRU's or LSTM's long-range
   channels), not a gradient that grows.
-- `vanishing` and `exploding`: the gradient back through time, per sample
+- `vanishing` and `exploding` (gradient_reach.py): the gradient back through time, per sample
   first: each sample's ||dL/dh_first|| / ||dL/dh_last|| from the state
   gradient's `profile` (the L2 norm over channels, per sample and
   timestep), then the median over the probe batch's samples, with the
@@ -65,6 +65,21 @@ import numpy as np
 
 from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
+# The vanishing and exploding cells, and the spells every cell reports;
+# also importable from here (the health row's parts).
+from tb_rnn_plugin.gradient_reach import (  # noqa: F401
+    EXPLODING_LEVEL,
+    TRAINING_JUMP,
+    TRAINING_WINDOW,
+    VANISHING_LEVEL,
+    exploding_summary,
+    known_onset,
+    onset,
+    sample_ratios,
+    training_jumps,
+    vanishing_ratios,
+    vanishing_summary,
+)
 
 # The order in which one logging step computes a layer's series: the weights
 # as they are, the forward pass on the probe batch (activations, gates and
@@ -95,20 +110,6 @@ DOMINANT_SHARE = 1e-9
 # summary_ops/health.py's default `exploding` threshold (gradient ratio of a
 # unit over the median unit), for series whose metadata does not say.
 DEFAULT_DOMINANT_RATIO = 10.0
-# The median per-sample ||dL/dh_first|| / ||dL/dh_last|| below this: the
-# loss no longer reaches the first timestep (three decades lost along the
-# sequence); a gated cell that remembers keeps it within one or two.
-VANISHING_LEVEL = 1e-3
-# ... above this: the gradient grows going back through time (three decades
-# gained, the mirror of VANISHING_LEVEL); memory that is kept carries the
-# gradient back at about its size (a ratio near 1), it does not multiply it.
-EXPLODING_LEVEL = 1e3
-# Growth over training: the state gradient's norm on the (fixed) probe
-# batch at a logged step at least this times the median of the previous
-# TRAINING_WINDOW logged steps. Training moves it by small factors from one
-# logging step to the next; an order of magnitude at once is a blow-up.
-TRAINING_JUMP = 10.0
-TRAINING_WINDOW = 5
 # Default `saturated_share` threshold of summary_ops/health.py, for series
 # whose metadata does not say.
 DEFAULT_SATURATED_SHARE = 0.9
@@ -202,22 +203,6 @@ def locate_in_profile(profile):
     }
 
 
-def onset(steps, flags):
-    """(since, first_step) of a boolean per-step condition: the step its
-    current spell (ending at the last step) began, None if it does not hold
-    at the last step; and the first step it held at all, None if never."""
-    flags = np.asarray(flags, bool)
-    held = np.flatnonzero(flags)
-    if not len(held):
-        return None, None
-    first = int(steps[held[0]])
-    if not flags[-1]:
-        return None, first
-    not_held = np.flatnonzero(~flags)
-    start = int(not_held[-1]) + 1 if len(not_held) else 0
-    return int(steps[start]), first
-
-
 def unit_shares(steps, unit_health, fields, thresholds=None):
     """{measure: [N] share of units (NaN where no unit has a value)} for
     "dead", "saturated", "gate_saturated", "dominant" (the `exploding`
@@ -241,13 +226,6 @@ def unit_shares(steps, unit_health, fields, thresholds=None):
     return shares
 
 
-def known_onset(steps, values, flags):
-    """onset() over the steps where `values` is finite: a step without a
-    value (NaN) neither ends a spell nor starts one."""
-    known = np.isfinite(np.asarray(values, np.float64))
-    return onset(np.asarray(steps)[known], np.asarray(flags, bool)[known])
-
-
 def share_summary(steps, shares, level, units):
     """The row's cell for one unit measure: {"value": share at the last step
     (None: no unit had a value), "units": count of those units, "of": how
@@ -266,147 +244,6 @@ def share_summary(steps, shares, level, units):
         "level": level,
         "problem": bool(known and last >= level),
     }
-
-
-def sample_ratios(profiles, backward, mask=None):
-    """[N, samples] each sample's ||dL/dh_first|| / ||dL/dh_last|| from
-    state-gradient profiles [N, samples, timesteps], at the sample's own
-    first and last real timestep (all timesteps without a `mask` [samples,
-    timesteps] of the same shape), first and last in processing order
-    (backward: input timestep T-1 over 0). NaN where the last is 0, either
-    is not finite, or the sample has no real timestep."""
-    profiles = np.asarray(profiles, np.float64)
-    if profiles.ndim != 3 or profiles.shape[2] == 0:
-        return np.full((len(profiles), 0), np.nan)
-    real = np.ones(profiles.shape[1:], bool)
-    if mask is not None and np.shape(mask) == profiles.shape[1:]:
-        real = np.asarray(mask) > 0
-    first_input = np.argmax(real, axis=1)
-    last_input = real.shape[1] - 1 - np.argmax(real[:, ::-1], axis=1)
-    first_at, last_at = (last_input, first_input) if backward else (first_input, last_input)
-    samples = np.arange(profiles.shape[1])
-    first = profiles[:, samples, first_at]
-    last = profiles[:, samples, last_at]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = first / last
-    defined = np.isfinite(ratio) & (last > 0) & real.any(axis=1)[None, :]
-    return np.where(defined, ratio, np.nan)
-
-
-def median_over_samples(ratios):
-    """[N] median of each step's per-sample ratios (NaN where none)."""
-    ratios = np.asarray(ratios, np.float64)
-    medians = np.full(len(ratios), np.nan)
-    for i, row in enumerate(ratios):
-        known = row[np.isfinite(row)]
-        if len(known):
-            medians[i] = np.median(known)
-    return medians
-
-
-def vanishing_ratios(profiles, backward, mask=None):
-    """[N] the median over samples of sample_ratios (NaN where no sample
-    has one)."""
-    return median_over_samples(sample_ratios(profiles, backward, mask))
-
-
-def spread(ratios, level, below):
-    """The spread of one step's per-sample ratios: {"p10", "p90", "min",
-    "max", "samples": how many have one, "past": how many are below
-    (`below`) or above `level`}; None for each without any."""
-    known = np.asarray(ratios, np.float64)
-    known = known[np.isfinite(known)]
-    if not len(known):
-        return {"p10": None, "p90": None, "min": None, "max": None, "samples": 0, "past": 0}
-    p10, p90 = np.percentile(known, [10, 90])
-    past = (known < level) if below else (known > level)
-    return {"p10": float(p10), "p90": float(p90), "min": float(known.min()),
-            "max": float(known.max()), "samples": int(len(known)), "past": int(past.sum())}
-
-
-def through_time_cell(steps, ratios, level, below, backward, masked, timesteps):
-    """The row's vanishing (`below`: median under `level`) or exploding
-    through time (median over `level`) cell from sample_ratios [N,
-    samples]: {"value": the median at the last step (None if no sample has
-    a ratio), the spread there, "below" or "above" (spread's "past"),
-    "step", "since", "first_step", "level", "problem", "timesteps",
-    "order", "masked"}."""
-    medians = median_over_samples(ratios)
-    flags = (np.nan_to_num(medians, nan=np.inf) < level) if below \
-        else (np.nan_to_num(medians, nan=-np.inf) > level)
-    since, first = known_onset(steps, medians, flags)
-    last = medians[-1] if len(medians) else np.nan
-    known = math.isfinite(last)
-    cell = {
-        "value": float(last) if known else None,
-        "step": int(steps[-1]),
-        "since": since,
-        "first_step": first,
-        "level": level,
-        "problem": bool(known and flags[-1]),
-        "timesteps": timesteps,
-        # Which timesteps the ratio compares, in input time.
-        "order": "||dL/dh_T-1|| / ||dL/dh_0|| (backward: processed from T-1 to 0)"
-        if backward else "||dL/dh_0|| / ||dL/dh_T-1||",
-        # Whether each sample's own first and last real timestep were used.
-        "masked": masked,
-    }
-    cell.update(spread(ratios[-1] if len(ratios) else [], level, below))
-    cell["below" if below else "above"] = cell.pop("past")
-    return cell
-
-
-def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL, mask=None):
-    """The row's vanishing cell (through_time_cell below `level`); mask as
-    for sample_ratios."""
-    profiles = np.asarray(profiles)
-    return through_time_cell(
-        steps, sample_ratios(profiles, backward, mask), level, True, backward,
-        masked=mask is not None and np.shape(mask) == profiles.shape[1:],
-        timesteps=int(profiles.shape[2]) if profiles.ndim == 3 else None)
-
-
-def training_jumps(steps, norms, factor=TRAINING_JUMP, window=TRAINING_WINDOW):
-    """[(step, jump)] of the logged steps whose norm is at least `factor`
-    times the median of the previous `window` steps' finite norms (a step
-    with fewer than 2 before it is not judged: no history to jump from)."""
-    norms = np.asarray(norms, np.float64)
-    found = []
-    for i in range(2, len(norms)):
-        history = norms[max(0, i - window):i]
-        history = history[np.isfinite(history)]
-        if len(history) < 2 or not math.isfinite(norms[i]):
-            continue
-        reference = np.median(history)
-        if reference > 0 and norms[i] >= factor * reference:
-            found.append((int(steps[i]), float(norms[i] / reference)))
-    return found
-
-
-def exploding_summary(steps, profiles, backward, mask=None, stats_series=None,
-                      level=EXPLODING_LEVEL):
-    """The row's exploding cell: through_time_cell above `level`, plus
-    "jump": {"step", "factor", "tag"} of the latest step at which the state
-    gradient's L2 norm (its `stats_series`: {"tag", "steps", "stats"})
-    jumped by TRAINING_JUMP against its recent history, or None; such a
-    jump makes it a problem too (growth over training), with "since" and
-    "first_step" at the jump when the ratio never was above `level`."""
-    profiles = np.asarray(profiles)
-    cell = through_time_cell(
-        steps, sample_ratios(profiles, backward, mask), level, False, backward,
-        masked=mask is not None and np.shape(mask) == profiles.shape[1:],
-        timesteps=int(profiles.shape[2]) if profiles.ndim == 3 else None)
-    cell["through_time"] = cell["problem"]
-    cell["jump"] = None
-    if stats_series is not None and len(stats_series["steps"]):
-        stats = np.asarray(stats_series["stats"], np.float64).reshape(len(stats_series["steps"]), -1)
-        jumps = training_jumps(stats_series["steps"], stats[:, _STAT["l2_norm"]])
-        if jumps:
-            cell["jump"] = {"step": jumps[-1][0], "factor": jumps[-1][1], "tag": stats_series["tag"]}
-            cell["problem"] = True
-            if cell["first_step"] is None:
-                cell["since"], cell["first_step"] = jumps[0][0], jumps[0][0]
-    return cell
 
 
 def row_key(meta):
