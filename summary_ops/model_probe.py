@@ -414,10 +414,22 @@ def model_state_kept(model):
     advances the cells' SeedGenerator states (non-trainable variables), so
     a later training step would draw other masks.
     """
-    variables = list(model.metrics_variables) + list(model.non_trainable_variables)
+    # Each replica's own copy: reading a sync-on-read variable (a metric)
+    # as a whole would all-reduce across workers, a collective only the
+    # chief (which logs) would join, and the other workers' next step hangs.
+    strategy = model.distribute_strategy
+    variables = [
+        local for v in list(model.metrics_variables) + list(model.non_trainable_variables)
+        for local in strategy.experimental_local_results(_tf_variable(v))
+    ]
     values = [v.numpy() for v in variables]
     try:
         yield
     finally:
         for variable, value in zip(variables, values):
             variable.assign(value)
+
+
+def _tf_variable(variable):
+    """The TensorFlow variable behind a Keras one (itself for others)."""
+    return getattr(variable, "value", variable) if isinstance(variable, keras.Variable) else variable
