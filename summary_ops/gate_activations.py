@@ -26,6 +26,7 @@ import tensorflow as tf
 from keras import ops
 
 from tb_rnn_plugin import kinds
+from tb_rnn_plugin.summary_ops.probe import quiet_first_trace
 
 LSTM_GATES = kinds.LSTM.activation_gates
 GRU_GATES = kinds.GRU.activation_gates
@@ -217,7 +218,11 @@ class GateRecorder:
             mask = tf.convert_to_tensor(mask, dtype=tf.bool)
         if initial_states is None:
             initial_states = [None] * len(self._directions)
-        sequences = self._sequences(inputs, mask, list(initial_states))
+        # One trace per layer (and per initial-state structure): with several
+        # layers TensorFlow would warn of frequent retracing into the
+        # user's training log.
+        with quiet_first_trace():
+            sequences = self._sequences(inputs, mask, list(initial_states))
         results = []
         for (sub, direction, recording, _), sequence in zip(self._directions, sequences):
             results.extend(_split_record(np.asarray(sequence), recording, direction))

@@ -372,7 +372,7 @@ def test_mirrored_strategy_logs_and_keeps_the_whole_first_batch(tmp_path):
     assert values[0].shape == (4, 5, 3)
 
 
-@pytest.mark.parametrize("layer_count", [1, 3, 8])
+@pytest.mark.parametrize("layer_count", [1, 8])
 def test_many_layers_leave_no_retracing_warning_in_the_training_log(tmp_path, layer_count):
     # The probe pass, each layer's one-off reference check, the gate
     # recorders, horizons and traced writes each trace once; with several
