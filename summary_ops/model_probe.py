@@ -89,10 +89,6 @@ class _Instrumented:
             self._directions[key] = probe_lib.Direction(sub, step_input_shape, name)
         return self._directions[key]
 
-    def directions(self):
-        """The per-direction runs of the last pass, in the layer's order."""
-        return [r["direction"] for r in self.records]
-
 
 class ModelProbe:
     """Probes `layers` of `model` in place; built once, called per logging step.
