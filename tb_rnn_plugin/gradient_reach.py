@@ -81,6 +81,58 @@ def sample_ratios(profiles, backward, mask=None):
     return np.where(defined, ratio, np.nan)
 
 
+def sample_reach(profile, backward, mask=None, level=VANISHING_LEVEL):
+    """How far back each sample's gradient reaches at one step: (reach,
+    span), each [samples] in timesteps. `reach`: from the sample's last
+    processed real timestep back to the earliest processed one whose
+    ||dL/dh_t|| is at least `level` x the last one's (NaN where the last is
+    0 or not finite); `span`: back to its first real timestep (the most it
+    can reach). profile [samples, timesteps] and mask as for
+    sample_ratios."""
+    profile = np.asarray(profile, np.float64)
+    if profile.ndim != 2 or profile.shape[1] == 0:
+        return np.full(len(profile), np.nan), np.full(len(profile), np.nan)
+    real = np.ones(profile.shape, bool)
+    if mask is not None and np.shape(mask) == profile.shape:
+        real = np.asarray(mask) > 0
+    # Processing order: the layer's first processed timestep first.
+    order = profile[:, ::-1] if backward else profile
+    real = real[:, ::-1] if backward else real
+    reach, span = np.full(len(profile), np.nan), np.full(len(profile), np.nan)
+    for sample in range(len(profile)):
+        at = np.flatnonzero(real[sample])
+        if not len(at):
+            continue
+        last = order[sample, at[-1]]
+        span[sample] = at[-1] - at[0]
+        if not (math.isfinite(last) and last > 0):
+            continue
+        with np.errstate(invalid="ignore"):
+            reached = at[order[sample, at] >= level * last]
+        reach[sample] = at[-1] - reached[0]  # the last one itself is always reached
+    return reach, span
+
+
+def reach_summary(profile, backward, mask=None, level=VANISHING_LEVEL):
+    """The vanishing cell's `reach` at one step: {"level", "median", "p10",
+    "p90", "min", "max" of sample_reach's reach, "samples": how many have
+    one, "full": how many reach their first real timestep, "span": the
+    median span}; the statistics are None without any sample."""
+    reach, span = sample_reach(profile, backward, mask, level)
+    known = np.isfinite(reach)
+    cell = {"level": level, "samples": int(known.sum()),
+            "full": int((known & (reach >= span)).sum())}
+    values = reach[known]
+    names = ("median", "p10", "p90", "min", "max")
+    if not len(values):
+        cell.update(dict.fromkeys(names), span=None)
+        return cell
+    stats = (np.median(values), *np.percentile(values, [10, 90]), values.min(), values.max())
+    cell.update({name: float(v) for name, v in zip(names, stats)})
+    cell["span"] = float(np.median(span[known]))
+    return cell
+
+
 def median_over_samples(ratios):
     """[N] median of each step's per-sample ratios (NaN where none)."""
     ratios = np.asarray(ratios, np.float64)
@@ -145,13 +197,18 @@ def through_time_cell(steps, ratios, level, below, backward, masked, timesteps):
 
 
 def vanishing_summary(steps, profiles, backward, level=VANISHING_LEVEL, mask=None):
-    """The row's vanishing cell (through_time_cell below `level`); mask as
-    for sample_ratios."""
+    """The row's vanishing cell (through_time_cell below `level`), plus
+    "reach" (reach_summary at the last step); mask as for sample_ratios."""
     profiles = np.asarray(profiles)
-    return through_time_cell(
+    cell = through_time_cell(
         steps, sample_ratios(profiles, backward, mask), level, True, backward,
         masked=mask is not None and np.shape(mask) == profiles.shape[1:],
         timesteps=int(profiles.shape[2]) if profiles.ndim == 3 else None)
+    # How far back the gradient reaches at the last step (verdicts.py's
+    # reach sentence), per sample, at the same level.
+    cell["reach"] = (reach_summary(profiles[-1], backward, mask, level)
+                     if profiles.ndim == 3 and len(profiles) else None)
+    return cell
 
 
 def training_jumps(steps, norms, factor=TRAINING_JUMP, window=TRAINING_WINDOW):

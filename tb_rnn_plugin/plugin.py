@@ -1,7 +1,8 @@
 """The RNN plugin's TensorBoard side: loader, routes and static files.
 
 Routes (under /data/plugin/rnn/; docs/http_api.md specifies each):
-  GET /tags, /steps, /tensor, /profile, /kept, /health, /static/<name>.
+  GET /tags, /steps, /tensor, /profile, /kept, /health, /summary,
+  /static/<name>.
 
 Routes only parse the query and respond; the *_impl methods shape what
 storage.SeriesStore reads (v1/v2 series, pinned steps, kept companions) with
@@ -27,6 +28,7 @@ from tb_rnn_plugin import metadata
 from tb_rnn_plugin import payloads
 from tb_rnn_plugin import reading
 from tb_rnn_plugin import storage
+from tb_rnn_plugin import verdicts
 
 DEFAULT_SAMPLES = reading.DEFAULT_SAMPLES
 
@@ -91,6 +93,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/profile": self.profile_route,
             "/kept": self.kept_route,
             "/health": self.health_route,
+            "/summary": self.summary_route,
             "/static/*": self.static_route,
         }
 
@@ -199,6 +202,13 @@ class RnnPlugin(base_plugin.TBPlugin):
         """The health overview (health_service.HealthService.overview)."""
         return self.health_service.overview(ctx, experiment, run)
 
+    def summary_impl(self, ctx, experiment, run=None):
+        """`{"sentences": [...], "rules": {...}}`: the tab's summary
+        (verdicts.py) over the health overview's rows, which it reads (and
+        caches) once for both routes."""
+        rows = self.health_service.overview(ctx, experiment, run)["rows"]
+        return {"sentences": verdicts.summary(rows), "rules": verdicts.rules()}
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -260,6 +270,15 @@ class RnnPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def health_route(self, request):
         body = self.health_impl(
+            plugin_util.context(request.environ),
+            plugin_util.experiment_id(request.environ),
+            request.args.get("run"),
+        )
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def summary_route(self, request):
+        body = self.summary_impl(
             plugin_util.context(request.environ),
             plugin_util.experiment_id(request.environ),
             request.args.get("run"),
