@@ -113,15 +113,35 @@ KIND_WORDS = {
 _SEVERITY_ORDER = {name: i for i, name in enumerate(SEVERITIES)}
 
 
-def num(value):
-    """A number as the sentences write it: 3 significant digits, or 2 as
-    a power of ten for the very small or large (1.4e-4, 6e3)."""
-    if value is None or not math.isfinite(value):
-        return str(value)
-    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e3):
-        mantissa, exponent = ("%.1e" % value).split("e")
-        return "%se%d" % (mantissa.rstrip("0").rstrip("."), int(exponent))
-    return ("%.3g" % value)
+# The tab's one number format (frontend/draw/format.js fmt): plain
+# decimals for |v| in [PLAIN_MIN, PLAIN_MAX), scientific outside, 3
+# significant digits; the sentences then read as the health table does.
+PLAIN_MIN, PLAIN_MAX, DIGITS = 1e-2, 1e4, 3
+
+
+def num(value, digits=DIGITS):
+    """A number as the tab writes it: 1.03e-4, 0.354, 6020, 1.2e+4 as 1.2e4."""
+    if value is None:
+        return "n/a"
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    rounded = abs(float("%.*g" % (digits, value)))
+    if (abs(value) >= PLAIN_MIN or rounded >= PLAIN_MIN) and abs(value) < PLAIN_MAX:
+        whole = math.floor(math.log10(abs(value))) + 1
+        text = "%.*g" % (min(21, max(digits, whole)), value)
+        return _trimmed(float(text))
+    mantissa, exponent = ("%.*e" % (max(0, digits - 1), value)).split("e")
+    return "%se%d" % (_trimmed(float(mantissa)), int(exponent))
+
+
+def _trimmed(value):
+    """A float without a trailing ".0" (as JavaScript's String(Number))."""
+    return str(int(value)) if value == int(value) else repr(value)
 
 
 def percent(share):

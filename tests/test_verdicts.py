@@ -119,7 +119,7 @@ def test_exploding_through_time_and_over_training_are_two_sentences():
     found = verdicts.exploding_sentences(row(exploding=cell))
     assert [s["severity"] for s in found] == ["problem"]
     assert found[0]["text"] == ("the state gradient grows back through time in 8 of 8 samples "
-                                "(median ||dL/dh_0||/||dL/dh_T|| 6e3, above 1e3) since step 20")
+                                "(median ||dL/dh_0||/||dL/dh_T|| 6020, above 1000) since step 20")
     assert found[0]["remedy"] == "gradient clipping (clipnorm)"
     jump = {"step": 60, "factor": 27.27, "tag": "rnn/state_gradient"}
     found = verdicts.exploding_sentences(row(exploding=through_time(0.5, 1e3, False, jump=jump)))

@@ -16,6 +16,7 @@ import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
 import { Store } from "./store.js";
+import { SummaryStrip } from "./summary.js";
 import { CONTROL_STATE, declareViewOptions } from "./tab_state.js";
 
 const HOVER_HINT = "Hover over a plot to read values.";
@@ -69,8 +70,11 @@ export class App {
       onOpen: (target) => this.openHealthTarget(target),
       viewsFor: (kind) => viewsFor(this.index.series.filter((s) => s.kind === kind)).map((v) => ({ value: v.id })),
     });
+    // Plain-language sentences per run and layer, above all (shell/summary.js).
+    this.summary = new SummaryStrip({ onOpen: (target) => this.openHealthTarget(target),
+      current: () => this.state, allRuns: () => this.index.runs }).follow(this.health.node);
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.summary.node, this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
     this.tooltip = new Tooltip(document.body);
@@ -126,6 +130,7 @@ export class App {
     const gen = this.store.nextGeneration();
     const st = this.state;
     const runs = this.shownRuns();
+    this.summary.showRuns(runs);
     if (!runs.length || st.layer === null || st.kind === null) {
       this.showNothing();
       return;
