@@ -50,6 +50,10 @@ One row per run and layer (direction, cell of a stack) holds:
   each sample's own first and last real timestep (the mask series' latest
   logged step: the callback's probe batch is fixed), so padding at either
   end does not read as vanishing.
+  `vanishing` also has `reach` (gradient_reach.reach_summary): per
+  sample, how many timesteps back ||dL/dh_t|| stays at or above
+  VANISHING_LEVEL x the last one's, at the latest step (the summary's
+  reach sentence, verdicts.py).
 
 Units whose measure is NaN are left out of the shares; a step where every
 unit is NaN has no share, and neither has a step at which the layer's

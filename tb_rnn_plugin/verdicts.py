@@ -147,7 +147,8 @@ def _trimmed(value):
 def percent(share):
     """A share as "40 %" (one decimal under 1 %)."""
     p = 100.0 * share
-    return "%s %%" % (("%.1f" % p) if 0 < p < 1 else "%d" % round(p))
+    # Halves round up, as the health table's Math.round does (12.5 -> 13).
+    return "%s %%" % (("%.1f" % p) if 0 < p < 1 else "%d" % math.floor(p + 0.5))
 
 
 def view(view_id, kind=None, tag=None, step=None):
