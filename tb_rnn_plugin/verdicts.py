@@ -120,7 +120,7 @@ PLAIN_MIN, PLAIN_MAX, DIGITS = 1e-2, 1e4, 3
 
 
 def num(value, digits=DIGITS):
-    """A number as the tab writes it: 1.03e-4, 0.354, 6020, 1.2e+4 as 1.2e4."""
+    """A number as the tab writes it: 1.03e-4, 0.354, 6020, 1.23e4."""
     if value is None:
         return "n/a"
     value = float(value)
@@ -244,9 +244,11 @@ def reach_sentences(row):
     else:
         where = "%s of %d samples" % (full or "none", samples)
     there = (", median ratio %s there" % num(cell["value"])) if cell.get("value") is not None else ""
+    # With a mask each sample has its own length: the span is a median too.
+    span = ("~" if cell.get("masked") else "") + num(reach.get("span"))
     text = ("the gradient stays above %s of its size at the last step for ~%s of %s timesteps back "
             "(median over samples); it reaches the first timestep in %s%s" % (
-                num(reach["level"]), num(reach["median"]), num(reach.get("span")), where, there))
+                num(reach["level"]), num(reach["median"]), span, where, there))
     link = view("profile", metadata.STATE_GRADIENT, cell.get("tag"), cell.get("step"))
     return [sentence(row, "reach", "info", text, None, link)]
 

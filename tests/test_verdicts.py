@@ -205,6 +205,9 @@ def test_reach_counts_timesteps_back_per_sample():
     mask = np.array([[0, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 1]])
     reach, span = gradient_reach.sample_reach(profile, False, mask)
     assert list(reach[:2]) == [2, 1] and list(span) == [2, 1, 3]
+    masked = gradient_reach.vanishing_summary([0], profile[None], backward=False, mask=mask)
+    # Samples of their own lengths: the span is a median, said with "~".
+    assert "for ~1.5 of ~1.5 timesteps back" in verdicts.reach_sentences(row(vanishing=masked))[0]["text"]
 
 
 def test_summary_puts_layers_with_a_problem_first_and_appends_extra_sentences():
