@@ -91,6 +91,9 @@ def choose_scale(frame, kind):
 
 
 def layout(frame, selector):
+    # In view first: the strips above the panels (summary, health) move
+    # them down, and the mouse can only reach what is on screen.
+    frame.locator(selector).scroll_into_view_if_needed()
     return frame.evaluate(
         """(s) => { const c = document.querySelector(s); const d = c.dataset;
            const r = c.getBoundingClientRect();

@@ -4,7 +4,8 @@
 // shown. Problems first; each sentence says its severity by an icon and a
 // word as well as by colour, names the standard remedy where there is one,
 // and is a button that opens the view it names (as the health overview's
-// cells do). Collapsed to a few lines, with "show all".
+// cells do). Open while something is wrong, with the first few problems
+// and "show all"; folded to its head line when nothing is.
 //
 // It reads /summary each time the health overview has read /health again
 // (the server computes both from the same cached rows): it follows the
@@ -100,8 +101,9 @@ export async function fetchSummary(fetchFn = (url) => fetch(url, { credentials: 
 }
 
 /**
- * The strip's DOM: a <details> (open until the user folds it) with the
- * head line, the first COLLAPSED sentences and "show all".
+ * The strip's DOM: a <details> (open while something is wrong, until the
+ * user folds or opens it) with the head line, the first COLLAPSED problems
+ * (or sentences, when none is a problem) and "show all".
  * opts: {onOpen(target), current() -> the tab's state, allRuns() -> every run, fetchFn}
  */
 export class SummaryStrip {
@@ -121,8 +123,12 @@ export class SummaryStrip {
       this.expanded = !this.expanded;
       this.render();
     });
-    this.node = el("details", { id: "rnn-summary", class: "rnn-summary", hidden: true, open: true,
+    this.userToggled = false;
+    this.node = el("details", { id: "rnn-summary", class: "rnn-summary", hidden: true,
       dataset: { state: "empty" } }, [this.head, this.list, this.more]);
+    this.head.addEventListener("click", () => {
+      this.userToggled = true;
+    });
   }
 
   /** Reads /summary again whenever the health overview (its `node`) has read /health. */
@@ -179,12 +185,16 @@ export class SummaryStrip {
     const problems = shown.filter((s) => s.severity === "problem").length;
     this.node.hidden = false;
     this.node.dataset.problems = String(problems);
+    // Open while something is wrong (until the user folds or opens it):
+    // with nothing wrong the head line says so and the views stay up.
+    if (!this.userToggled) this.node.open = problems > 0;
     this.head.replaceChildren(el("span", {
       class: problems ? "rnn-summary-line rnn-summary-line-bad" : "rnn-summary-line", text: headText(shown),
     }));
-    const visible = this.expanded ? shown : shown.slice(0, COLLAPSED);
+    // Not expanded: the first problems only (notes and ok behind "show all").
+    const visible = this.expanded ? shown : shown.slice(0, Math.min(COLLAPSED, problems || COLLAPSED));
     this.list.replaceChildren(...visible.map((s) => this.item(s)));
-    this.more.hidden = shown.length <= COLLAPSED;
+    this.more.hidden = visible.length === shown.length && !this.expanded;
     this.more.textContent = this.expanded ? "show fewer" : `show all ${shown.length}`;
   }
 
