@@ -420,6 +420,7 @@ def test_all_samples_grid_one_small_multiple_per_sample(tab):
     assert vmax == pytest.approx(np.max(np.abs(wide(RUNS[0])[wide_mask() > 0])), rel=1e-5)
     # Hover names the sample.
     selector = 'canvas.rnn-sample-plot[data-run="%s"][data-sample="2"]' % RUNS[0]
+    frame.locator(selector).scroll_into_view_if_needed()  # the strips above the panels move it down
     box = frame.locator(selector).bounding_box()  # page coordinates
     cell_w = float(frame.get_attribute(selector, "data-cell-width"))
     cell_h = float(frame.get_attribute(selector, "data-cell-height"))
