@@ -33,6 +33,7 @@ TensorFlow is imported inside train(): the plugin package never needs it.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -92,12 +93,23 @@ def build_model(cell, timesteps, units, every_step=False, learning_rate=DEFAULTS
     return model
 
 
-def make_deterministic():
+@contextlib.contextmanager
+def deterministic_ops():
     """TensorFlow's ops give the same result on every run (on CPU; an op
-    without a deterministic kernel raises instead of varying)."""
-    import tensorflow as tf
+    without a deterministic kernel raises instead of varying) while the
+    block runs; the previous setting is restored after it, so a caller
+    training in the same process (tests, docs/make_screenshots.py) is not
+    left with it. TensorFlow's public API can only enable it: the restore
+    uses its own (private) switch where it exists."""
+    from tensorflow.python.framework import config as tf_config
 
-    tf.config.experimental.enable_op_determinism()
+    was_enabled = tf_config.is_op_determinism_enabled()
+    tf_config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            tf_config.disable_op_determinism()
 
 
 def train(logdir, cells=CELLS, epochs=DEFAULTS["epochs"], timesteps=DEFAULTS["timesteps"],
@@ -111,7 +123,6 @@ def train(logdir, cells=CELLS, epochs=DEFAULTS["epochs"], timesteps=DEFAULTS["ti
 
     from tb_rnn_plugin import RNNTensorBoard
 
-    make_deterministic()
     delayed = task == "delayed"
     if delayed:
         x, y = make_delayed_recall_data(samples, timesteps, delay, seed=0)
@@ -122,30 +133,31 @@ def train(logdir, cells=CELLS, epochs=DEFAULTS["epochs"], timesteps=DEFAULTS["ti
     # One probe batch for every run: "sample 0" is the same sequence in each.
     probe = (x[:PROBE_SAMPLES], y[:PROBE_SAMPLES])
     accuracies = {}
-    for index, cell in enumerate(cells, 1):
-        print("\n[%d/%d] %s: recall %s" % (index, len(cells), cell, what))
-        # Each run's weights and shuffling from its own fixed seed.
-        keras.utils.set_random_seed(index)
-        model = build_model(cell, timesteps, units, every_step=delayed, learning_rate=learning_rate)
-        run_dir = os.path.join(logdir, cell.lower())
-        history = model.fit(
-            x, y, batch_size=64, epochs=epochs, validation_split=0.1, verbose=verbose,
-            callbacks=[
-                RNNTensorBoard(
-                    run_dir, update_freq=update_freq, max_samples=PROBE_SAMPLES,
-                    probe_data=probe,
-                    # Small models: every logged step keeps its tensors, so
-                    # the step slider has them all (the default, 10, writes
-                    # the big tensors every 10th logging step).
-                    full_every=1,
-                    # "tile": no multi-second trace for the demo's small batch.
-                    gradient_horizon={"method": "tile"} if delayed else None,
-                    vocabulary=TOKENS if delayed else None,
-                ),
-                keras.callbacks.TensorBoard(run_dir, update_freq=update_freq),
-            ],
-        )
-        accuracies[cell.lower()] = float(history.history["val_accuracy"][-1])
+    with deterministic_ops():
+        for index, cell in enumerate(cells, 1):
+            print("\n[%d/%d] %s: recall %s" % (index, len(cells), cell, what))
+            # Each run's weights and shuffling from its own fixed seed.
+            keras.utils.set_random_seed(index)
+            model = build_model(cell, timesteps, units, every_step=delayed, learning_rate=learning_rate)
+            run_dir = os.path.join(logdir, cell.lower())
+            history = model.fit(
+                x, y, batch_size=64, epochs=epochs, validation_split=0.1, verbose=verbose,
+                callbacks=[
+                    RNNTensorBoard(
+                        run_dir, update_freq=update_freq, max_samples=PROBE_SAMPLES,
+                        probe_data=probe,
+                        # Small models: every logged step keeps its tensors, so
+                        # the step slider has them all (the default, 10, writes
+                        # the big tensors every 10th logging step).
+                        full_every=1,
+                        # "tile": no multi-second trace for the demo's small batch.
+                        gradient_horizon={"method": "tile"} if delayed else None,
+                        vocabulary=TOKENS if delayed else None,
+                    ),
+                    keras.callbacks.TensorBoard(run_dir, update_freq=update_freq),
+                ],
+            )
+            accuracies[cell.lower()] = float(history.history["val_accuracy"][-1])
     return accuracies
 
 
