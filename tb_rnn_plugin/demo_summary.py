@@ -33,10 +33,16 @@ def _ratio(value):
     return "n/a" if value is None else "%.1e" % value
 
 
+# The health overview's unit cells that are problems when flagged (its
+# "dominant" cell is information, never a problem).
+UNIT_PROBLEMS = ("dead", "saturated", "gate_saturated")
+
+
 def verdict(row):
     """One line for one /health row: vanishing / exploding through time (or
-    over training) or neither, with the median per-sample ratio, and the
-    first non-finite step if any."""
+    over training) or neither, with the median per-sample ratio, the first
+    non-finite step if any, and the flagged unit problems (dead, saturated,
+    gate-saturated units)."""
     vanishing, exploding, nonfinite = row.get("vanishing"), row.get("exploding"), row.get("nonfinite")
     parts = []
     if nonfinite:
@@ -49,14 +55,20 @@ def verdict(row):
             vanishing["below"], vanishing["samples"], vanishing["level"])
         if vanishing["problem"]:
             parts.append("VANISHING gradient (%s; %s)" % (median, spread))
-        elif exploding is not None and exploding["problem"]:
+        if exploding is not None and exploding["problem"]:
             jump = exploding.get("jump")
             how = ("grew x%.0f over training at step %d" % (jump["factor"], jump["step"])
                    if jump and not exploding.get("through_time") else median)
             parts.append("EXPLODING gradient (%s)" % how)
-        else:
+        if not vanishing["problem"] and not (exploding and exploding["problem"]):
             parts.append("gradient reaches the first timestep: not vanishing, not exploding "
                          "(%s; %s)" % (median, spread))
+    for name in UNIT_PROBLEMS:
+        share = row.get(name)
+        if share and share.get("problem"):
+            parts.append("%s of %s units %s%s" % (
+                share.get("units"), share.get("of"), name.replace("_", "-"),
+                "" if share.get("since") is None else " since step %d" % share["since"]))
     return "; ".join(parts)
 
 

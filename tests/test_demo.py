@@ -120,3 +120,37 @@ def test_default_demo_tells_its_story(tmp_path, capsys):
         verdict = lines[lines.index("%s: final validation accuracy %.2f" % (run, accuracies[run])) + 1]
         assert "VANISHING gradient" in verdict
         assert "%.1e" % rows[run]["vanishing"]["value"] in verdict
+
+
+def test_summary_lines_name_each_rows_problem():
+    """The summary's wording on constructed /health rows (the shape
+    tb_rnn_plugin/health.py documents)."""
+
+    def through_time(value, problem, below=0, jump=None):
+        return {"value": value, "problem": problem, "below": below, "samples": 8,
+                "level": 1e-3, "jump": jump, "through_time": problem and jump is None}
+
+    quiet = {"dead": None, "saturated": None, "gate_saturated": None, "nonfinite": None}
+    rows = [
+        dict(quiet, run="b", layer="rnn", direction=None, cell_index=None, cell="GRU",
+             vanishing=through_time(0.9, False), exploding=through_time(0.9, False)),
+        dict(quiet, run="a", layer="rnn", direction="backward", cell_index=1, cell="LSTM",
+             vanishing=through_time(2e-5, True, below=7), exploding=through_time(2e-5, False),
+             saturated={"problem": True, "units": 5, "of": 16, "since": 40}),
+        dict(quiet, run="c", layer="rnn", direction=None, cell_index=None, cell="SimpleRNN",
+             vanishing=through_time(3.0, False),
+             exploding=through_time(3.0, True, jump={"step": 60, "factor": 12.0, "tag": "t"}),
+             nonfinite={"step": 70, "tag": "rnn/kernel/weight"}),
+    ]
+    lines = demo_summary.summary_lines(rows, {"a": 0.125, "b": 1.0})
+    assert lines == [
+        "a: final validation accuracy 0.12",
+        "  rnn/backward/cell_1 (LSTM): VANISHING gradient (median ||dL/dh_first|| / "
+        "||dL/dh_last|| 2.0e-05; 7 of 8 samples below 0.001); 5 of 16 units saturated since step 40",
+        "b: final validation accuracy 1.00",
+        "  rnn (GRU): gradient reaches the first timestep: not vanishing, not exploding "
+        "(median ||dL/dh_first|| / ||dL/dh_last|| 9.0e-01; 0 of 8 samples below 0.001)",
+        "c: final validation accuracy n/a",
+        "  rnn (SimpleRNN): NaN/Inf from step 70 (rnn/kernel/weight); "
+        "EXPLODING gradient (grew x12 over training at step 60)",
+    ]
