@@ -12,6 +12,7 @@ import { sampleRangeError } from "../data/samples.js";
 import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
 import { HealthOverview } from "./health.js";
+import { mountProbeNotice } from "./probe_notice.js";
 import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
@@ -45,6 +46,7 @@ export class App {
     this.store.subscribe(() => this.saveState());
     this.buildControls();
     this.buildLayout(root);
+    mountProbeNotice(this);
     this.wireControls();
   }
 

@@ -1,0 +1,107 @@
+// The probe batch's tokens at a layer's timesteps (kind "tokens", tag
+// `<layer>[/<direction>]/tokens`, [sample, timestep] ids, metadata
+// `vocabulary`), loaded once per run, layer and direction, and how a token
+// is written on screen. Every per-timestep view's readout names the token
+// through tokenRow(); the text views draw them.
+//
+// A run writes its tokens once (again when its probe changes): the tokens
+// of a step are the latest logged at or before it, else the first.
+
+import { pickStep } from "./index_model.js";
+import { settle } from "./results.js";
+
+export const TOKENS_KIND = "tokens";
+
+// What stands for characters that draw nothing or break the line.
+const VISIBLE = { " ": "\u00b7", "\n": "\u21b5", "\r": "\u240d", "\t": "\u2192", "": "\u2205" };
+
+/** A token's text with blanks and control characters made visible ("·", "↵", "→"). */
+export function visibleToken(text) {
+  if (Object.prototype.hasOwnProperty.call(VISIBLE, text)) return VISIBLE[text];
+  let out = "";
+  for (const ch of String(text)) {
+    const code = ch.codePointAt(0);
+    if (VISIBLE[ch]) out += VISIBLE[ch];
+    // C0 controls as their Unicode control pictures (U+2400..), DEL as U+2421.
+    else if (code < 0x20) out += String.fromCodePoint(0x2400 + code);
+    else if (code === 0x7f) out += "\u2421";
+    else out += ch;
+  }
+  return out;
+}
+
+/** The text of token `id`: vocabulary[id], or "#id" without a vocabulary or outside it. */
+export function tokenText(id, vocabulary) {
+  if (!Number.isFinite(id)) return "?";
+  const k = Math.round(id);
+  if (Array.isArray(vocabulary) && k >= 0 && k < vocabulary.length && vocabulary[k] !== null) {
+    return String(vocabulary[k]);
+  }
+  return `#${k}`;
+}
+
+/**
+ * The tokens series a series' timesteps were fed: same run and layer, same
+ * direction (else the layer's undirected one, else any). Null if none.
+ */
+export function tokenSeriesOf(index, series) {
+  const candidates = index.series.filter((s) => s.kind === TOKENS_KIND && s.run === series.run && s.layer === series.layer);
+  return candidates.find((s) => s.direction === series.direction) ||
+    candidates.find((s) => !s.direction) || candidates[0] || null;
+}
+
+// run/layer/direction -> the tokens last loaded for it (what readouts show).
+const latest = new Map();
+const keyOf = (series) => JSON.stringify([series.run, series.layer, series.direction || null]);
+
+/**
+ * The tokens of `series` at `step` (latest logged <= step, else the
+ * first): {value: {ids: {shape, data}, vocabulary, step, series}} or
+ * {error}; {value: null} when the run logs no tokens for the layer.
+ */
+export async function loadTokens(api, index, series, step) {
+  const tokens = tokenSeriesOf(index, series);
+  if (!tokens) return { value: null };
+  const steps = await settle(api.steps(tokens.run, tokens.tag));
+  if (steps.error) return steps;
+  const at = pickStep(steps.value.steps, step === null || step === undefined ? Infinity : step);
+  if (at === null) return { value: null };
+  const tensor = await settle(api.tensor(tokens.run, tokens.tag, at));
+  if (tensor.error) return tensor;
+  if (tensor.value.shape.length !== 2) {
+    return { error: new Error(`tokens of shape [${tensor.value.shape.join(", ")}], expected [sample, timestep]`) };
+  }
+  const vocabulary = Array.isArray(tokens.meta.vocabulary) ? tokens.meta.vocabulary : null;
+  const value = { ids: tensor.value, vocabulary, step: at, series: tokens };
+  latest.set(keyOf(series), value);
+  return { value };
+}
+
+/** Loads the tokens of every item's series at its step, for the readouts (errors are not shown there). */
+export function preloadTokens(ctx, items) {
+  return Promise.all(items.map((item) => loadTokens(ctx.api, ctx.index, item.series, item.step ?? ctx.state.step)));
+}
+
+/** The token text of sample `sample`, timestep t of loaded tokens, or null outside them. */
+export function tokenAt(tokens, sample, t) {
+  if (!tokens) return null;
+  const [S, T] = tokens.ids.shape;
+  if (!(sample >= 0 && sample < S && t >= 0 && t < T)) return null;
+  return tokenText(tokens.ids.data[sample * T + t], tokens.vocabulary);
+}
+
+/**
+ * The readout row ["token", text] of `series` at (sample, t) from its
+ * loaded tokens; null when none are loaded or the sample is a mean (null).
+ */
+export function tokenRow(series, sample, t) {
+  if (sample === null || sample === undefined) return null;
+  const text = tokenAt(latest.get(keyOf(series)), sample, t);
+  return text === null ? null : ["token", visibleToken(text)];
+}
+
+/** The sample a per-timestep view shows (data/samples.js views), or null for a mean. */
+export function sampleOfView(view) {
+  if (view.samples !== undefined || !(view.T > 0 && view.C > 0)) return null;
+  return Math.round(view.offset / (view.T * view.C));
+}
