@@ -15,13 +15,20 @@ export const TOKENS_KIND = "tokens";
 // What stands for characters that draw nothing or break the line.
 const VISIBLE = { " ": "\u00b7", "\n": "\u21b5", "\r": "\u240d", "\t": "\u2192", "": "\u2205" };
 
-/** A token's text with blanks and control characters made visible ("·", "↵", "→"). */
+/**
+ * A token's text as shown: blanks and control characters made visible
+ * ("·" for a space, "↵", "→", control pictures); a space inside a longer
+ * token that has other characters stays a space.
+ */
 export function visibleToken(text) {
-  if (Object.prototype.hasOwnProperty.call(VISIBLE, text)) return VISIBLE[text];
+  const str = String(text);
+  if (Object.prototype.hasOwnProperty.call(VISIBLE, str)) return VISIBLE[str];
+  const blank = str.trim() === "";
   let out = "";
-  for (const ch of String(text)) {
+  for (const ch of str) {
     const code = ch.codePointAt(0);
-    if (VISIBLE[ch]) out += VISIBLE[ch];
+    if (ch === " ") out += blank ? VISIBLE[" "] : " ";
+    else if (VISIBLE[ch]) out += VISIBLE[ch];
     // C0 controls as their Unicode control pictures (U+2400..), DEL as U+2421.
     else if (code < 0x20) out += String.fromCodePoint(0x2400 + code);
     else if (code === 0x7f) out += "\u2421";
