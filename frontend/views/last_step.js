@@ -7,7 +7,7 @@
 // whether the logged gradient shows the layer as sequence-to-one.
 
 import { el } from "../draw/dom.js";
-import { setupCanvas, drawnColors, FONT } from "../draw/canvas.js";
+import { drawnColors, FONT, integerTicks, setupCanvas } from "../draw/canvas.js";
 import { channelColor } from "../draw/channels.js";
 import { fmt } from "../draw/format.js";
 import { isTimestepTensor, maskSeriesOf, seriesFor } from "../data/index_model.js";
@@ -16,7 +16,7 @@ import { errorText, settle } from "../data/results.js";
 import { runTitle } from "./text.js";
 
 const PLOT_H = 170;
-const PAD = { left: 64, right: 12, top: 10, bottom: 26 };
+const PAD = { left: 64, right: 12, top: 10, bottom: 30 };
 
 /**
  * Per sample, the timestep whose output a sequence-to-one layer returns:
@@ -181,6 +181,10 @@ function unitsCanvas(rows, width, label, item, ctx) {
   const C = rows[0] ? rows[0].length : 0;
   const { plotW, y } = axes(c, width, rangeOf(rows), label, `unit (0\u2013${C - 1}); one dot per sample`);
   const x = (u) => PAD.left + ((u + 0.5) / Math.max(1, C)) * plotW;
+  c.fillStyle = drawnColors.text;
+  c.textAlign = "center";
+  c.textBaseline = "top";
+  for (const u of integerTicks(C, plotW / Math.max(1, C), 28)) c.fillText(String(u), x(u), PLOT_H - PAD.bottom + 2);
   rows.forEach((row) => row.forEach((v, u) => dot(c, x(u), y(v), channelColor(u), v)));
   canvas.addEventListener("mousemove", (event) => {
     const rect = canvas.getBoundingClientRect();
