@@ -335,3 +335,27 @@ def test_last_step_scatter_draws_every_unit(browser, server, finish):
     assert frame.locator("canvas.rnn-last-step-plot").count() == 2
     assert "Sequence-to-one" in frame.inner_text(".rnn-last-step-view")
     shoot(page, "last_step_1200.png")
+
+
+def test_profile_readout_names_the_token(browser, server, finish):
+    context = browser.new_context(viewport={"width": 1200, "height": 1200})
+    page = context.new_page()
+    page.console_errors = browser_util.ConsoleErrors(page)
+    page.dialogs = []
+    finish((context, page))
+    page.goto(server.url + "/" + link("profile", [RUN_A]))
+    frame = browser_util.plugin_frame(page)
+    frame.wait_for_selector(READY, timeout=30000)
+    canvas = "canvas.rnn-profile-plot"
+    frame.wait_for_selector(canvas, timeout=15000)
+    box = frame.evaluate("""(s) => { const c = document.querySelector(s); const d = c.dataset; const r = c.getBoundingClientRect();
+        return [r.left + Number(d.plotX) + 5.5 * Number(d.plotWidth) / Number(d.timesteps), r.top + Number(d.plotY) + 20]; }""",
+                         canvas)
+    # The first hover loads the tokens (no view of this visit needed them yet); a later one names the token.
+    for dx in (0, 1, 0, 1, 0):
+        page.mouse.move(*frame_offset(page, (box[0] + dx, box[1])))
+        page.wait_for_timeout(300)
+        if "token" in frame.inner_text("#rnn-tooltip"):
+            break
+    text = frame.inner_text("#rnn-tooltip")
+    assert "timestep 5" in text and "token \u00b7" in text, text

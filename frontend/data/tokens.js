@@ -2,7 +2,7 @@
 // `<layer>[/<direction>]/tokens`, [sample, timestep] ids, metadata
 // `vocabulary`), loaded once per run, layer and direction, and how a token
 // is written on screen. Every per-timestep view's readout names the token
-// through tokenRow(); the text views draw them.
+// through tokenRows(); the text views draw them.
 //
 // A run writes its tokens once (again when its probe changes): the tokens
 // of a step are the latest logged at or before it, else the first.
@@ -60,6 +60,14 @@ export function tokenSeriesOf(index, series) {
 // run/layer/direction -> the tokens last loaded for it (what readouts show).
 const latest = new Map();
 const keyOf = (series) => JSON.stringify([series.run, series.layer, series.direction || null]);
+// () => {api, index}: where readouts load the tokens they miss (the app's).
+let source = null;
+const pending = new Set();
+
+/** Sets where tokenRows loads tokens on a miss: sourceOf() -> {api, index} (shell/app.js calls it once). */
+export function useTokenSource(sourceOf) {
+  source = sourceOf;
+}
 
 /**
  * The tokens of `series` at `step` (latest logged <= step, else the
@@ -98,13 +106,21 @@ export function tokenAt(tokens, sample, t) {
 }
 
 /**
- * The readout row ["token", text] of `series` at (sample, t) from its
- * loaded tokens; null when none are loaded or the sample is a mean (null).
+ * The readout's rows for the token of `series` at (sample, t): [["token",
+ * text]], or [] when the sample is not one (a mean) or its tokens are not
+ * loaded. A miss starts loading them (newest logged) from the source
+ * useTokenSource set, so the next hover has them.
  */
-export function tokenRow(series, sample, t) {
-  if (sample === null || sample === undefined) return null;
-  const text = tokenAt(latest.get(keyOf(series)), sample, t);
-  return text === null ? null : ["token", visibleToken(text)];
+export function tokenRows(series, sample, t) {
+  if (!Number.isInteger(sample)) return [];
+  const key = keyOf(series);
+  if (!latest.has(key) && source && !pending.has(key)) {
+    pending.add(key);
+    const { api, index } = source();
+    loadTokens(api, index, series, null).finally(() => pending.delete(key));
+  }
+  const text = tokenAt(latest.get(key), sample, t);
+  return text === null ? [] : [["token", visibleToken(text)]];
 }
 
 /** The sample a per-timestep view shows (data/samples.js views), or null for a mean. */

@@ -4,7 +4,7 @@
 
 import { el } from "./dom.js";
 import { fmt } from "./format.js";
-import { sampleOfView, tokenRow } from "../data/tokens.js";
+import { sampleOfView, tokenRows } from "../data/tokens.js";
 
 /**
  * What a hovered cell is, as [label, value] rows: run, direction,
@@ -16,14 +16,14 @@ export function hoverRows(series, view, hit) {
   const rows = [["run", series.run]];
   if (series.direction) rows.push(["direction", series.direction]);
   rows.push(["timestep", String(hit.t)]);
-  rows.push(tokenRow(series, sampleOfView(view), hit.t));
+  rows.push(...tokenRows(series, sampleOfView(view), hit.t));
   if (view.mask && view.mask[hit.t] === 0) {
     rows.push(["", "masked (padding)"]);
   } else if (hit.c !== null && hit.c !== undefined) {
     rows.push(["channel", String(hit.c)]);
     rows.push(["value", fmt(view.data[view.offset + hit.t * view.C + hit.c], 4)]);
   }
-  return rows.filter(Boolean);
+  return rows;
 }
 
 /** The one-line readout text of hoverRows: "run_a · timestep 3 · ...". */

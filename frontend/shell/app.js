@@ -8,6 +8,7 @@ import { GRID_GAP } from "../draw/layout.js";
 import { hoverText, Tooltip } from "../draw/tooltip.js";
 import { panelSeries } from "../data/index_model.js";
 import { errorText } from "../data/results.js";
+import { useTokenSource } from "../data/tokens.js";
 import { sampleRangeError } from "../data/samples.js";
 import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
@@ -47,6 +48,7 @@ export class App {
     this.buildControls();
     this.buildLayout(root);
     mountProbeNotice(this);
+    useTokenSource(() => ({ api: this.api, index: this.index }));
     this.wireControls();
   }
 
