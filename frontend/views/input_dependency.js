@@ -181,7 +181,7 @@ function colourStrip(item, strip, t, vmax) {
     const value = valueAt(item, t, j);
     const f = vmax > 0 ? value / vmax : 0;
     cell.dataset.value = String(value);
-    cell.style.background = css(sequentialRgb(f));
+    cell.style.backgroundColor = css(sequentialRgb(f));
     cell.style.color = textColour(f);
   });
 }

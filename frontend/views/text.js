@@ -310,7 +310,7 @@ function textPanel(item, { unit, vmax, width, span, sample }, ctx) {
     if (!counts(v.mask, t)) return;
     const value = hasUnit ? v.data[v.offset + t * v.C + unit] : NaN;
     cell.dataset.value = String(value);
-    cell.style.background = divergingCss(value, vmax);
+    cell.style.backgroundColor = divergingCss(value, vmax);
     cell.style.color = textColour(vmax > 0 ? value / vmax : 0);
     if (span && t >= span[0] && t <= span[1]) cell.classList.add("rnn-token-span");
   });
