@@ -135,6 +135,9 @@ function renderDependency({ items, sampled }, ctx) {
     });
   }
   const view = el("div", { class: "rnn-dependency-view" }, [slider.node, ...panels, legend]);
+  if (st.sampleMode !== "sample") {
+    view.prepend(el("div", { class: "rnn-note", text: `Text is one sequence: showing sample ${sample}.` }));
+  }
   if (targets.length) recolour(chosen);
   else if (drawn.length) view.prepend(el("div", { class: "rnn-note", text: "No loss positions logged." }));
   return {

@@ -172,7 +172,9 @@ function textItems(ctx) {
   return ctx.groups.flatMap((g) => {
     const chosen = seriesFor(ctx.index, g.run, ctx.state.layer, kind);
     const list = chosen.length ? chosen : seriesFor(ctx.index, g.run, ctx.state.layer, "activation");
-    return list.filter((s) => s.cellIndex === null).map((series) => ({ run: g.run, series }));
+    // A stacked cell's series are the layer's inner cells: the layer's own output comes first.
+    const outer = list.filter((s) => s.cellIndex === null);
+    return (outer.length ? outer : list).map((series) => ({ run: g.run, series }));
   });
 }
 
@@ -230,6 +232,9 @@ function renderText({ items, sampled, hasCellState }, ctx) {
   const stateKind = st.textState === "cell_state" && hasCellState ? "cell_state" : "activation";
   const toolbar = textToolbar({ ranking, scores, unit, span, reference, hasCellState, stateKind }, ctx);
   const panels = items.map((item) => textPanel(item, { unit, vmax, width, span, sample }, ctx));
+  if (st.sampleMode !== "sample") {
+    panels.unshift(el("div", { class: "rnn-note", text: `Text is one sequence: showing sample ${sample} (a mean over samples has no tokens).` }));
+  }
   const scale = makeScale("linear", vmax);
   const bar = vmax > 0 ? colorBar(scale, Math.min(480, ctx.width - 40)) : el("div", { class: "rnn-note", text: "All values of this unit are 0." });
   return {
