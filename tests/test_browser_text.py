@@ -283,7 +283,9 @@ def test_the_different_inputs_notice(browser, server, finish, runs, shown):
         assert groups == [[RUN_A], [RUN_C]]
         shoot(page, "notice_1200.png")
     else:
-        page.wait_for_timeout(1000)
+        # The notice has compared the runs' fingerprints: one group, nothing shown.
+        frame.wait_for_selector("#rnn-probe-notice[data-groups]", state="attached", timeout=15000)
+        assert frame.get_attribute("#rnn-probe-notice", "data-groups") == "1"
         assert frame.eval_on_selector("#rnn-probe-notice", "n => n.hidden")
 
 

@@ -126,3 +126,35 @@ test("runs grouped by probe fingerprint, in shown order; runs without one apart"
   assert.deepEqual(probeGroups({ runs: { __proto__: null } }, ["toString"]), { groups: [], unknown: ["toString"] });
   assert.deepEqual(probeGroups(null, ["a"]), { groups: [], unknown: ["a"] });
 });
+
+test("tokens: the latest logged at or before the step, else the first; the series of the same direction", async () => {
+  const { loadTokens, tokenSeriesOf, tokenRows } = await import("../../frontend/data/tokens.js");
+  const series = (tag, direction, kind = "tokens") => ({
+    run: "r", tag, kind, layer: "bi", direction, meta: { kind, vocabulary: ["a", "b", " "] },
+  });
+  const index = { series: [series("bi/forward/tokens", "forward"), series("bi/backward/tokens", "backward"),
+    series("bi/forward/activation", "forward", "activation")] };
+  assert.equal(tokenSeriesOf(index, { run: "r", layer: "bi", direction: "backward" }).tag, "bi/backward/tokens");
+  assert.equal(tokenSeriesOf(index, { run: "other", layer: "bi", direction: null }), null);
+  const fetched = [];
+  const api = {
+    steps: async () => ({ steps: [5, 15] }),
+    tensor: async (run, tag, step) => {
+      fetched.push(step);
+      return { shape: [1, 3], data: Float32Array.from(step === 5 ? [0, 1, 2] : [1, 1, 1]) };
+    },
+  };
+  const activation = index.series[2];
+  for (const [step, expected] of [[10, 5], [2, 5], [15, 15], [99, 15]]) {
+    const result = await loadTokens(api, index, activation, step);
+    assert.equal(result.value.step, expected);
+  }
+  assert.deepEqual(fetched, [5, 5, 15, 15]);
+  // The readout shows the tokens loaded last, blanks made visible; none for a mean.
+  await loadTokens(api, index, activation, 5);
+  assert.deepEqual(tokenRows(activation, 0, 2), [["token", "\u00b7"]]);
+  assert.deepEqual(tokenRows(activation, null, 2), []);
+  assert.deepEqual(tokenRows(activation, 0, 3), []);
+  const none = await loadTokens(api, { series: [] }, activation, 5);
+  assert.equal(none.value, null);
+});
