@@ -8,10 +8,12 @@ import { GRID_GAP } from "../draw/layout.js";
 import { hoverText, Tooltip } from "../draw/tooltip.js";
 import { panelSeries } from "../data/index_model.js";
 import { errorText } from "../data/results.js";
+import { useTokenSource } from "../data/tokens.js";
 import { sampleRangeError } from "../data/samples.js";
 import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
 import { HealthOverview } from "./health.js";
+import { mountProbeNotice } from "./probe_notice.js";
 import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
@@ -45,6 +47,8 @@ export class App {
     this.store.subscribe(() => this.saveState());
     this.buildControls();
     this.buildLayout(root);
+    mountProbeNotice(this);
+    useTokenSource(() => ({ api: this.api, index: this.index }));
     this.wireControls();
   }
 

@@ -19,6 +19,7 @@ import { hasProfile } from "../data/kind_facts.js";
 import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";
 import { flowNodes } from "./flow.js";
 import { errorText, settle } from "../data/results.js";
+import { tokenRows } from "../data/tokens.js";
 
 // Canvas colours of the current theme, read at the start of each draw.
 let COLORS = canvasColors();
@@ -333,7 +334,7 @@ function hoverRows(canvas, runs, scale, layout, event, direction) {
   if (!best) return [];
   const rows = [["run", best.r.run]];
   if (direction) rows.push(["direction", direction]);
-  rows.push(["step", String(best.r.step)], ["timestep", String(t)]);
+  rows.push(["step", String(best.r.step)], ["timestep", String(t)], ...tokenRows(best.r.series, best.r.sample, t));
   const [first, second] = best.r.lines;
   rows.push(["value", fmt(first.values[t], 4)]);
   rows.push(["", first.kind === "mean" ? "mean over the batch" : `sample ${best.r.sample}`]);

@@ -14,6 +14,7 @@ import {
   directionLabel, gateLabel, isTimestepTensor, maskSeriesOf, quantityLabel,
 } from "../data/index_model.js";
 import { errorText, settle } from "../data/results.js";
+import { preloadTokens } from "../data/tokens.js";
 import { NAN_RULE, panelView, sampleLabel } from "../data/samples.js";
 import { concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize } from "../data/stats.js";
 import { notLoggedText } from "../shell/run_list.js";
@@ -46,6 +47,8 @@ async function loadPanels(ctx) {
     item.mask = maskSeries ? await settle(ctx.api.tensor(maskSeries.run, maskSeries.tag, item.step)) : null;
   });
   if (!loaded) return null;
+  await preloadTokens(ctx, loaded.listed); // each timestep's token, for the readout
+  if (ctx.isStale()) return null;
   return { items, sampled: loaded.sampled, signature: signature(ctx, items) };
 }
 
