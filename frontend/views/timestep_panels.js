@@ -14,7 +14,7 @@ import {
   directionLabel, gateLabel, isTimestepTensor, maskSeriesOf, quantityLabel,
 } from "../data/index_model.js";
 import { errorText, settle } from "../data/results.js";
-import { NAN_RULE, panelView, sampleLabel } from "../data/samples.js";
+import { NAN_RULE, panelView, REDUCING_MODES, sampleLabel } from "../data/samples.js";
 import { concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize } from "../data/stats.js";
 import { notLoggedText } from "../shell/run_list.js";
 
@@ -131,7 +131,7 @@ function prepare(p, ctx, mode, spec) {
   p.stats = summarize(p.view);
   if (spec.stats) p.stats = spec.stats(p.view, p.stats, ctx.state);
   if (made.view.nanCells) {
-    p.notes.push({ text: `Mean over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
+    p.notes.push({ text: `${mode === "medianAbs" ? "Median" : "Mean"} over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
   }
 }
 
@@ -292,8 +292,8 @@ function panelElement(p, maxPlotW, range, ctx, spec, mode) {
     sample: mode === "sample" ? st.sample : mode,
     onZoom: (win) => ctx.setOption("zoom", win),
     onHover: (rows, event) => {
-      if (rows.length && (mode === "mean" || mode === "meanAbs")) {
-        rows.splice(s.direction ? 2 : 1, 0, ["sample", mode === "mean" ? "mean" : "mean |v|"]);
+      if (rows.length && REDUCING_MODES.includes(mode)) {
+        rows.splice(s.direction ? 2 : 1, 0, ["sample", { mean: "mean", meanAbs: "mean |v|", medianAbs: "median |v|" }[mode]]);
       }
       ctx.onHover(rows, event);
     },
