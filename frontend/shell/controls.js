@@ -271,6 +271,15 @@ export const controlMethods = {
     this.sampleInput.disabled = none || this.state.sampleMode !== "sample";
   },
 
+  /**
+   * The "shared across runs" box shows what a view chose while the user has
+   * not (sharedDefault: true/false from the view; null/undefined: leave it).
+   */
+  showSharedDefault(sharedDefault) {
+    if (typeof this.state.shared === "boolean") return;
+    if (typeof sharedDefault === "boolean") this.sharedToggle.checked = sharedDefault;
+  },
+
   /** Marks the sample number input with why it is not used ("" clears). */
   showSampleError(text) {
     this.sampleInput.classList.toggle("rnn-invalid", Boolean(text));

@@ -92,7 +92,7 @@ function profileFamilyView(id, label) {
     render(loaded, ctx) {
       const st = ctx.state;
       const { nodes, errors } = profileViewNodes(id, loaded, {
-        ...ctx, step: st.step, sample: st.sample, shared: st.shared, layer: st.layer, kind: st.kind,
+        ...ctx, step: st.step, sample: st.sample, shared: st.shared !== false, layer: st.layer, kind: st.kind,
       });
       return { nodes, errors, errorsSay: "profile(s) could not be loaded", sampled: [], samples: profileSamples(loaded) };
     },
