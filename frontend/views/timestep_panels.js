@@ -91,7 +91,8 @@ function renderPanels({ items, sampled }, ctx, spec) {
   const grid = gridLayout(ctx.width - 2, withPanels.length, Math.max(1, ...withPanels.map((g) => g.panels.length)));
   const columns = withPanels.map((g) => groupElement(g, items.filter((p) => p.run === g.run), grid, range.kind, ctx, spec, mode));
   const scaleNote = range.sharing.note ? [el("div", {
-    class: "rnn-note rnn-note-warn rnn-scale-note", style: { flexBasis: "100%" },
+    // A row of its own above the run columns, as wide as they are.
+    class: "rnn-note rnn-note-warn rnn-scale-note", style: { flex: "0 0 100%", maxWidth: "none", marginTop: "0" },
     dataset: { ratio: range.sharing.ratio }, text: range.sharing.note,
   })] : [];
   return {
