@@ -305,7 +305,9 @@ def describe(parsed):
     }
     if MATRIX_FIELDS[0] in kind.options:
         facts["matrix_order"] = list(MATRIX_ORDER)
-    facts["value_range"] = value_range(kind, cell, parsed.get("gate"))
+    known_range = value_range(kind, cell, parsed.get("gate"))
+    if known_range:  # absent when not known (as matrix_order is for other kinds)
+        facts["value_range"] = known_range
     return facts
 
 
