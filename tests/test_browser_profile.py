@@ -105,6 +105,11 @@ def open_view(browser, server, view, width=1200, height=1400, runs=RUNS, layer="
     frame.select_option("#rnn-quantity", "state_gradient")
     frame.select_option("#rnn-view", view)
     frame.wait_for_selector(READY, timeout=30000)
+    # Every run is ticked at first (the "bi" layer's 3 steps came first): to the last step.
+    last = frame.get_attribute("#rnn-step", "max")
+    if frame.input_value("#rnn-step") != last:
+        frame.fill("#rnn-step", last)
+        frame.wait_for_selector(READY, timeout=30000)
     return context, page, frame
 
 
