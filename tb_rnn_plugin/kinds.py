@@ -344,4 +344,19 @@ def describe(parsed):
     }
     if MATRIX_FIELDS[0] in kind.options:
         facts["matrix_order"] = list(MATRIX_ORDER)
+    known_range = value_range(kind, cell, parsed.get("gate"))
+    if known_range:  # absent when not known (as matrix_order is for other kinds)
+        facts["value_range"] = known_range
     return facts
+
+
+def value_range(kind, cell, gate):
+    """[lo, hi] when every value of a series is known to lie there, else
+    None: a known cell's gate activations other than the candidate are its
+    recurrent_activation's output, Keras' sigmoid (or hard_sigmoid) by
+    default, so in [0, 1]. (A layer built with another recurrent_activation
+    would leave it; the tab checks the values it draws.)"""
+    gates = gate_order(kind, cell) if kind.name == GATE_ACTIVATION else None
+    if gates and gate in gates and gate != "candidate":
+        return [0, 1]
+    return None

@@ -243,6 +243,7 @@ export class App {
       this.showRangeError(result.rangeError);
     }
     if (result.panelsData) Object.assign(this.panels.dataset, result.panelsData);
+    this.showSharedDefault(result.sharedDefault);
     this.panels.replaceChildren(...result.nodes);
     this.hideHover();
     this.drawSignature = signature || null;
