@@ -1,7 +1,7 @@
 """The RNN plugin's TensorBoard side: loader, routes and static files.
 
 Routes (under /data/plugin/rnn/; docs/http_api.md specifies each):
-  GET /tags, /steps, /tensor, /profile, /kept, /health, /static/<name>.
+  GET /tags, /steps, /tensor, /profile, /kept, /health, /loss, /static/<name>.
 
 Routes only parse the query and respond; the *_impl methods shape what
 storage.SeriesStore reads (v1/v2 series, pinned steps, kept companions) with
@@ -23,6 +23,7 @@ from tensorboard.plugins import base_plugin
 
 from tb_rnn_plugin import health_service
 from tb_rnn_plugin import kinds
+from tb_rnn_plugin import loss_series
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import payloads
 from tb_rnn_plugin import reading
@@ -91,6 +92,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/profile": self.profile_route,
             "/kept": self.kept_route,
             "/health": self.health_route,
+            "/loss": self.loss_route,
             "/static/*": self.static_route,
         }
 
@@ -199,6 +201,10 @@ class RnnPlugin(base_plugin.TBPlugin):
         """The health overview (health_service.HealthService.overview)."""
         return self.health_service.overview(ctx, experiment, run)
 
+    def loss_impl(self, ctx, experiment, run=None):
+        """The probe loss of every run that logged one (loss_series.read_runs)."""
+        return loss_series.read_runs(self.store, ctx, experiment, run)
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -260,6 +266,15 @@ class RnnPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def health_route(self, request):
         body = self.health_impl(
+            plugin_util.context(request.environ),
+            plugin_util.experiment_id(request.environ),
+            request.args.get("run"),
+        )
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def loss_route(self, request):
+        body = self.loss_impl(
             plugin_util.context(request.environ),
             plugin_util.experiment_id(request.environ),
             request.args.get("run"),
