@@ -12,6 +12,7 @@ import { sampleRangeError } from "../data/samples.js";
 import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
 import { HealthOverview } from "./health.js";
+import { LossStrip } from "./loss_strip.js";
 import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
@@ -69,8 +70,10 @@ export class App {
       onOpen: (target) => this.openHealthTarget(target),
       viewsFor: (kind) => viewsFor(this.index.series.filter((s) => s.kind === kind)).map((v) => ({ value: v.id })),
     });
+    this.lossStrip = new LossStrip(this);
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message,
+      this.lossStrip.node, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
     this.tooltip = new Tooltip(document.body);
@@ -124,6 +127,7 @@ export class App {
    */
   async update({ quiet = false } = {}) {
     const gen = this.store.nextGeneration();
+    this.lossStrip.sync();
     const st = this.state;
     const runs = this.shownRuns();
     if (!runs.length || st.layer === null || st.kind === null) {
@@ -167,6 +171,7 @@ export class App {
       console.error(error);
     } finally {
       clearTimeout(loadingTimer);
+      if (!this.store.isStale(gen)) this.lossStrip.sync();
     }
   }
 
