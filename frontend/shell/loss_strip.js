@@ -2,7 +2,8 @@
 // on the probe batch at every logged step, from GET /loss
 // (tb_rnn_plugin/loss_series.py), one line per shown run in its run colour.
 // x is the training step, over the same steps as the step slider's and the
-// loss's together; a vertical line marks the selected step. Spikes (the
+// loss's together (the slider's steps ticked under the axis); a dashed
+// vertical line marks the selected step. Spikes (the
 // loss at least x3 its recent median) are marked with a triangle and the factor, NaN/Inf
 // steps with a magenta band. Hover reads the step and every run's value; a
 // click selects that step, as the slider does. Absent when no run logged a
@@ -201,6 +202,15 @@ export class LossStrip {
     c.moveTo(layout.plotX, y);
     c.lineTo(layout.plotX + layout.plotW, y);
     c.stroke();
+    // The step slider's steps (those the view can show): short ticks under the axis.
+    c.strokeStyle = colors.muted;
+    c.beginPath();
+    for (const s of this.app.steps || []) {
+      const x = Math.round(this.x(layout, s)) + 0.5;
+      c.moveTo(x, y);
+      c.lineTo(x, y + 3);
+    }
+    c.stroke();
     c.font = FONT;
     c.fillStyle = colors.text;
     c.textBaseline = "top";
@@ -209,10 +219,10 @@ export class LossStrip {
     for (let s = Math.ceil(layout.x0 / step) * step; s <= layout.x1; s += step) {
       const x = this.x(layout, s);
       c.textAlign = "center";
-      c.fillText(String(s), x, y + 4);
+      c.fillText(String(s), x, y + 5);
     }
     c.textAlign = "right";
-    c.fillText("step", layout.plotX - 6, y + 4);
+    c.fillText("step", layout.plotX - 6, y + 5);
   }
 
   drawLine(c, line, layout) {
