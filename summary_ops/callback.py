@@ -56,7 +56,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
 
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
-    logged steps are comparable over training. Logging problems are warned
+    logged steps are comparable over training. That loss (with the
+    regularization and add_loss terms, as fit() reports it) and the
+    compiled metrics on the probe batch go to `probe/loss` at every logging
+    step (run_summary.probe_loss; the metrics computed statelessly, so the
+    ones fit() reports are untouched). Logging problems are warned
     about once and never stop training; steps that do not log cost nothing.
 
     Args:
