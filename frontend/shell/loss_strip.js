@@ -32,7 +32,8 @@ export function yRange(values) {
   if (!finite.length) return null;
   let lo = Math.min(...finite);
   let hi = Math.max(...finite);
-  if (lo > 0 && hi / lo >= LOG_SPAN) return { log: true, lo, hi };
+  // A fifth of a decade of room above and below: lines do not run along the frame.
+  if (lo > 0 && hi / lo >= LOG_SPAN) return { log: true, lo: lo / 10 ** 0.2, hi: hi * 10 ** 0.2 };
   const pad = hi > lo ? 0.05 * (hi - lo) : Math.max(Math.abs(lo) * 0.1, 1e-3);
   lo -= pad;
   hi += pad;
@@ -84,6 +85,7 @@ export class LossStrip {
     this.metricSelect = el("select", { id: "rnn-loss-metric", hidden: true, attrs: { "aria-label": "what the strip draws" } });
     this.metricSelect.addEventListener("change", () => {
       this.metric = this.metricSelect.value;
+      this.app.hideHover();
       this.draw();
     });
     this.legend = el("span", { class: "rnn-loss-legend" });
