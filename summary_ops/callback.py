@@ -56,7 +56,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
 
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
-    logged steps are comparable over training. Logging problems are warned
+    logged steps are comparable over training. That loss (with the
+    regularization and add_loss terms, as fit() reports it) and the
+    compiled metrics on the probe batch go to `probe/loss` at every logging
+    step (run_summary.probe_loss; the metrics computed statelessly, so the
+    ones fit() reports are untouched). Logging problems are warned
     about once and never stop training; steps that do not log cost nothing.
 
     Args:
@@ -187,6 +191,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._model_probe = None  # model_probe.ModelProbe of the logged layers
         self._layer_collectors = []  # collectors_lib, in collecting order
         self._labels = None  # collectors_lib.Labels
+        self._probe_loss = None  # collectors_lib.ProbeLoss
         self._weight_layers = []  # the layers whose weights are logged
         self._weights = None  # collectors_lib.Weights of them, made at the first log
         self._probed_setup = None
@@ -299,6 +304,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 collectors_lib.Horizons(self.model, self._horizon_options, self._warn_once)
             )
         self._labels = collectors_lib.Labels(self.model, self.vocabulary, self._warn_once)
+        self._probe_loss = collectors_lib.ProbeLoss(self.model)
 
     def _warn_unsupported(self):
         for layer, reason in self._model_probe.unsupported.items():
@@ -456,6 +462,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 groups.append(collectors_lib.Group("weights", failure, writes))
             except Exception as e:  # Logging must never stop training.
                 self._warn_once("weights", "%s: %s: %s" % (failure, type(e).__name__, e))
+        failure = "RNNTensorBoard: could not log the probe loss at step %d" % step
+        try:
+            writes = self._probe_loss.collect(probed, self._probe_batch)
+            groups.append(collectors_lib.Group("probe loss", failure, writes))
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once("probe loss", "%s: %s: %s" % (failure, type(e).__name__, e))
         return groups, labels
 
     def _write(self, groups, step, full, pinned):

@@ -21,6 +21,7 @@ from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import horizon as horizon_lib
 from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
+from tb_rnn_plugin.summary_ops import run_summary
 from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 
@@ -370,6 +371,55 @@ class Weights:
         if gradient is not None and matrix.row is not None:
             gradient = gradient[matrix.row]
         return gradient
+
+
+class ProbeLoss:
+    """`probe/loss`: the compiled loss and metrics on the probe batch, from
+    the probe pass (its loss is model.compute_loss in inference mode: the
+    compiled loss plus the model's regularization and add_loss terms, the
+    number fit() and evaluate() report for that batch; its predictions feed
+    the metrics). The model is not run again, and the training metrics'
+    state is not touched: the compiled metrics are computed statelessly,
+    from fresh variables, on the probe batch alone."""
+
+    def __init__(self, model):
+        self.model = model
+        self.names = None  # fixed by the first write (the tag's metadata)
+
+    def collect(self, probed, probe_batch):
+        """[Write] of the step's values (a Group's writes)."""
+        _, y, sample_weight = probe_batch
+        metrics = probe_metrics(self.model, y, probed["predictions"], sample_weight)
+        names = ["loss"] + list(metrics)
+        if self.names is None:
+            self.names = names
+        elif names != self.names:
+            raise ValueError("the compiled metrics changed from %s to %s" % (self.names, names))
+        values = np.array([probed["loss"]] + list(metrics.values()), np.float32)
+
+        def write(values, **_):
+            return run_summary.probe_loss(values, names)
+
+        return [Write(None, None, (values,), write, True)]
+
+
+def probe_metrics(model, y, y_pred, sample_weight=None):
+    """{name: float} of the model's compiled metrics (compile(metrics=...))
+    on one batch, as evaluate() would report them for that batch alone,
+    computed statelessly: the metrics' own variables are left as they are.
+    Metrics whose result is not a scalar are left out."""
+    metric = next((m for m in model.metrics if m.name == "compile_metrics"), None)
+    if metric is None:
+        return {}
+    if not metric.built:  # built by the first training step; update_state would do this
+        metric.build(y, y_pred)
+    variables = metric.stateless_update_state(metric.stateless_reset_state(), y, y_pred, sample_weight)
+    results = {}
+    for name, value in metric.stateless_result(variables).items():
+        value = np.asarray(value, np.float64)
+        if value.size == 1:
+            results[name] = float(value.reshape(()))
+    return results
 
 
 def weight_entries(layers):

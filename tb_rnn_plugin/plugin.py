@@ -1,7 +1,7 @@
 """The RNN plugin's TensorBoard side: loader, routes and static files.
 
 Routes (under /data/plugin/rnn/; docs/http_api.md specifies each):
-  GET /tags, /steps, /tensor, /profile, /kept, /health, /probes, /static/<name>.
+  GET /tags, /steps, /tensor, /profile, /kept, /health, /probes, /loss, /static/<name>.
 
 Routes only parse the query and respond; the *_impl methods shape what
 storage.SeriesStore reads (v1/v2 series, pinned steps, kept companions) with
@@ -23,6 +23,7 @@ from tensorboard.plugins import base_plugin
 
 from tb_rnn_plugin import health_service
 from tb_rnn_plugin import kinds
+from tb_rnn_plugin import loss_series
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import payloads
 from tb_rnn_plugin import probes
@@ -93,6 +94,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/kept": self.kept_route,
             "/health": self.health_route,
             "/probes": self.probes_route,
+            "/loss": self.loss_route,
             "/static/*": self.static_route,
         }
 
@@ -205,6 +207,10 @@ class RnnPlugin(base_plugin.TBPlugin):
         """Each run's latest probe fingerprint (probes.probes)."""
         return probes.probes(self.store, ctx, experiment)
 
+    def loss_impl(self, ctx, experiment, run=None):
+        """The probe loss of every run that logged one (loss_series.read_runs)."""
+        return loss_series.read_runs(self.store, ctx, experiment, run)
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -276,6 +282,15 @@ class RnnPlugin(base_plugin.TBPlugin):
     def probes_route(self, request):
         body = self.probes_impl(
             plugin_util.context(request.environ), plugin_util.experiment_id(request.environ))
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def loss_route(self, request):
+        body = self.loss_impl(
+            plugin_util.context(request.environ),
+            plugin_util.experiment_id(request.environ),
+            request.args.get("run"),
+        )
         return http_util.Respond(request, body, "application/json")
 
     @wrappers.Request.application

@@ -163,7 +163,7 @@ def test_plugin_properties(logdir):
     assert fm.tab_name == "RNN"
     assert fm.element_name is None
     assert set(plugin.get_plugin_apps()) == {
-        "/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/probes", "/static/*"}
+        "/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/probes", "/loss", "/static/*"}
 
 
 def test_plugins_listing_shows_rnn_tab_enabled(client):

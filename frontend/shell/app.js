@@ -14,6 +14,7 @@ import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
 import { HealthOverview } from "./health.js";
 import { mountProbeNotice } from "./probe_notice.js";
+import { LossStrip } from "./loss_strip.js";
 import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
@@ -73,8 +74,10 @@ export class App {
       onOpen: (target) => this.openHealthTarget(target),
       viewsFor: (kind) => viewsFor(this.index.series.filter((s) => s.kind === kind)).map((v) => ({ value: v.id })),
     });
+    this.lossStrip = new LossStrip(this);
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message,
+      this.lossStrip.node, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
     this.tooltip = new Tooltip(document.body);
@@ -128,6 +131,7 @@ export class App {
    */
   async update({ quiet = false } = {}) {
     const gen = this.store.nextGeneration();
+    this.lossStrip.sync();
     const st = this.state;
     const runs = this.shownRuns();
     if (!runs.length || st.layer === null || st.kind === null) {
@@ -171,6 +175,7 @@ export class App {
       console.error(error);
     } finally {
       clearTimeout(loadingTimer);
+      if (!this.store.isStale(gen)) this.lossStrip.sync();
     }
   }
 
