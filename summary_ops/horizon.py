@@ -196,8 +196,18 @@ class GradientHorizon(LayerProbe):
         result = {
             "mask": None if mask is None else np.asarray(mask),
             "step_losses": None if steps is None else np.asarray(steps),
-            "directions": [],
         }
+        # The targets reported: None when every t is (a sequence-to-one
+        # model's one row says which step it is).
+        reported = targets if (self.targets is not None or steps is None) else None
+        result.update(self._report(per_direction, targets, reported))
+        return result
+
+    def _report(self, per_direction, targets, reported):
+        """{"directions": [one entry per direction and leaf cell]} (see the
+        class docstring) from the computed rows; an InputDependency
+        (dependency.py) reports its one sum over directions instead."""
+        entries = []
         for direction, (norms, vectors) in zip(self.directions, per_direction):
             # vectors [B, K, T, C_all] (None when only the norms were
             # computed), norms [B, K, T, leaves] (None: taken from vectors).
@@ -223,13 +233,13 @@ class GradientHorizon(LayerProbe):
                     "cell": leaf.name,
                     "cell_index": leaf.index,
                     "horizon": horizon,
-                    "targets": targets if (self.targets is not None or steps is None) else None,
+                    "targets": reported,
                     "max_lag": self.max_lag,
                 }
                 if self.return_vectors:
                     entry["vectors"] = part
-                result["directions"].append(entry)
-        return result
+                entries.append(entry)
+        return {"directions": entries}
 
     def _check_sum(self, steps, compiled):
         total = float(np.sum(np.asarray(steps, dtype=np.float64)))
@@ -276,8 +286,9 @@ class GradientHorizon(LayerProbe):
             raise UnsupportedLayerError("the batch's number of timesteps must be static")
         offsets = np.cumsum([0] + [d.size for d in self.directions]).tolist()
         eps_all = self._eps(u)
+        source = self._source(u, eps_all)
         with tf.GradientTape(persistent=(method == "loop")) as tape:
-            tape.watch(eps_all)
+            tape.watch(source)
             y_pred, outputs = self._forward(u, mask, eps_all, offsets)
             steps = self._step_losses(y, y_pred, sample_weight, timesteps)
             compiled = self.model.compute_loss(
@@ -293,27 +304,24 @@ class GradientHorizon(LayerProbe):
                 per_target = [tf.reduce_sum(selected[:, k]) for k in range(len(targets))]
         if steps is None:
             # Sequence-to-one: one loss, one row.
-            vectors = tape.gradient(compiled, eps_all, unconnected_gradients="zero")[:, None]
+            vectors = tape.gradient(compiled, source, unconnected_gradients="zero")[:, None]
         elif method == "loop":
             rows = [
-                tape.gradient(loss_k, eps_all, unconnected_gradients="zero")
+                tape.gradient(loss_k, source, unconnected_gradients="zero")
                 for loss_k in per_target
             ]
             vectors = tf.stack(rows, axis=1)
         elif method == "jacobian":
             vectors = tape.batch_jacobian(
-                selected, eps_all, unconnected_gradients="zero", experimental_use_pfor=True
-            )  # [B, K, T, C_all]
+                selected, source, unconnected_gradients="zero", experimental_use_pfor=True
+            )  # [B, K, T, C_all] (or the source's per-step shape)
         else:
             chunk = len(targets) if not self.max_copies else max(1, int(self.max_copies))
             vectors = tf.concat([
                 self._tiled_rows(u, mask, y, sample_weight, loss_targets[i:i + chunk], offsets)
                 for i in range(0, len(targets), chunk)
             ], axis=1)
-        per_direction = [
-            (None, vectors[..., offsets[i]:offsets[i + 1]]) for i in range(len(self.directions))
-        ]
-        return mask, steps, compiled, per_direction, tf.constant(targets), outputs, tf.constant(True)
+        return mask, steps, compiled, self._split_rows(vectors, offsets), tf.constant(targets), outputs, tf.constant(True)
 
     # -- method="reverse": an explicit reverse-mode recurrence ------------------
 
@@ -378,6 +386,19 @@ class GradientHorizon(LayerProbe):
         ]
         return mask, steps, compiled, per_direction, tf.constant(targets), outputs, local
 
+    def _source(self, u, eps):
+        """What the rows differentiate the losses against: here eps_t, added
+        to h_t ([B, T, C_all], all directions side by side); an
+        InputDependency (dependency.py) takes the layer's input u."""
+        return eps
+
+    def _split_rows(self, vectors, offsets):
+        """[(norms, vectors)] per direction of the rows [B, K, T, C_all]
+        against _source (norms None: taken from the vectors)."""
+        return [
+            (None, vectors[..., offsets[i]:offsets[i + 1]]) for i in range(len(self.directions))
+        ]
+
     def _tiled_rows(self, u, mask, y, sample_weight, targets, offsets):
         """dl[b, t_k]/deps[b, j] for the K targets: [B, K, T, C_all].
 
@@ -393,15 +414,16 @@ class GradientHorizon(LayerProbe):
         y_k = tile(tf.convert_to_tensor(y))
         w_k = None if sample_weight is None else tile(tf.convert_to_tensor(sample_weight))
         eps_k = self._eps(u, copies)
+        source = self._source(u_k, eps_k)
         with tf.GradientTape() as tape:
-            tape.watch(eps_k)
+            tape.watch(source)
             y_pred, _ = self._forward(u_k, mask_k, eps_k, offsets)
             steps = self._step_losses(y_k, y_pred, w_k, timesteps, copies=copies)
             pick = tf.one_hot(targets, timesteps, dtype=steps.dtype)  # [K, T]
             steps = tf.reshape(steps, tf.stack([copies, batch, timesteps]))
             loss = tf.reduce_sum(steps * pick[:, None, :])
-        grad = tape.gradient(loss, eps_k, unconnected_gradients="zero")
-        grad = tf.reshape(grad, tf.concat([[copies, batch], tf.shape(grad)[1:]], axis=0))
+        grad = tape.gradient(loss, source, unconnected_gradients="zero")
+        grad = tf.reshape(grad, tf.stack([copies, batch, timesteps, -1]))  # per step flat
         return tf.transpose(grad, [1, 0, 2, 3])
 
     def _loss_positions(self, targets, timesteps):

@@ -36,6 +36,7 @@ _LAZY = {
     "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
     "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
     "labels": "tb_rnn_plugin.summary_ops.summary",
+    "input_dependency": "tb_rnn_plugin.summary_ops.dependency_summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.model_probe",
 }
 
