@@ -27,8 +27,9 @@ layers stacked after the layer and the head. Where a step is padded
 
 Which layer: "first" means that no recurrent layer lies between a model
 input and the layer (InputDependency raises NotFirstLayerError
-otherwise): a model with one input and stacked recurrent layers has one,
-a model with several inputs may have one per input. e_j is what the
+otherwise): a model with stacked recurrent layers has one. As for the
+horizon, every path from the inputs to the outputs must pass through it
+(two inputs, each through its own recurrent layer: unsupported). e_j is what the
 layer receives: the Embedding's vectors (also after dropout or a Dense),
 not the token ids, which have no gradient.
 """

@@ -222,3 +222,27 @@ def test_unknown_option_is_refused_at_once():
         RNNTensorBoard("logs", input_dependency={"max_lag": 3})
     with pytest.raises(ValueError, match="None, True or a dict"):
         RNNTensorBoard("logs", input_dependency="yes")
+
+
+def test_the_writer_checks_its_input_and_writes_inside_tf_function(tmp_path):
+    import tensorflow as tf
+
+    import tb_rnn_plugin as rnn
+
+    values = np.arange(2 * 3 * T, dtype="float32").reshape(2, 3, T)
+    with pytest.raises(ValueError, match="targets names 2 timesteps, data has 3 rows"):
+        rnn.input_dependency("x/input_dependency", values, step=0, targets=[0, 1])
+    with pytest.raises(ValueError, match="rank 3"):
+        rnn.input_dependency("x/input_dependency", values[0], step=0)
+
+    @tf.function
+    def write(data):
+        return rnn.input_dependency("rnn/input_dependency", data, step=3, targets=[0, 2, 5],
+                                    layer="rnn", cell="GRU", backward=True)
+
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        assert bool(write(tf.constant(values)))
+    info, steps, logged = tb_reading.read_back(tmp_path, (metadata.INPUT_DEPENDENCY,))["."][
+        "rnn/input_dependency"]
+    assert steps == [3] and info["targets"] == [0, 2, 5] and info["backward"] is True
+    np.testing.assert_array_equal(logged[0], values)
