@@ -95,6 +95,43 @@ def test_equals_central_finite_differences_of_the_step_losses(float64, cell, met
     assert result["step_losses"].sum() == pytest.approx(compiled, rel=1e-12)
 
 
+def test_after_go_backwards_target_t_is_the_loss_computed_at_input_time_t(float64):
+    recurrent = keras.layers.GRU(UNITS, return_sequences=True, go_backwards=True, name="rnn")
+    model, embedding, head = token_model(recurrent)
+    x, y = token_data(2)
+    dependency = InputDependency(model, recurrent)(x, y)["dependency"]
+    by_position = finite_difference_dependency(np.asarray(embedding(x)), recurrent, head, y)
+    # The output (and the loss) runs in processing order: position T-1-t
+    # is computed at input time t, after reading the inputs j >= t.
+    np.testing.assert_allclose(dependency, by_position[:, ::-1], rtol=1e-6, atol=1e-12)
+    assert np.all(np.tril(dependency, -1) == 0)
+
+
+def test_sequence_to_one_with_padding_is_one_row_zero_at_padded_steps(float64):
+    tokens = keras.Input((T,), dtype="int32")
+    embedding = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)
+    recurrent = keras.layers.LSTM(UNITS, name="rnn")  # return_sequences=False
+    model = keras.Model(tokens, keras.layers.Dense(VOCAB, activation="softmax")(
+        recurrent(embedding(tokens))))
+    model.compile(loss="sparse_categorical_crossentropy")
+    x = np.array([[1, 2, 3, 4, 0, 0], [4, 3, 2, 1, 2, 3]])
+    y = np.array([1, 2])
+    result = InputDependency(model, recurrent)(x, y)
+    assert result["targets"] == [T - 1] and result["step_losses"] is None
+    D = result["dependency"][:, 0]
+    assert np.all(D[0, 4:] == 0) and np.all(D[0, :4] > 0) and np.all(D[1] > 0)
+    # One row: the whole loss's gradient in e_j, as one tape computes it.
+    import tensorflow as tf
+
+    e = tf.constant(embedding(x))
+    mask = tf.constant(x != 0)
+    with tf.GradientTape() as tape:
+        tape.watch(e)
+        loss = model.compute_loss(x=x, y=y, y_pred=model.layers[-1](recurrent(e, mask=mask)))
+    expected = np.linalg.norm(tape.gradient(loss, e).numpy(), axis=-1)
+    np.testing.assert_allclose(D, expected, rtol=1e-10)
+
+
 def test_targets_keep_their_rows_in_the_order_asked(float64):
     recurrent = keras.layers.LSTM(UNITS, return_sequences=True, name="rnn")
     model, _, _ = token_model(recurrent)
