@@ -29,6 +29,7 @@ import keras  # noqa: E402
 
 from tb_rnn_plugin import RNNTensorBoard  # noqa: E402
 from tb_rnn_plugin import demo  # noqa: E402
+from tb_rnn_plugin.summary_ops.dependency import InputDependency  # noqa: E402
 
 BATCH = 64  # the demo's batch size, so its probe batch
 
@@ -53,6 +54,8 @@ def main():
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument("--delay", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--method", default=None, choices=InputDependency.METHODS,
+                        help="input_dependency's method (default: its own default)")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -63,7 +66,8 @@ def main():
         callbacks = {
             "without": callback(os.path.join(logdir, "without"), (x, y)),
             "with input_dependency": callback(
-                os.path.join(logdir, "with"), (x, y), input_dependency=True
+                os.path.join(logdir, "with"), (x, y),
+                input_dependency={"method": args.method} if args.method else True,
             ),
         }
         for cb in callbacks.values():
@@ -75,16 +79,22 @@ def main():
             times["training step"].append(cpu_seconds(lambda: model.train_on_batch(x, y)))
             for name, cb in callbacks.items():
                 times[name].append(cpu_seconds(cb._log_now))
+        # Which method ran (a fallback says so), and that it did run.
+        [collector] = [c for c in callbacks["with input_dependency"]._layer_collectors
+                       if hasattr(c, "_dependencies")]
+        ran = [d.last_method for d in collector._dependencies.values() if d is not None]
         for cb in callbacks.values():
             cb.on_train_end()
     median = {name: statistics.median(values) for name, values in times.items()}
-    print("demo --task delayed, %s(%d), T=%d, probe batch %d; CPU seconds, median of %d"
-          % (args.cell, args.units, args.timesteps, BATCH, args.repeats))
+    print("demo --task delayed, %s(%d), T=%d, probe batch %d, method %s; CPU seconds, "
+          "median of %d" % (args.cell, args.units, args.timesteps, BATCH,
+                            args.method or "default", args.repeats))
     print("%-44s %9.4f s" % ("one training step", median["training step"]))
     for name in callbacks:
         print("%-44s %9.4f s  (%.1f training steps; first call %.2f s)" % (
             "one logging step, " + name, median[name],
             median[name] / median["training step"], first[name]))
+    print("input dependency computed by method(s): %s" % (ran or "none: it was dropped"))
     ratio = median["with input_dependency"] / median["without"]
     print("logging step with / without input_dependency: %.2f" % ratio)
 

@@ -14,11 +14,18 @@ tensor: the per-timestep losses l[b, t] (they add up to the compiled loss
 without regularisation, checked at the first call), the targets (a subset
 of t, negative ones counted from the end; after a go_backwards layer not
 in a Bidirectional, target t is the loss computed at input time t), the
-sequence-to-one case (one row, targets [T-1]) and the methods "tile" (the
-default: the batch tiled once per target, one forward and one backward
-pass of a K*B batch; `max_copies` bounds K*B per pass), "jacobian" and
-"loop". The reverse recurrence ("reverse") carries state cotangents only,
-so it is not offered here.
+sequence-to-one case (one row, targets [T-1]) and the methods:
+
+"reverse" (the default), the horizon's reverse recurrence over the layer's
+steps (horizon_reverse), each step's VJP taken in its input x_p as well
+as its states, always by the generic step (pfor over a one-step tape: the
+hand-written cell_reverse steps give state cotangents only). Where the
+layers after this one mix timesteps (another RNN stacked after it, a
+Conv1D, attention) its direct cotangents do not hold, and every call
+falls back to "tile" (`last_method` says which ran);
+"tile": the batch tiled once per target, one forward and one backward
+pass of a K*B batch (`max_copies` bounds K*B per pass);
+"jacobian" and "loop" (one backward pass per target), for checks.
 
 The gradient reaches e_j through every path after it: every direction of
 a Bidirectional layer (one sum, so one series without a direction), the
@@ -58,7 +65,8 @@ class InputDependency(horizon_lib.GradientHorizon):
         through it).
       targets: None (every t) or a list of timesteps t (negative counts from
         the end) whose losses L_t are differentiated.
-      method: "tile" (the default), "jacobian" or "loop" (see the module).
+      method: "reverse" (the default), "tile", "jacobian" or "loop" (see the
+        module).
       max_copies: with method="tile", the most batch copies per pass.
 
     Calling it on (x, y, sample_weight) returns
@@ -74,13 +82,16 @@ class InputDependency(horizon_lib.GradientHorizon):
       ValueError: an unknown method, or a target outside the sequence.
     """
 
-    METHODS = ("tile", "jacobian", "loop")
+    METHODS = ("reverse", "tile", "jacobian", "loop")
+    FALLBACK = "tile"
+    REVERSE_SOURCE = "input"
 
-    def __init__(self, model, layer, targets=None, method="tile", max_copies=None):
-        if method not in self.METHODS:
-            raise ValueError("method must be one of %s, got %r" % (self.METHODS, method))
+    def __init__(self, model, layer, targets=None, method="reverse", max_copies=None):
+        # The reverse recurrence takes the generic (pfor) step: the
+        # hand-written ones (cell_reverse) give state cotangents only.
         super().__init__(
             model, layer, targets=targets, method=method, max_copies=max_copies,
+            hand_written=False,
         )
         upstream = recurrent_upstream(self._pre)
         if upstream:
@@ -99,9 +110,10 @@ class InputDependency(horizon_lib.GradientHorizon):
         return [(None, tf.reshape(vectors, tf.concat([shape[:3], [-1]], axis=0)))]
 
     def _report(self, per_direction, targets, reported):
-        (_, vectors), = per_direction
-        # In float64: squares of small float32 gradients would underflow.
-        vectors = np.asarray(vectors, dtype=np.float64)
+        # The directions' gradients in e_j add up (method "reverse" runs
+        # them apart); in float64: squares of small float32 gradients
+        # would underflow.
+        vectors = sum(np.asarray(v, dtype=np.float64) for _, v in per_direction)
         return {"dependency": np.sqrt(np.sum(np.square(vectors), axis=-1)), "targets": reported}
 
 

@@ -131,6 +131,12 @@ class GradientHorizon(LayerProbe):
     """
 
     METHODS = ("reverse", "tile", "jacobian", "loop")
+    # What method="reverse" falls back to where the layers after this one
+    # mix timesteps.
+    FALLBACK = "jacobian"
+    # What the reverse recurrence takes each row's gradient in
+    # (horizon_reverse.reverse_direction's `source`): eps_t added to h_t.
+    REVERSE_SOURCE = "state"
 
     def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
                  method="reverse", max_copies=None, hand_written=True):
@@ -171,7 +177,7 @@ class GradientHorizon(LayerProbe):
         if self._unsupported is not None:
             raise UnsupportedLayerError(self._unsupported)
         if method == "reverse" and self._not_time_local:
-            method = "jacobian"
+            method = self.FALLBACK
         self.last_method = method
         if method not in self._fns:
             self._fns[method] = tf.function(
@@ -187,7 +193,7 @@ class GradientHorizon(LayerProbe):
                 # The layers after this one mix timesteps: the reverse
                 # recurrence's direct cotangents would be wrong.
                 self._not_time_local = True
-                return self._run("jacobian", x, y, sample_weight)
+                return self._run(self.FALLBACK, x, y, sample_weight)
             if not self._checked:  # LayerProbe's check: the rerun reproduces the layer
                 self._check_reproduces_layer(x, outputs)
         if steps is not None and not self._sum_checked:
@@ -380,7 +386,8 @@ class GradientHorizon(LayerProbe):
         targets = self._normalised_targets(timesteps)
         per_direction = [
             horizon_reverse.reverse_direction(
-                d, rec, g, targets, timesteps, self.max_lag, self.return_vectors
+                d, rec, g, targets, timesteps, self.max_lag, self.return_vectors,
+                source=self.REVERSE_SOURCE,
             )
             for d, rec, g in zip(self.directions, records, direct)
         ]

@@ -75,7 +75,8 @@ def finite_difference_dependency(e, recurrent, head, y, h=1e-5):
 
 
 @pytest.mark.parametrize("cell, method", [
-    ("SimpleRNN", "tile"), ("LSTM", "tile"), ("LSTM", "loop"), ("LSTM", "jacobian"),
+    ("SimpleRNN", "tile"), ("LSTM", "tile"), ("LSTM", "reverse"), ("LSTM", "loop"),
+    ("LSTM", "jacobian"),
 ])
 def test_equals_central_finite_differences_of_the_step_losses(float64, cell, method):
     recurrent = getattr(keras.layers, cell)(UNITS, return_sequences=True, name="rnn")
@@ -137,11 +138,53 @@ def test_targets_keep_their_rows_in_the_order_asked(float64):
     model, _, _ = token_model(recurrent)
     x, y = token_data(1)
     every = InputDependency(model, recurrent)(x, y)["dependency"]
-    some = InputDependency(model, recurrent, targets=[4, -1, 0], max_copies=2)(x, y)
+    some = InputDependency(model, recurrent, targets=[4, -1, 0], method="tile",
+                           max_copies=2)(x, y)  # the rows in two passes
     assert some["targets"] == [4, 5, 0]
     np.testing.assert_allclose(some["dependency"], every[:, [4, 5, 0]], rtol=1e-12)
     with pytest.raises(ValueError, match="method"):
-        InputDependency(model, recurrent, method="reverse")
+        InputDependency(model, recurrent, method="backprop")
+
+
+@pytest.mark.parametrize("recurrent", [
+    lambda: keras.layers.Bidirectional(keras.layers.GRU(UNITS, return_sequences=True)),
+    lambda: keras.layers.SimpleRNN(UNITS, return_sequences=True, go_backwards=True),
+    lambda: keras.layers.RNN([keras.layers.LSTMCell(3), keras.layers.GRUCell(2)],
+                             return_sequences=True),
+], ids=["bidirectional", "go_backwards", "stacked_cells"])
+def test_the_reverse_recurrence_agrees_with_a_loop_of_backward_passes(float64, recurrent):
+    """Method "reverse" (the gradient horizon's recurrence, rows taken in the
+    step's input) against one backward pass per target, with padding."""
+    tokens = keras.Input((T,), dtype="int32")
+    layer = recurrent()
+    embedded = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)(tokens)
+    model = keras.Model(tokens, keras.layers.Dense(VOCAB, activation="softmax")(layer(embedded)))
+    model.compile(loss="sparse_categorical_crossentropy")
+    x, y = token_data(3)
+    x = x % (VOCAB - 1) + 1
+    x[0, 4:] = 0  # padding
+    for targets in (None, [4, 1]):
+        reverse = InputDependency(model, layer, method="reverse", targets=targets)
+        got = reverse(x, y)["dependency"]
+        assert reverse.last_method == "reverse"
+        expected = InputDependency(model, layer, method="loop", targets=targets)(x, y)
+        np.testing.assert_allclose(got, expected["dependency"], rtol=1e-10, atol=1e-18)
+        assert np.all(got[0, :, 4:] == 0) and got.max() > 0
+
+
+def test_layers_after_it_that_mix_timesteps_make_reverse_fall_back_to_tile(float64):
+    tokens = keras.Input((T,), dtype="int32")
+    first = keras.layers.LSTM(UNITS, return_sequences=True)
+    after = keras.layers.GRU(3, return_sequences=True)(first(
+        keras.layers.Embedding(VOCAB, EMBED)(tokens)))
+    model = keras.Model(tokens, keras.layers.Dense(VOCAB, activation="softmax")(after))
+    model.compile(loss="sparse_categorical_crossentropy")
+    x, y = token_data(4)
+    reverse = InputDependency(model, first, method="reverse")
+    got = reverse(x, y)["dependency"]
+    assert reverse.last_method == "tile"
+    expected = InputDependency(model, first, method="loop")(x, y)["dependency"]
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-18)
 
 
 def shift_register_model(lag):
