@@ -15,6 +15,8 @@ import collections
 import keras
 import numpy as np
 
+from tb_rnn_plugin.summary_ops import dependency as dependency_lib
+from tb_rnn_plugin.summary_ops import dependency_summary
 from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import health as health_lib
@@ -261,6 +263,52 @@ class Horizons:
                 mask_tag=ctx.mask_tag, cell_index=entry["cell_index"],
             ))
         return writes
+
+
+class InputDependencies:
+    """`<layer>/input_dependency` (dependency_lib.InputDependency) of the
+    first recurrent layers fed by a model input; the layers after them are
+    skipped quietly, a layer it cannot handle is said once."""
+
+    def __init__(self, model, options, warn_once):
+        self.model = model
+        self.options = options
+        self.warn_once = warn_once
+        self._dependencies = {}  # layer -> InputDependency or None
+
+    def collect(self, ctx):
+        layer = ctx.layer
+        if layer not in self._dependencies:
+            self._dependencies[layer] = self._build(layer)
+        dependency = self._dependencies[layer]
+        if dependency is None:
+            return []
+        try:
+            result = dependency(*ctx.probe_batch)
+        except probe_lib.UnsupportedLayerError as e:
+            self._drop(layer, e)
+            return []
+        return [blob_write(
+            dependency_summary.input_dependency, "%s/input_dependency" % layer.name,
+            result["dependency"][ctx.keep], targets=result["targets"],
+            backward=bool(getattr(layer, "go_backwards", False)), layer=layer.name,
+            cell=probe_lib.cell_type(leaf_cell(layer, "forward", None)), mask_tag=ctx.mask_tag,
+        )]
+
+    def _build(self, layer):
+        try:
+            return dependency_lib.InputDependency(self.model, layer, **self.options)
+        except dependency_lib.NotFirstLayerError:
+            return None  # a recurrent layer before it logs the input's dependency
+        except (probe_lib.UnsupportedLayerError, ValueError) as e:
+            return self._drop(layer, e)
+
+    def _drop(self, layer, reason):
+        self._dependencies[layer] = None
+        self.warn_once(
+            "input dependency " + layer.name,
+            "RNNTensorBoard: no input dependency for layer %r: %s" % (layer.name, reason),
+        )
 
 
 class Labels:
