@@ -56,7 +56,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
 
     The loss is the model's compiled loss on the probe batch, in inference
     mode (no dropout), without loss scaling. The probe batch is fixed, so
-    logged steps are comparable over training. Logging problems are warned
+    logged steps are comparable over training. That loss (with the
+    regularization and add_loss terms, as fit() reports it) and the
+    compiled metrics on the probe batch go to `probe/loss` at every logging
+    step (run_summary.probe_loss; the metrics computed statelessly, so the
+    ones fit() reports are untouched). Logging problems are warned
     about once and never stop training; steps that do not log cost nothing.
 
     Args:
@@ -83,6 +87,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         ||dL_{t_k}/dh_j|| on the probe batch, with `/horizon_stats` (the
         step's max and effective horizon) and `/lag_profile` kept for every
         step.
+      input_dependency: None (off), True, or a dict of options (`targets`,
+        `method`, `max_copies`) for dependency.InputDependency: logs
+        `<layer>/input_dependency`, ||dL_{t_k}/de_j|| (e_j the layer's input)
+        on the first recurrent layer fed by each model input (docs/callback.md).
       health_thresholds: overrides of health.DEFAULT_THRESHOLDS (a dict)
         for `<layer>[/<direction>][/cell_<i>]/activation/unit_health`, per
         unit and logged step, kept whole: dead, saturated, gate-saturated
@@ -136,6 +144,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         log_weights=True,
         log_gate_activations=True,
         gradient_horizon=None,
+        input_dependency=None,
         health_thresholds=None,
         vocabulary=None,
         full_every=10,
@@ -158,7 +167,8 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.max_samples = max_samples
         self.log_weights = bool(log_weights)
         self.log_gate_activations = bool(log_gate_activations)
-        self._horizon_options = _horizon_options(gradient_horizon)
+        self._horizon_options = _options("gradient_horizon", gradient_horizon, _HORIZON_OPTIONS)
+        self._dependency_options = _options("input_dependency", input_dependency, _DEPENDENCY_OPTIONS)
         self.health_thresholds = health_lib.thresholds_with(health_thresholds)
         self.vocabulary = _vocabulary_list(vocabulary)
         if self.vocabulary is not None and self._horizon_options is None:
@@ -187,6 +197,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._model_probe = None  # model_probe.ModelProbe of the logged layers
         self._layer_collectors = []  # collectors_lib, in collecting order
         self._labels = None  # collectors_lib.Labels
+        self._probe_loss = None  # collectors_lib.ProbeLoss
         self._weight_layers = []  # the layers whose weights are logged
         self._weights = None  # collectors_lib.Weights of them, made at the first log
         self._probed_setup = None
@@ -298,7 +309,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
             self._layer_collectors.append(
                 collectors_lib.Horizons(self.model, self._horizon_options, self._warn_once)
             )
+        if self._dependency_options is not None:
+            self._layer_collectors.append(collectors_lib.InputDependencies(
+                self.model, self._dependency_options, self._warn_once
+            ))
         self._labels = collectors_lib.Labels(self.model, self.vocabulary, self._warn_once)
+        self._probe_loss = collectors_lib.ProbeLoss(self.model)
 
     def _warn_unsupported(self):
         for layer, reason in self._model_probe.unsupported.items():
@@ -456,6 +472,12 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 groups.append(collectors_lib.Group("weights", failure, writes))
             except Exception as e:  # Logging must never stop training.
                 self._warn_once("weights", "%s: %s: %s" % (failure, type(e).__name__, e))
+        failure = "RNNTensorBoard: could not log the probe loss at step %d" % step
+        try:
+            writes = self._probe_loss.collect(probed, self._probe_batch)
+            groups.append(collectors_lib.Group("probe loss", failure, writes))
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once("probe loss", "%s: %s: %s" % (failure, type(e).__name__, e))
         return groups, labels
 
     def _write(self, groups, step, full, pinned):
@@ -505,20 +527,22 @@ class RNNTensorBoard(keras.callbacks.Callback):
 
 
 _HORIZON_OPTIONS = ("max_lag", "targets", "method")
+_DEPENDENCY_OPTIONS = ("targets", "method", "max_copies")
 
 
-def _horizon_options(option):
-    """gradient_horizon's argument as GradientHorizon keyword arguments, or None (off)."""
+def _options(name, option, known):
+    """An argument such as gradient_horizon as keyword arguments of its
+    computation (GradientHorizon, InputDependency), or None (off)."""
     if option is None or option is False:
         return None
     if option is True:
         return {}
     if not isinstance(option, dict):
-        raise ValueError("gradient_horizon must be None, True or a dict, got %r" % (option,))
-    unknown = sorted(set(option) - set(_HORIZON_OPTIONS))
+        raise ValueError("%s must be None, True or a dict, got %r" % (name, option))
+    unknown = sorted(set(option) - set(known))
     if unknown:
         raise ValueError(
-            "gradient_horizon: unknown option(s) %s (known: %s)" % (unknown, list(_HORIZON_OPTIONS))
+            "%s: unknown option(s) %s (known: %s)" % (name, unknown, list(known))
         )
     return dict(option)
 

@@ -15,12 +15,15 @@ import collections
 import keras
 import numpy as np
 
+from tb_rnn_plugin.summary_ops import dependency as dependency_lib
+from tb_rnn_plugin.summary_ops import dependency_summary
 from tb_rnn_plugin.summary_ops import gate_activations as gate_activations_lib
 from tb_rnn_plugin.summary_ops import gates as gates_lib
 from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import horizon as horizon_lib
 from tb_rnn_plugin.summary_ops import labels as labels_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
+from tb_rnn_plugin.summary_ops import run_summary
 from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 
@@ -262,6 +265,52 @@ class Horizons:
         return writes
 
 
+class InputDependencies:
+    """`<layer>/input_dependency` (dependency_lib.InputDependency) of the
+    first recurrent layers fed by a model input; the layers after them are
+    skipped quietly, a layer it cannot handle is said once."""
+
+    def __init__(self, model, options, warn_once):
+        self.model = model
+        self.options = options
+        self.warn_once = warn_once
+        self._dependencies = {}  # layer -> InputDependency or None
+
+    def collect(self, ctx):
+        layer = ctx.layer
+        if layer not in self._dependencies:
+            self._dependencies[layer] = self._build(layer)
+        dependency = self._dependencies[layer]
+        if dependency is None:
+            return []
+        try:
+            result = dependency(*ctx.probe_batch)
+        except probe_lib.UnsupportedLayerError as e:
+            self._drop(layer, e)
+            return []
+        return [blob_write(
+            dependency_summary.input_dependency, "%s/input_dependency" % layer.name,
+            result["dependency"][ctx.keep], targets=result["targets"],
+            backward=bool(getattr(layer, "go_backwards", False)), layer=layer.name,
+            cell=probe_lib.cell_type(leaf_cell(layer, "forward", None)), mask_tag=ctx.mask_tag,
+        )]
+
+    def _build(self, layer):
+        try:
+            return dependency_lib.InputDependency(self.model, layer, **self.options)
+        except dependency_lib.NotFirstLayerError:
+            return None  # a recurrent layer before it logs the input's dependency
+        except (probe_lib.UnsupportedLayerError, ValueError) as e:
+            return self._drop(layer, e)
+
+    def _drop(self, layer, reason):
+        self._dependencies[layer] = None
+        self.warn_once(
+            "input dependency " + layer.name,
+            "RNNTensorBoard: no input dependency for layer %r: %s" % (layer.name, reason),
+        )
+
+
 class Labels:
     """`<layer>/labels`: the true and predicted class of the probe samples,
     for the layers that log a horizon (labels_lib), read once per step."""
@@ -370,6 +419,55 @@ class Weights:
         if gradient is not None and matrix.row is not None:
             gradient = gradient[matrix.row]
         return gradient
+
+
+class ProbeLoss:
+    """`probe/loss`: the compiled loss and metrics on the probe batch, from
+    the probe pass (its loss is model.compute_loss in inference mode: the
+    compiled loss plus the model's regularization and add_loss terms, the
+    number fit() and evaluate() report for that batch; its predictions feed
+    the metrics). The model is not run again, and the training metrics'
+    state is not touched: the compiled metrics are computed statelessly,
+    from fresh variables, on the probe batch alone."""
+
+    def __init__(self, model):
+        self.model = model
+        self.names = None  # fixed by the first write (the tag's metadata)
+
+    def collect(self, probed, probe_batch):
+        """[Write] of the step's values (a Group's writes)."""
+        _, y, sample_weight = probe_batch
+        metrics = probe_metrics(self.model, y, probed["predictions"], sample_weight)
+        names = ["loss"] + list(metrics)
+        if self.names is None:
+            self.names = names
+        elif names != self.names:
+            raise ValueError("the compiled metrics changed from %s to %s" % (self.names, names))
+        values = np.array([probed["loss"]] + list(metrics.values()), np.float32)
+
+        def write(values, **_):
+            return run_summary.probe_loss(values, names)
+
+        return [Write(None, None, (values,), write, True)]
+
+
+def probe_metrics(model, y, y_pred, sample_weight=None):
+    """{name: float} of the model's compiled metrics (compile(metrics=...))
+    on one batch, as evaluate() would report them for that batch alone,
+    computed statelessly: the metrics' own variables are left as they are.
+    Metrics whose result is not a scalar are left out."""
+    metric = next((m for m in model.metrics if m.name == "compile_metrics"), None)
+    if metric is None:
+        return {}
+    if not metric.built:  # built by the first training step; update_state would do this
+        metric.build(y, y_pred)
+    variables = metric.stateless_update_state(metric.stateless_reset_state(), y, y_pred, sample_weight)
+    results = {}
+    for name, value in metric.stateless_result(variables).items():
+        value = np.asarray(value, np.float64)
+        if value.size == 1:
+            results[name] = float(value.reshape(()))
+    return results
 
 
 def weight_entries(layers):

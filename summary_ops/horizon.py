@@ -85,6 +85,8 @@ import tensorflow as tf
 import keras
 
 from tb_rnn_plugin.summary_ops import horizon_reverse
+# The horizon's statistics (pure numpy), importable from here as before.
+from tb_rnn_plugin.summary_ops.horizon_stats import horizon_statistics, lag_profile  # noqa: F401
 from tb_rnn_plugin.summary_ops.probe import UnsupportedLayerError, quiet_first_trace
 from tb_rnn_plugin.summary_ops.split_probe import LayerProbe
 
@@ -131,6 +133,12 @@ class GradientHorizon(LayerProbe):
     """
 
     METHODS = ("reverse", "tile", "jacobian", "loop")
+    # What method="reverse" falls back to where the layers after this one
+    # mix timesteps.
+    FALLBACK = "jacobian"
+    # What the reverse recurrence takes each row's gradient in
+    # (horizon_reverse.reverse_direction's `source`): eps_t added to h_t.
+    REVERSE_SOURCE = "state"
 
     def __init__(self, model, layer, max_lag=None, targets=None, return_vectors=False,
                  method="reverse", max_copies=None, hand_written=True):
@@ -171,7 +179,7 @@ class GradientHorizon(LayerProbe):
         if self._unsupported is not None:
             raise UnsupportedLayerError(self._unsupported)
         if method == "reverse" and self._not_time_local:
-            method = "jacobian"
+            method = self.FALLBACK
         self.last_method = method
         if method not in self._fns:
             self._fns[method] = tf.function(
@@ -187,7 +195,7 @@ class GradientHorizon(LayerProbe):
                 # The layers after this one mix timesteps: the reverse
                 # recurrence's direct cotangents would be wrong.
                 self._not_time_local = True
-                return self._run("jacobian", x, y, sample_weight)
+                return self._run(self.FALLBACK, x, y, sample_weight)
             if not self._checked:  # LayerProbe's check: the rerun reproduces the layer
                 self._check_reproduces_layer(x, outputs)
         if steps is not None and not self._sum_checked:
@@ -196,8 +204,18 @@ class GradientHorizon(LayerProbe):
         result = {
             "mask": None if mask is None else np.asarray(mask),
             "step_losses": None if steps is None else np.asarray(steps),
-            "directions": [],
         }
+        # The targets reported: None when every t is (a sequence-to-one
+        # model's one row says which step it is).
+        reported = targets if (self.targets is not None or steps is None) else None
+        result.update(self._report(per_direction, targets, reported))
+        return result
+
+    def _report(self, per_direction, targets, reported):
+        """{"directions": [one entry per direction and leaf cell]} (see the
+        class docstring) from the computed rows; an InputDependency
+        (dependency.py) reports its one sum over directions instead."""
+        entries = []
         for direction, (norms, vectors) in zip(self.directions, per_direction):
             # vectors [B, K, T, C_all] (None when only the norms were
             # computed), norms [B, K, T, leaves] (None: taken from vectors).
@@ -223,13 +241,13 @@ class GradientHorizon(LayerProbe):
                     "cell": leaf.name,
                     "cell_index": leaf.index,
                     "horizon": horizon,
-                    "targets": targets if (self.targets is not None or steps is None) else None,
+                    "targets": reported,
                     "max_lag": self.max_lag,
                 }
                 if self.return_vectors:
                     entry["vectors"] = part
-                result["directions"].append(entry)
-        return result
+                entries.append(entry)
+        return {"directions": entries}
 
     def _check_sum(self, steps, compiled):
         total = float(np.sum(np.asarray(steps, dtype=np.float64)))
@@ -276,8 +294,9 @@ class GradientHorizon(LayerProbe):
             raise UnsupportedLayerError("the batch's number of timesteps must be static")
         offsets = np.cumsum([0] + [d.size for d in self.directions]).tolist()
         eps_all = self._eps(u)
+        source = self._source(u, eps_all)
         with tf.GradientTape(persistent=(method == "loop")) as tape:
-            tape.watch(eps_all)
+            tape.watch(source)
             y_pred, outputs = self._forward(u, mask, eps_all, offsets)
             steps = self._step_losses(y, y_pred, sample_weight, timesteps)
             compiled = self.model.compute_loss(
@@ -293,27 +312,24 @@ class GradientHorizon(LayerProbe):
                 per_target = [tf.reduce_sum(selected[:, k]) for k in range(len(targets))]
         if steps is None:
             # Sequence-to-one: one loss, one row.
-            vectors = tape.gradient(compiled, eps_all, unconnected_gradients="zero")[:, None]
+            vectors = tape.gradient(compiled, source, unconnected_gradients="zero")[:, None]
         elif method == "loop":
             rows = [
-                tape.gradient(loss_k, eps_all, unconnected_gradients="zero")
+                tape.gradient(loss_k, source, unconnected_gradients="zero")
                 for loss_k in per_target
             ]
             vectors = tf.stack(rows, axis=1)
         elif method == "jacobian":
             vectors = tape.batch_jacobian(
-                selected, eps_all, unconnected_gradients="zero", experimental_use_pfor=True
-            )  # [B, K, T, C_all]
+                selected, source, unconnected_gradients="zero", experimental_use_pfor=True
+            )  # [B, K, T, C_all] (or the source's per-step shape)
         else:
             chunk = len(targets) if not self.max_copies else max(1, int(self.max_copies))
             vectors = tf.concat([
                 self._tiled_rows(u, mask, y, sample_weight, loss_targets[i:i + chunk], offsets)
                 for i in range(0, len(targets), chunk)
             ], axis=1)
-        per_direction = [
-            (None, vectors[..., offsets[i]:offsets[i + 1]]) for i in range(len(self.directions))
-        ]
-        return mask, steps, compiled, per_direction, tf.constant(targets), outputs, tf.constant(True)
+        return mask, steps, compiled, self._split_rows(vectors, offsets), tf.constant(targets), outputs, tf.constant(True)
 
     # -- method="reverse": an explicit reverse-mode recurrence ------------------
 
@@ -372,11 +388,25 @@ class GradientHorizon(LayerProbe):
         targets = self._normalised_targets(timesteps)
         per_direction = [
             horizon_reverse.reverse_direction(
-                d, rec, g, targets, timesteps, self.max_lag, self.return_vectors
+                d, rec, g, targets, timesteps, self.max_lag, self.return_vectors,
+                source=self.REVERSE_SOURCE,
             )
             for d, rec, g in zip(self.directions, records, direct)
         ]
         return mask, steps, compiled, per_direction, tf.constant(targets), outputs, local
+
+    def _source(self, u, eps):
+        """What the rows differentiate the losses against: here eps_t, added
+        to h_t ([B, T, C_all], all directions side by side); an
+        InputDependency (dependency.py) takes the layer's input u."""
+        return eps
+
+    def _split_rows(self, vectors, offsets):
+        """[(norms, vectors)] per direction of the rows [B, K, T, C_all]
+        against _source (norms None: taken from the vectors)."""
+        return [
+            (None, vectors[..., offsets[i]:offsets[i + 1]]) for i in range(len(self.directions))
+        ]
 
     def _tiled_rows(self, u, mask, y, sample_weight, targets, offsets):
         """dl[b, t_k]/deps[b, j] for the K targets: [B, K, T, C_all].
@@ -393,15 +423,16 @@ class GradientHorizon(LayerProbe):
         y_k = tile(tf.convert_to_tensor(y))
         w_k = None if sample_weight is None else tile(tf.convert_to_tensor(sample_weight))
         eps_k = self._eps(u, copies)
+        source = self._source(u_k, eps_k)
         with tf.GradientTape() as tape:
-            tape.watch(eps_k)
+            tape.watch(source)
             y_pred, _ = self._forward(u_k, mask_k, eps_k, offsets)
             steps = self._step_losses(y_k, y_pred, w_k, timesteps, copies=copies)
             pick = tf.one_hot(targets, timesteps, dtype=steps.dtype)  # [K, T]
             steps = tf.reshape(steps, tf.stack([copies, batch, timesteps]))
             loss = tf.reduce_sum(steps * pick[:, None, :])
-        grad = tape.gradient(loss, eps_k, unconnected_gradients="zero")
-        grad = tf.reshape(grad, tf.concat([[copies, batch], tf.shape(grad)[1:]], axis=0))
+        grad = tape.gradient(loss, source, unconnected_gradients="zero")
+        grad = tf.reshape(grad, tf.stack([copies, batch, timesteps, -1]))  # per step flat
         return tf.transpose(grad, [1, 0, 2, 3])
 
     def _loss_positions(self, targets, timesteps):
@@ -511,73 +542,3 @@ def _lag_keep(targets, timesteps, max_lag, backward):
     if max_lag is None:
         return np.ones(lag.shape)
     return (lag <= max_lag).astype(np.float64)
-
-
-# -- statistics (pure numpy) ---------------------------------------------------
-
-def lag_profile(horizon, targets=None, backward=False, mask=None, max_lag=None):
-    """m(lag) = mean over samples b and targets t of G[b, t, t -/+ lag] / G[b, t, t].
-
-    horizon [B, K, T]; targets the K target steps (None: K == T, all);
-    backward: lag = j - t instead of t - j; mask [B, T]: padded source steps
-    j (and targets t) are left out. Pairs whose G[b, t, t] is 0 (no loss at
-    t, or padding) are left out, as are lags that fall outside the sequence.
-    Returns m for lag = 0..L (L = max_lag or T - 1); NaN where no pair counts.
-    """
-    horizon = np.asarray(horizon, dtype=np.float64)
-    batch, k, timesteps = horizon.shape
-    targets = np.arange(timesteps) if targets is None else np.asarray(targets)
-    if len(targets) != k:
-        raise ValueError("len(targets) %d != horizon.shape[1] %d" % (len(targets), k))
-    last = timesteps - 1 if max_lag is None else min(max_lag, timesteps - 1)
-    rows = np.arange(k)
-    diagonal = horizon[:, rows, targets]  # [B, K]
-    valid_target = diagonal > 0
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        valid_target &= mask[:, targets]
-    safe = np.where(valid_target, diagonal, 1.0)
-    profile = np.full(last + 1, np.nan)
-    for lag in range(last + 1):
-        source = targets + lag if backward else targets - lag
-        inside = (source >= 0) & (source < timesteps)
-        if not inside.any():
-            continue
-        ratio = horizon[:, rows[inside], source[inside]] / safe[:, inside]
-        valid = valid_target[:, inside]
-        if mask is not None:
-            valid = valid & mask[:, source[inside]]
-        if valid.any():
-            profile[lag] = ratio[valid].mean()
-    return profile
-
-
-def horizon_statistics(horizon, targets=None, backward=False, mask=None, max_lag=None):
-    """Per-logged-step summary of a horizon [B, K, T].
-
-    "max": the largest ||dL_t/dh_j|| (RNNbow's overview of the step's max
-    gradient); "max_per_target": [K], the largest over samples and j, per t;
-    "profile": lag_profile(...); "effective_horizon": the mean lag under the
-    normalised profile, sum_l l m(l) / sum_l m(l) (lags where m is NaN are
-    skipped).
-
-    Why this statistic: normalising each target's row by its own G[t, t]
-    removes the size of the loss at t and the loss scale, so it compares
-    over training and between models; it is a continuous number (no
-    threshold to pick, not quantised to whole steps); and for a geometric
-    decay G[t, t - l] = a^l G[t, t] it is exactly sum l a^l / sum a^l
-    (a / (1 - a) for long sequences): 0 when nothing flows back, growing
-    without bound as the gradient stops vanishing.
-    """
-    horizon = np.asarray(horizon, dtype=np.float64)
-    profile = lag_profile(horizon, targets, backward, mask, max_lag)
-    lags = np.arange(len(profile))
-    ok = ~np.isnan(profile)
-    weight = profile[ok].sum()
-    effective = float((lags[ok] * profile[ok]).sum() / weight) if weight > 0 else float("nan")
-    return {
-        "max": float(horizon.max(initial=0.0)),
-        "max_per_target": horizon.max(axis=(0, 2)) if horizon.size else np.zeros(0),
-        "profile": profile,
-        "effective_horizon": effective,
-    }

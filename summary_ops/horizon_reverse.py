@@ -98,14 +98,24 @@ def record(d, flat_u, mask, timesteps, hand_written):
         "flat_initial": flat_initial,
     }
 
-def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vectors):
+def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vectors,
+                      source="state"):
     """(norms [B, K, T, leaves], vectors [B, K, T, C] or None) of one
     direction, by a reverse loop over its steps in processing order with
     one cotangent per active target (all samples), no weight gradients.
 
     direct: dL/dy in processing order [B, T, ...] (the direct cotangent
     of the target at its own step, the layers after this one being
-    time-local)."""
+    time-local).
+    source: "state", the rows are dL_t/dh_j (eps_j); "input", they are
+    dL_t/dx_j, the step's input (the input dependency): vectors
+    [B, K, T, input size] are returned whatever return_vectors says, and
+    norms [B, K, T, 1]; it needs the generic step (record() with
+    hand_written=False)."""
+    by_input = source == "input"
+    if by_input and rec["known"] is not None:
+        raise ValueError("source='input' takes the generic reverse step")
+    return_vectors = return_vectors or by_input
     primal, xs, ms, call_cell = rec["primal"], rec["xs"], rec["ms"], rec["call_cell"]
     known, saved = rec["known"], rec["saved"]
     dtype, batch, flat_initial = rec["dtype"], rec["batch"], rec["flat_initial"]
@@ -134,11 +144,13 @@ def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vector
         # (pfor) over the A cotangents.
         flat_states = [s[p] for s in primal]
         eps = tf.zeros(tf.stack([batch, d.size]), dtype)
+        step_x = xs[:, p]
+        row_source = step_x if by_input else eps
         with tf.GradientTape(watch_accessed_variables=False, persistent=True) as tape:
             tape.watch(flat_states)
-            tape.watch(eps)
+            tape.watch(row_source)
             out, flat_new = call_cell(
-                flat_states, xs[:, p], eps, None if ms is None else ms[:, p]
+                flat_states, step_x, eps, None if ms is None else ms[:, p]
             )
             if ms is not None:
                 # A padded step's output (0 or the previous one) gets
@@ -147,13 +159,13 @@ def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vector
 
         def vjp(cotangents):
             return tape.gradient(
-                [out] + flat_new, flat_states + [eps],
+                [out] + flat_new, flat_states + [row_source],
                 output_gradients=list(cotangents), unconnected_gradients="zero",
             )
 
         def none_active():
             return [tf.zeros(tf.concat([[0], tf.shape(v)], 0), dtype)
-                    for v in flat_states + [eps]]
+                    for v in flat_states + [row_source]]
 
         # pfor cannot run over 0 cotangents (steps after the last
         # target, or gaps between targets wider than max_lag).
@@ -161,7 +173,7 @@ def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vector
             rows > 0, lambda: tf.vectorized_map(vjp, [ct_out] + list(cts)), none_active
         )
         # Of the states before step p, and dL_t/dh_p [A, B, C_all] for
-        # every leaf cell.
+        # every leaf cell (or dL_t/dx_p [A, B, input size]).
         return list(grads[:-1]), grads[-1]
 
     def known_vjp(p, cts):
@@ -200,9 +212,10 @@ def reverse_direction(d, rec, direct, targets, timesteps, max_lag, return_vector
         return finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta)
 
     def finish(p, new_cts, g_eps, lo_p, hi_p, norms_ta, vectors_ta):
+        parts = [0, None] if by_input else leaf_offsets
         norms = tf.stack([
-            tf.sqrt(tf.reduce_sum(tf.square(g_eps[..., leaf_offsets[k]:leaf_offsets[k + 1]]), -1))
-            for k in range(len(d.leaves))
+            tf.sqrt(tf.reduce_sum(tf.square(g_eps[..., parts[k]:parts[k + 1]]), -1))
+            for k in range(len(parts) - 1)
         ], axis=-1)  # [A, B, leaves]
         place = [[lo_p, n_rows - hi_p], [0, 0], [0, 0]]
         norms_ta = norms_ta.write(p, tf.pad(norms, place))

@@ -96,8 +96,9 @@ class ModelProbe:
     `variables`: weight variables whose dL/dW the same pass returns (may be
     set until the first call, which traces the pass).
 
-    Calling it returns {"loss": float, "layers": {layer: result},
-    "weight_gradients": [numpy or None per variable]}, where each result is
+    Calling it returns {"loss": float, "predictions": model(x) as numpy
+    (its structure), "layers": {layer: result}, "weight_gradients": [numpy
+    or None per variable]}, where each result is
     {"mask": [B, T] bool or None, "inputs": the layer's input sequence,
     "initial_state": per direction, its initial state (a list of numpy) or
     None, "directions": [dict]} with the dicts of probe.LayerProbe.
@@ -187,7 +188,10 @@ class ModelProbe:
                 "mask": r["mask"],
                 "initial_state": r["initial_state"],
             })
-        return {"loss": loss, "records": per_record, "weight_gradients": list(weight_grads)}
+        return {
+            "loss": loss, "predictions": y_pred, "records": per_record,
+            "weight_gradients": list(weight_grads),
+        }
 
     @contextlib.contextmanager
     def _instrumented(self, tape):
@@ -328,6 +332,7 @@ class ModelProbe:
             }
         return {
             "loss": float(np.asarray(outputs["loss"], dtype=np.float64)),
+            "predictions": keras.tree.map_structure(np.asarray, outputs["predictions"]),
             "layers": layers,
             "weight_gradients": [_to_numpy(g) for g in outputs["weight_gradients"]],
         }

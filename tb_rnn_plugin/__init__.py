@@ -36,6 +36,8 @@ _LAZY = {
     "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
     "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
     "labels": "tb_rnn_plugin.summary_ops.summary",
+    "probe_loss": "tb_rnn_plugin.summary_ops.run_summary",
+    "input_dependency": "tb_rnn_plugin.summary_ops.dependency_summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.model_probe",
 }
 

@@ -40,6 +40,19 @@ GRADIENT_HORIZON = "gradient_horizon"
 # A classifier's true and predicted class per sample and timestep of the
 # model's output (metadata.LABEL_LOSSES says how the ids were read).
 LABELS = "labels"
+# The probe batch's input at a layer's timesteps, in input-time order,
+# written once per run and again when the probe changes: TOKENS, the token
+# ids [sample, timestep] where the layer is fed through an Embedding
+# (metadata `vocabulary`, as LABELS'); INPUT_FEATURES otherwise, [sample,
+# timestep, feature].
+TOKENS = "tokens"
+INPUT_FEATURES = "input_features"
+# Input dependency (the information dependency of Karpathy et al.,
+# Distill's connectivity): D[b, k, j] = ||dL_{targets[k]} / de_j|| on the
+# probe batch, e_j the layer's input at timestep j (an embedding vector or
+# the features), L2 over its last axis; [sample, target, timestep], both
+# axes in input-time order, metadata `targets` as GRADIENT_HORIZON's.
+INPUT_DEPENDENCY = "input_dependency"
 
 # Kept companions: small float32 tensors, every logged step.
 STATS = "stats"
@@ -57,6 +70,17 @@ LAG_PROFILE = "lag_profile"
 # Per unit, the measures summary_ops/health.py names in `fields`; a
 # companion of the layer's ACTIVATION series.
 UNIT_HEALTH = "unit_health"
+# Kept series of the whole run (no layer, no `of_tag`; `standalone` kinds):
+# the compiled loss and metrics on the probe batch at every logged step,
+# [metric], metadata `names` (["loss", ...]); and a fingerprint of the probe
+# batch (inputs and targets), PROBE_FINGERPRINT_PARTS 16-bit pieces of a
+# SHA-256 (each exact in float32), so that the tab can tell whether runs
+# side by side probe the same inputs.
+PROBE_LOSS = "probe_loss"
+PROBE_FINGERPRINT = "probe_fingerprint"
+PROBE_LOSS_TAG = "probe/loss"
+PROBE_FINGERPRINT_TAG = "probe/fingerprint"
+PROBE_FINGERPRINT_PARTS = 4
 
 # The values of a STATS tensor, in order: over the whole logged tensor of
 # one step, the L2 norm and max |v| of its finite values, and how many
@@ -100,6 +124,9 @@ GATE_FIELD = ("gate",)
 HORIZON_FIELDS = ("targets", "max_lag", "backward")
 HEALTH_FIELDS = ("fields", "thresholds")
 LABEL_OPTIONS = ("vocabulary", "task", "loss")
+TOKEN_OPTIONS = ("vocabulary",)
+DEPENDENCY_FIELDS = ("targets", "backward")
+LOSS_FIELDS = ("names",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +150,8 @@ class Kind:
     gate_naming: "weight" (gates named as weight blocks: i, f, c, o) or
       "activation" (as gate activation series: i, f, candidate, o): how its
       cell's gates are named in its metadata; None if it has none.
+    standalone: a kept (TENSOR) series of the whole run, not the companion
+      of another series: it has no `of_tag` and its tag is fixed.
     """
 
     name: str
@@ -137,6 +166,7 @@ class Kind:
     fields: Optional[Tuple[str, ...]] = None
     constants: Tuple[Tuple[str, object], ...] = ()
     gate_naming: Optional[str] = None
+    standalone: bool = False
 
 
 _PER_TIMESTEP = ("sample", "timestep", "channel")
@@ -165,6 +195,12 @@ KIND_LIST = (
          time_order=INPUT_TIME, options=HORIZON_FIELDS),
     Kind(LABELS, ("sample", "timestep", "field"), companions=(STATS,), time_order=OUTPUT_TIME,
          options=LABEL_OPTIONS, fields=LABEL_FIELDS),
+    Kind(TOKENS, ("sample", "timestep"), time_order=INPUT_TIME, options=TOKEN_OPTIONS),
+    Kind(INPUT_FEATURES, ("sample", "timestep", "feature"), time_order=INPUT_TIME),
+    Kind(INPUT_DEPENDENCY, ("sample", "target", "timestep"), companions=(STATS,),
+         time_order=INPUT_TIME, options=DEPENDENCY_FIELDS),
+    Kind(PROBE_LOSS, ("metric",), storage=TENSOR, options=LOSS_FIELDS, standalone=True),
+    Kind(PROBE_FINGERPRINT, ("part",), storage=TENSOR, standalone=True),
     Kind(STATS, ("statistic",), storage=TENSOR, fields=STAT_FIELDS),
     Kind(PROFILE, ("sample", "timestep"), storage=TENSOR, time_order=INPUT_TIME),
     Kind(GATE_STATS, ("gate", "statistic"), storage=TENSOR, options=MATRIX_FIELDS,
@@ -185,7 +221,10 @@ KINDS = tuple(KINDS_BY_NAME)
 TIMESTEP_KINDS = (ACTIVATION, OUTPUT_GRADIENT, STATE_GRADIENT, MASK, GATE_ACTIVATION, CELL_STATE)
 WEIGHT_KINDS = (WEIGHT, WEIGHT_GRADIENT)
 # Kept companions, stored as small float32 tensors.
-COMPANION_TENSOR_KINDS = tuple(kind.name for kind in KIND_LIST if kind.storage == TENSOR)
+COMPANION_TENSOR_KINDS = tuple(
+    kind.name for kind in KIND_LIST if kind.storage == TENSOR and not kind.standalone)
+# Kept series of the whole run, each under its one tag.
+STANDALONE_KINDS = tuple(kind.name for kind in KIND_LIST if kind.standalone)
 # The kinds whose `<tag>/profile` GET /profile serves.
 PROFILED_KINDS = tuple(kind.name for kind in KIND_LIST if kind.profile)
 
@@ -305,4 +344,19 @@ def describe(parsed):
     }
     if MATRIX_FIELDS[0] in kind.options:
         facts["matrix_order"] = list(MATRIX_ORDER)
+    known_range = value_range(kind, cell, parsed.get("gate"))
+    if known_range:  # absent when not known (as matrix_order is for other kinds)
+        facts["value_range"] = known_range
     return facts
+
+
+def value_range(kind, cell, gate):
+    """[lo, hi] when every value of a series is known to lie there, else
+    None: a known cell's gate activations other than the candidate are its
+    recurrent_activation's output, Keras' sigmoid (or hard_sigmoid) by
+    default, so in [0, 1]. (A layer built with another recurrent_activation
+    would leave it; the tab checks the values it draws.)"""
+    gates = gate_order(kind, cell) if kind.name == GATE_ACTIVATION else None
+    if gates and gate in gates and gate != "candidate":
+        return [0, 1]
+    return None

@@ -47,6 +47,11 @@ WEIGHT_GRADIENT = kinds.WEIGHT_GRADIENT
 GATE_STATS = kinds.GATE_STATS
 GATE_HISTOGRAM = kinds.GATE_HISTOGRAM
 LABELS = kinds.LABELS
+TOKENS = kinds.TOKENS
+INPUT_FEATURES = kinds.INPUT_FEATURES
+INPUT_DEPENDENCY = kinds.INPUT_DEPENDENCY
+PROBE_LOSS = kinds.PROBE_LOSS
+PROBE_FINGERPRINT = kinds.PROBE_FINGERPRINT
 
 # kind -> axis names of the stored float32 tensor (a weight's: rank 2).
 AXES = {kind.name: kind.axes for kind in kinds.KIND_LIST}
@@ -176,6 +181,7 @@ def create_summary_metadata(
     vocabulary=None,
     task=None,
     loss=None,
+    names=None,
     display_name=None,
     description=None,
 ):
@@ -215,7 +221,11 @@ def create_summary_metadata(
         its companions, for other kinds when given.
       vocabulary, task, loss: LABELS: the class names (index = class id;
         at most MAX_VOCABULARY), or None; a note for the reader, or None;
-        one of LABEL_LOSSES, or None.
+        one of LABEL_LOSSES, or None. TOKENS: `vocabulary` as LABELS'.
+      names: PROBE_LOSS: the names of its values (["loss", metric, ...]).
+
+    A `standalone` kind (PROBE_LOSS, PROBE_FINGERPRINT) is a kept series of
+    the whole run: under KEPT_PLUGIN_NAME without `of_tag` or `layer`.
 
     Per-timestep kinds are blob sequences (one serialized float32
     TensorProto per step) under PLUGIN_NAME, or under KEPT_PLUGIN_NAME when
@@ -230,13 +240,15 @@ def create_summary_metadata(
     given = dict(
         matrix=matrix, gates=gates, gate=gate, targets=targets, max_lag=max_lag,
         backward=backward, fields=fields, thresholds=thresholds, vocabulary=vocabulary,
-        task=task, loss=loss,
+        task=task, loss=loss, names=names,
     )
     for name in declared.required:
         if given[name] is None:
             raise ValueError("a %s series needs %s" % (kind, name))
-    if declared.storage == kinds.TENSOR and of_tag is None:
+    if declared.storage == kinds.TENSOR and of_tag is None and not declared.standalone:
         raise ValueError("a %s series needs of_tag" % kind)
+    if declared.standalone and of_tag is not None:
+        raise ValueError("a %s series belongs to the whole run: no of_tag" % kind)
     content = {
         "version": PROTO_VERSION,
         "kind": kind,
@@ -255,7 +267,8 @@ def create_summary_metadata(
         display_name=display_name or "",
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=KEPT_PLUGIN_NAME if of_tag is not None else PLUGIN_NAME,
+            plugin_name=KEPT_PLUGIN_NAME
+            if of_tag is not None or declared.standalone else PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
         data_class=summary_pb2.DATA_CLASS_TENSOR
@@ -329,6 +342,7 @@ _OPTION_JSON = {
     "vocabulary": _optional(_vocabulary_json),
     "task": _optional(str),
     "loss": _optional(_loss_json),
+    "names": _optional(lambda names: [str(n) for n in names]),
 }
 
 

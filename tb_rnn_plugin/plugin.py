@@ -1,7 +1,7 @@
 """The RNN plugin's TensorBoard side: loader, routes and static files.
 
 Routes (under /data/plugin/rnn/; docs/http_api.md specifies each):
-  GET /tags, /steps, /tensor, /profile, /kept, /health, /summary,
+  GET /tags, /steps, /tensor, /profile, /kept, /health, /summary, /probes, /loss,
   /static/<name>.
 
 Routes only parse the query and respond; the *_impl methods shape what
@@ -24,8 +24,10 @@ from tensorboard.plugins import base_plugin
 
 from tb_rnn_plugin import health_service
 from tb_rnn_plugin import kinds
+from tb_rnn_plugin import loss_series
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import payloads
+from tb_rnn_plugin import probes
 from tb_rnn_plugin import reading
 from tb_rnn_plugin import storage
 from tb_rnn_plugin import verdicts
@@ -94,6 +96,8 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/kept": self.kept_route,
             "/health": self.health_route,
             "/summary": self.summary_route,
+            "/probes": self.probes_route,
+            "/loss": self.loss_route,
             "/static/*": self.static_route,
         }
 
@@ -205,9 +209,20 @@ class RnnPlugin(base_plugin.TBPlugin):
     def summary_impl(self, ctx, experiment, run=None):
         """`{"sentences": [...], "rules": {...}}`: the tab's summary
         (verdicts.py) over the health overview's rows, which it reads (and
-        caches) once for both routes."""
+        caches) once for both routes, and the probe loss's sentence per run
+        (loss_series.py)."""
         rows = self.health_service.overview(ctx, experiment, run)["rows"]
-        return {"sentences": verdicts.summary(rows), "rules": verdicts.rules()}
+        losses = loss_series.read_runs(self.store, ctx, experiment, run)["runs"]
+        return {"sentences": verdicts.summary(rows, extra=verdicts.loss_sentences(losses)),
+                "rules": verdicts.rules()}
+
+    def probes_impl(self, ctx, experiment):
+        """Each run's latest probe fingerprint (probes.probes)."""
+        return probes.probes(self.store, ctx, experiment)
+
+    def loss_impl(self, ctx, experiment, run=None):
+        """The probe loss of every run that logged one (loss_series.read_runs)."""
+        return loss_series.read_runs(self.store, ctx, experiment, run)
 
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
@@ -279,6 +294,21 @@ class RnnPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def summary_route(self, request):
         body = self.summary_impl(
+            plugin_util.context(request.environ),
+            plugin_util.experiment_id(request.environ),
+            request.args.get("run"),
+        )
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def probes_route(self, request):
+        body = self.probes_impl(
+            plugin_util.context(request.environ), plugin_util.experiment_id(request.environ))
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def loss_route(self, request):
+        body = self.loss_impl(
             plugin_util.context(request.environ),
             plugin_util.experiment_id(request.environ),
             request.args.get("run"),

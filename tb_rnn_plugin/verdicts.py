@@ -37,8 +37,11 @@ The rules (RULES says the same for the response and the guide):
 
 import math
 
+import numpy as np
+
 from tb_rnn_plugin import health
 from tb_rnn_plugin import kinds
+from tb_rnn_plugin import loss_series
 from tb_rnn_plugin import metadata
 
 TOPICS = ("reach", "vanishing", "exploding", "dominant", "dead", "saturated", "gates",
@@ -356,6 +359,23 @@ def summary(rows, extra=()):
     return sorted(sentences, key=lambda s: (
         _group_key(s) not in bad, first_seen[_group_key(s)],
         _SEVERITY_ORDER.get(s["severity"], len(SEVERITIES))))
+
+
+def loss_sentences(loss_runs):
+    """The loss sentences (loss_series.loss_sentence, its rules) of GET
+    /loss's {run: entry} for summary()'s `extra`: the entry's values with
+    its NaN/Inf put back (the payload writes them as null)."""
+    found = []
+    for run, entry in sorted(loss_runs.items()):
+        values = np.array([[np.nan if v is None else v for v in row] for row in entry["values"]],
+                          np.float64).reshape(len(entry["steps"]), len(entry["names"]))
+        for i, bad in enumerate(entry.get("nonfinite") or ()):
+            if bad in ("inf", "-inf") and values.shape[1]:
+                values[i, 0] = np.inf if bad == "inf" else -np.inf
+        said = loss_series.loss_sentence(run, entry["steps"], values, entry["names"])
+        if said is not None:
+            found.append(dict(said, cell_index=None))
+    return found
 
 
 def rules():

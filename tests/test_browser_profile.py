@@ -105,6 +105,11 @@ def open_view(browser, server, view, width=1200, height=1400, runs=RUNS, layer="
     frame.select_option("#rnn-quantity", "state_gradient")
     frame.select_option("#rnn-view", view)
     frame.wait_for_selector(READY, timeout=30000)
+    # Every run is ticked at first (the "bi" layer's 3 steps came first): to the last step.
+    last = frame.get_attribute("#rnn-step", "max")
+    if frame.input_value("#rnn-step") != last:
+        frame.fill("#rnn-step", last)
+        frame.wait_for_selector(READY, timeout=30000)
     return context, page, frame
 
 
@@ -131,11 +136,16 @@ def test_profile_draws_the_norms_with_fitted_decay_and_run_colours(tab):
     for i, d in enumerate(drawn):
         assert d["step"] == LAST
         norms = expected_norms(i, LAST)
-        mean, sample = d["lines"]
-        assert mean["kind"] == "mean" and sample["kind"] == "sample"
-        np.testing.assert_allclose(mean["values"], norms.mean(axis=0), rtol=1e-5)
+        median, sample = d["lines"]
+        assert median["kind"] == "median" and sample["kind"] == "sample"
+        # Two samples: the median is their mean; the band p10-p90 between them.
+        np.testing.assert_allclose(median["values"], np.median(norms, axis=0), rtol=1e-5)
+        np.testing.assert_allclose(median["lo"], np.percentile(norms, 10, axis=0), rtol=1e-5)
+        np.testing.assert_allclose(median["hi"], np.percentile(norms, 90, axis=0), rtol=1e-5)
         np.testing.assert_allclose(sample["values"], norms[0], rtol=1e-5)
+        # Fitted per sample (both x10^-0.1), summarised by the median.
         assert d["per10"] == pytest.approx(10 ** -0.1, rel=1e-4)
+        assert d["lo10"] == pytest.approx(10 ** -0.1, rel=1e-4) and d["hi10"] == pytest.approx(10 ** -0.1, rel=1e-4)
 
     legend = frame.locator(".rnn-profile-legend-item")
     assert legend.count() == 2
@@ -145,7 +155,7 @@ def test_profile_draws_the_norms_with_fitted_decay_and_run_colours(tab):
         assert "\u00d70.79 per 10 timesteps" in item.text_content()
     assert frame.get_attribute(PROFILE, "data-scale") == "log"
 
-    # Each run's line is drawn in its colour: sample the mean line's pixels.
+    # Each run's line is drawn in its colour: sample the median line's pixels.
     box = frame.evaluate("""(s) => { const c = document.querySelector(s); const r = c.getBoundingClientRect();
         return {...Object.fromEntries(Object.entries(c.dataset)), left: r.left, top: r.top}; }""", PROFILE)
     lo, hi = math.log10(float(box["lo"])), math.log10(float(box["hi"]))

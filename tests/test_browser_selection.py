@@ -141,6 +141,15 @@ def drawn_runs(frame):
         "() => [...document.querySelectorAll('.rnn-run-column')].map((c) => c.dataset.run)")
 
 
+def default_runs(frame):
+    """The runs checked until the user chooses (run_list.defaultRunCount):
+    as many as two rows of the panel grid hold at the panels' width (300 px
+    panels, 16 px gaps), at least 4."""
+    width = frame.evaluate("() => document.getElementById('rnn-panels').clientWidth")
+    across = max(1, (width + 16) // (300 + 16))
+    return RUNS[:max(4, 2 * across)]
+
+
 def choose_runs(tab, runs):
     tab.frame.click("#rnn-runs-none")
     tab.settle()
@@ -184,9 +193,12 @@ def screenshot_dir(tmp_path):
 def test_all_none_and_regex_filter(open_tab):
     tab = open_tab()
     frame = tab.frame
-    # Until the user chooses: the first two runs.
-    assert checked_runs(frame) == RUNS[:2]
-    assert drawn_runs(frame) == RUNS[:2]
+    # Until the user chooses: the first runs that the grid holds (8 at 1400 px).
+    assert checked_runs(frame) == default_runs(frame) == RUNS[:8]
+    # Drawn: those of them that log the layer shown (bigru: run_00-02 only).
+    has_layer = BIDI_RUNS if frame.input_value("#rnn-layer") == "bigru" else RUNS
+    assert drawn_runs(frame) == [run for run in RUNS[:8] if run in has_layer]
+    choose_runs(tab, RUNS[:2])
 
     frame.fill("#rnn-run-filter", "RUN_0[3-5]")  # case-insensitive, as TensorBoard's
     tab.settle()
@@ -312,7 +324,7 @@ def test_restored_values_that_are_gone_fall_back_to_defaults(open_tab, server):
     url = server.url + "/#rnn&rnn=" + urllib.parse.quote(json.dumps(state), safe="")
     tab = open_tab(url=url)
     frame = tab.frame
-    assert checked_runs(frame) == RUNS[:2]
+    assert checked_runs(frame) == default_runs(frame)
     assert frame.input_value("#rnn-layer") in ("lstm", "bigru")
     assert frame.input_value("#rnn-scale") == "linear"
     assert frame.input_value("#rnn-view") == "heatmap"
@@ -323,7 +335,7 @@ def test_restored_values_that_are_gone_fall_back_to_defaults(open_tab, server):
 
     # A malformed link is ignored too.
     tab2 = open_tab(url=server.url + "/#rnn&rnn=%7Bnot-json")
-    assert checked_runs(tab2.frame) == RUNS[:2]
+    assert checked_runs(tab2.frame) == default_runs(tab2.frame)
 
 
 # ---- colours and layout ------------------------------------------------------
@@ -468,7 +480,8 @@ def test_step_slider_shows_wall_and_relative_time(open_tab):
 
 def test_a_link_pasted_into_an_open_tab_is_followed(open_tab):
     tab = open_tab()
-    assert drawn_runs(tab.frame) == RUNS[:2]
+    before = drawn_runs(tab.frame)
+    assert before and before != ["run_06", "run_08"]
     state = {"runs": ["run_06", "run_08"], "runsChosen": True, "layer": "lstm",
              "kind": "output_gradient", "step": 10}
     # Only the hash changes: no page load, TensorBoard stays on the tab.

@@ -103,3 +103,15 @@ def test_declared_gates_and_matrices_are_what_keras_cells_hold(make_cell, declar
     assert tuple(m.name for m in matrices) == declared.matrices
     assert [g.name for g in matrices[0].gates] == list(declared.weight_gates)
     assert list(declared.matrices) == sorted(declared.matrices, key=kinds.MATRIX_ORDER.index)
+
+
+def test_sigmoid_gates_activations_are_known_to_lie_in_zero_one():
+    """value_range: [0, 1] for a known cell's gate activations other than
+    the candidate (tanh, within +-1); absent for every other series."""
+    for cell, gates in (("LSTM", ("i", "f", "o")), ("GRU", ("z", "r"))):
+        for gate in gates:
+            assert kinds.describe({"kind": kinds.GATE_ACTIVATION, "cell": cell, "gate": gate})["value_range"] == [0, 1]
+        assert "value_range" not in kinds.describe({"kind": kinds.GATE_ACTIVATION, "cell": cell, "gate": "candidate"})
+    assert "value_range" not in kinds.describe({"kind": kinds.GATE_ACTIVATION, "cell": "MyCell", "gate": "f"})
+    assert "value_range" not in kinds.describe({"kind": kinds.ACTIVATION, "cell": "LSTM"})
+    assert "value_range" not in kinds.describe({"kind": kinds.WEIGHT, "cell": "LSTM", "gate": "f"})

@@ -235,3 +235,23 @@ def test_bad_histogram_bins_are_refused(bins):
     content = json.dumps({"version": 2, "kind": "gate_histogram", "of_tag": "w", "bins": bins}).encode()
     with pytest.raises(ValueError, match="histogram bins"):
         metadata.parse_plugin_metadata(content)
+
+
+def test_standalone_kinds_are_kept_series_of_the_whole_run():
+    for kind in (metadata.PROBE_LOSS, metadata.PROBE_FINGERPRINT):
+        built = metadata.create_summary_metadata(kind, names=["loss"] if kind == metadata.PROBE_LOSS else None)
+        assert built.plugin_data.plugin_name == metadata.KEPT_PLUGIN_NAME
+        with pytest.raises(ValueError, match="whole run"):
+            metadata.create_summary_metadata(kind, of_tag="rnn/activation")
+    parsed = metadata.parse_plugin_metadata(metadata.create_summary_metadata(
+        metadata.PROBE_LOSS, names=["loss", "accuracy"]).plugin_data.content)
+    assert parsed["names"] == ["loss", "accuracy"] and parsed["axes"] == ["metric"]
+
+
+def test_token_and_dependency_series_are_big_series_with_their_options():
+    tokens = metadata.create_summary_metadata(metadata.TOKENS, layer="rnn", vocabulary=["_", "a"])
+    assert tokens.plugin_data.plugin_name == metadata.PLUGIN_NAME
+    assert metadata.parse_plugin_metadata(tokens.plugin_data.content)["vocabulary"] == ["_", "a"]
+    dependency = metadata.parse_plugin_metadata(metadata.create_summary_metadata(
+        metadata.INPUT_DEPENDENCY, layer="rnn", targets=[3, 5], backward=False).plugin_data.content)
+    assert dependency["targets"] == [3, 5] and dependency["axes"] == ["sample", "target", "timestep"]

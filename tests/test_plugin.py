@@ -162,8 +162,9 @@ def test_plugin_properties(logdir):
     assert fm.es_module_path == "/static/index.js"
     assert fm.tab_name == "RNN"
     assert fm.element_name is None
-    assert set(plugin.get_plugin_apps()) == {"/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/summary",
-                                             "/static/*"}
+    assert set(plugin.get_plugin_apps()) == {
+        "/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/summary", "/probes", "/loss",
+        "/static/*"}
 
 
 def test_plugins_listing_shows_rnn_tab_enabled(client):

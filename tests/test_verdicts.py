@@ -329,3 +329,20 @@ def test_summary_of_one_run_and_an_unknown_run(client):
     assert {s["run"] for s in body["sentences"]} == {"mixed"}
     response = client.get(PREFIX + "/summary?run=nope")
     assert response.status_code == 404 and "nope" in response.get_data(as_text=True)
+
+
+def test_the_loss_sentences_come_from_the_loss_payload_with_its_nan_and_inf():
+    from tb_rnn_plugin import loss_series
+
+    steps = [0, 10, 20, 30, 40, 50]
+    spiking = loss_series.run_loss(["loss"], steps, [[1.0], [0.9], [0.8], [0.8], [0.7], [2.8]])
+    infinite = loss_series.run_loss(["loss"], steps[:3], [[1.0], [np.inf], [np.nan]])
+    found = {s["run"]: s for s in verdicts.loss_sentences({"b": spiking, "a": infinite})}
+    assert found["b"]["topic"] == "loss" and found["b"]["severity"] == "problem"
+    assert found["b"]["text"] == "the loss on the probe batch rose x%.1f at step 50" % (2.8 / 0.8)
+    # The payload writes Inf as null; the sentence still says infinite, not NaN.
+    assert found["a"]["text"] == "the loss on the probe batch became infinite at step 10"
+    assert found["a"]["layer"] is None and found["a"]["cell_index"] is None
+    # Through summary(): each run's loss joins its run, problems first.
+    said = verdicts.summary([healthy()], extra=verdicts.loss_sentences({"run": spiking}))
+    assert said[0]["topic"] == "loss" and said[-1]["topic"] == "ok"

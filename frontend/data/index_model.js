@@ -17,6 +17,7 @@ export const QUANTITIES = [
   { kind: "weight", label: "weights (kernel | recurrent kernel | bias, by gate)" },
   { kind: "weight_gradient", label: "weight gradients dL/dW (by gate)" },
   { kind: "gradient_horizon", label: "gradient horizon ||dL_t/dh_j|| (RNNbow)" },
+  { kind: "input_dependency", label: "input dependency ||dL_t/de_j|| (over the tokens)" },
 ];
 
 export function quantityLabel(kind) {

@@ -31,6 +31,22 @@ export function memoryGates(meta) {
   return meta && meta.memory_gate ? [meta.memory_gate] : [];
 }
 
+/**
+ * [lo, hi] when every value of the series is known to lie in it (a
+ * sigmoid gate's activations: [0, 1]), else null.
+ */
+export function valueRange(meta) {
+  const range = meta && meta.value_range;
+  return Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1]
+    ? [range[0], range[1]] : null;
+}
+
+/** Whether the series' values are known to lie in [0, 1] (drawn on a sequential 0..1 scale). */
+export function isUnitInterval(meta) {
+  const range = valueRange(meta);
+  return Boolean(range) && range[0] === 0 && range[1] === 1;
+}
+
 /** Compares matrix names in their kind's order (listed ones first, others after by name). */
 export function compareMatrices(a, b, meta = null) {
   const order = listOr(meta && meta.matrix_order, []);

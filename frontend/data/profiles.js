@@ -6,6 +6,11 @@
 
 import { fmt } from "../draw/format.js";
 import { binEdges, niceStep } from "../draw/scales.js";
+import { percentile } from "./stats.js";
+
+// The band drawn around the median line, and summarised for the decay fit:
+// the 10th to the 90th percentile over the probe batch's samples.
+export const BAND = [10, 90];
 
 /** Items grouped by direction: [[direction or null, items]], forward first. */
 export function byDirection(items) {
@@ -57,6 +62,67 @@ export function profileRow(p, i, sample = "mean", mask = null) {
   return out;
 }
 
+/**
+ * The batch summarised robustly per timestep of logged step index i:
+ * { median, lo, hi, counts } (Float64Arrays of T): the median and the
+ * BAND percentiles (numpy's "linear" rule) of ||v_t|| over the samples
+ * unmasked at t whose value is finite. A timestep with none is NaN
+ * (+Inf when one sample there is +Inf). One sample that grows while the
+ * others fade moves the mean, not the median.
+ */
+export function batchQuantiles(p, i, mask = null) {
+  const { samples: S, timesteps: T, data } = p;
+  const base = i * S * T;
+  const usable = mask && mask.shape.length === 2 && mask.shape[0] === S && mask.shape[1] === T;
+  const median = new Float64Array(T);
+  const lo = new Float64Array(T);
+  const hi = new Float64Array(T);
+  const counts = new Uint32Array(T);
+  const column = [];
+  for (let t = 0; t < T; t++) {
+    column.length = 0;
+    let inf = false;
+    for (let s = 0; s < S; s++) {
+      if (usable && !(mask.data[s * T + t] > 0.5)) continue;
+      const v = data[base + s * T + t];
+      if (Number.isFinite(v)) column.push(v);
+      else if (v === Infinity) inf = true;
+    }
+    counts[t] = column.length;
+    if (!column.length) {
+      median[t] = lo[t] = hi[t] = inf ? Infinity : NaN;
+      continue;
+    }
+    median[t] = percentile(column, 50);
+    lo[t] = percentile(column, BAND[0]);
+    hi[t] = percentile(column, BAND[1]);
+  }
+  return { median, lo, hi, counts };
+}
+
+/**
+ * The decay fit per sample, summarised over the batch: fitDecay of each
+ * sample's own profile (padding masked out, its row length), then the
+ * median and the BAND percentiles of the fitted slopes (so of the factor
+ * per 10 timesteps, a monotone function of the slope). Returns { per10,
+ * lo10, hi10, slope, fitted (samples with a fit), samples } or null when
+ * no sample has a fit.
+ */
+export function perSampleDecay(p, i, mask = null, length = rowLength(p, i)) {
+  const slopes = [];
+  for (let s = 0; s < p.samples; s++) {
+    const fit = fitDecay(profileRow(p, i, s, mask), length);
+    if (fit) slopes.push(fit.slope);
+  }
+  if (!slopes.length) return null;
+  const factor = (slope) => 10 ** (10 * slope);
+  const slope = percentile(slopes, 50);
+  return {
+    slope, per10: factor(slope), lo10: factor(percentile(slopes, BAND[0])),
+    hi10: factor(percentile(slopes, BAND[1])), fitted: slopes.length, samples: p.samples,
+  };
+}
+
 /** How many timesteps a row holds before its NaN padding (p.shapes), else T. */
 export function rowLength(p, i) {
   return p.shapes && p.shapes[i] ? Math.min(p.timesteps, p.shapes[i][1]) : p.timesteps;
@@ -94,9 +160,23 @@ export function fitDecay(values, length = values.length) {
 /** "×0.42 per 10 timesteps" for a fit (null: "no decay fit (too few values)"). */
 export function decayText(fit) {
   if (!fit) return "no decay fit (fewer than 2 positive values)";
-  const f = fit.per10;
-  const text = f >= 0.01 && f < 1000 ? String(Number(f.toPrecision(2))) : f.toExponential(1);
-  return `\u00d7${text} per 10 timesteps`;
+  return `\u00d7${factorText(fit.per10)} per 10 timesteps`;
+}
+
+/** A factor per 10 timesteps as the legend writes it: "0.82", "1.2e-4". */
+function factorText(f) {
+  return f >= 0.01 && f < 1000 ? String(Number(f.toPrecision(2))) : f.toExponential(1);
+}
+
+/**
+ * "×0.82 per 10 timesteps (p10-p90 ×0.5-×1.1 over 8 samples)" for a
+ * perSampleDecay summary (null: no fit).
+ */
+export function robustDecayText(summary) {
+  if (!summary) return "no decay fit (no sample has 2 positive values)";
+  const x = "\u00d7";
+  return `${x}${factorText(summary.per10)} per 10 timesteps, median of ${summary.fitted} sample fits ` +
+    `(p${BAND[0]}-p${BAND[1]} ${x}${factorText(summary.lo10)}-${x}${factorText(summary.hi10)})`;
 }
 
 /** Smallest finite value > 0 and largest finite value of arrays; null if none. */

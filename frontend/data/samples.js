@@ -10,7 +10,11 @@ export const SAMPLE_MODES = [
   { value: "sample", text: "sample #" },
   { value: "mean", text: "mean over samples" },
   { value: "meanAbs", text: "mean |v| over samples" },
+  { value: "medianAbs", text: "median |v| over samples" },
 ];
+
+/** The modes that reduce the batch to one [T, C] view (not one sample, not all). */
+export const REDUCING_MODES = ["mean", "meanAbs", "medianAbs"];
 
 /** How NaN is treated by the means, for notes and the README. */
 export const NAN_RULE =
@@ -100,6 +104,44 @@ export function meanOverSamples(tensor, maskTensor, abs = false) {
 }
 
 /**
+ * The median of |v| over samples, per (timestep, channel), with
+ * meanOverSamples' rules for the mask (only samples unmasked at t) and NaN
+ * (left out; none left: NaN). One sample far larger than the others moves
+ * the mean |v|, not the median: the batch's typical magnitude.
+ */
+export function medianAbsOverSamples(tensor, maskTensor) {
+  const [S, T, C] = tensor.shape;
+  const src = tensor.data;
+  const data = new Float64Array(T * C);
+  const mask = maskTensor ? new Uint8Array(T) : null;
+  const column = new Float64Array(S);
+  let nanCells = 0;
+  for (let t = 0; t < T; t++) {
+    const rows = [];
+    for (let s = 0; s < S; s++) if (!maskTensor || maskTensor.data[s * T + t] > 0.5) rows.push((s * T + t) * C);
+    if (mask) mask[t] = rows.length ? 1 : 0;
+    if (!rows.length) continue;
+    for (let c = 0; c < C; c++) {
+      let n = 0;
+      for (const row of rows) {
+        const v = src[row + c];
+        if (!Number.isNaN(v)) column[n++] = Math.abs(v);
+      }
+      if (n && n < rows.length) nanCells++;
+      data[t * C + c] = n ? medianOf(column.subarray(0, n).sort()) : NaN;
+    }
+  }
+  return { data, offset: 0, T, C, mask, samples: S, nanCells };
+}
+
+/** The median of sorted values (the mean of the middle two for an even count). */
+function medianOf(sorted) {
+  const n = sorted.length;
+  const mid = n >> 1;
+  return n % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
  * Every sample stacked as one [S * T, C] view (no copy), for a colour
  * range over the whole probe batch; samples and steps say how to split it.
  */
@@ -123,12 +165,13 @@ export function splitSample(all, s) {
 }
 
 /**
- * The view a panel draws for mode "sample" | "mean" | "meanAbs" | "all".
+ * The view a panel draws for mode "sample" | "mean" | "meanAbs" | "medianAbs" | "all".
  * { view } or { error } (the sample is not in this tensor).
  */
 export function panelView(tensor, maskTensor, mode, sample) {
   const S = tensor.shape[0];
   if (mode === "mean" || mode === "meanAbs") return { view: meanOverSamples(tensor, maskTensor, mode === "meanAbs") };
+  if (mode === "medianAbs") return { view: medianAbsOverSamples(tensor, maskTensor) };
   if (mode === "all") return { view: allSamplesView(tensor, maskTensor) };
   if (sample >= S) return { error: `This run has ${S} sample(s); sample ${sample} is not logged.` };
   return { view: sampleView(tensor, maskTensor, sample) };
@@ -139,6 +182,7 @@ export function sampleLabel(mode, sample, count) {
   const n = count ? `${count} sample${count === 1 ? "" : "s"}` : "samples";
   if (mode === "mean") return `mean over ${n}`;
   if (mode === "meanAbs") return `mean |v| over ${n}`;
+  if (mode === "medianAbs") return `median |v| over ${n}`;
   if (mode === "all") return `all ${n}`;
   return `sample ${sample}`;
 }

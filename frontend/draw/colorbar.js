@@ -5,7 +5,7 @@ import { el } from "./dom.js";
 import { fmt, multiplierText } from "./format.js";
 import { scaleName, scaleTicks } from "./scales.js";
 import {
-  divergingCss, divergingInto, MASK_RGB, NAN_RGB, NEG_INF_RGB, NEGATIVE_NAME, POS_INF_RGB, POSITIVE_NAME,
+  divergingCss, divergingInto, MASK_RGB, viridisInto, NAN_RGB, NEG_INF_RGB, NEGATIVE_NAME, POS_INF_RGB, POSITIVE_NAME,
 } from "./colormap.js";
 import { ROBUST_PERCENTILE } from "../data/stats.js";
 
@@ -22,6 +22,7 @@ const RANGE_CAPTIONS = {
  * are clipped (`clipped`: how many cells are, when known).
  */
 export function colorBar(scale, width, { showMasked = false, range = "auto", clipped = null, aggregated = null } = {}) {
+  if (scale.sequential) return unitColorBar(width, { showMasked, aggregated });
   const vmax = scale.vmax;
   const barWidth = Math.max(200, Math.min(width, 480));
   // Position along the bar is the scale's norm; the colour is that of norm.
@@ -80,6 +81,52 @@ export function colorBar(scale, width, { showMasked = false, range = "auto", cli
       negativeColor: divergingCss(-1, 1), positiveColor: divergingCss(1, 1),
     },
   }, [exponentLine, canvas, numbers, caption, scaleLine, aggregated, legend]);
+}
+
+/** The masked / NaN / Inf swatches under a colour bar. */
+function specialSwatches(showMasked, barWidth) {
+  const swatch = (rgb, text, cls) => el("span", { class: "rnn-swatch-item" }, [
+    el("span", { class: `rnn-swatch ${cls || ""}`, style: { background: `rgb(${rgb.join(",")})` } }),
+    text,
+  ]);
+  return el("div", { class: "rnn-colorbar-legend", style: { maxWidth: `${barWidth}px` } }, [
+    showMasked ? swatch(MASK_RGB, "masked (padding)", "rnn-swatch-masked") : null,
+    swatch(NAN_RGB, "NaN"),
+    swatch(POS_INF_RGB, "+Inf"),
+    swatch(NEG_INF_RGB, "\u2212Inf"),
+  ]);
+}
+
+/**
+ * The colour bar of a [0, 1] scale (scales.makeUnitScale, gate
+ * activations): viridis from 0 (dark) to 1 (yellow), ticks every 0.25.
+ */
+export function unitColorBar(width, { showMasked = false, aggregated = null } = {}) {
+  const barWidth = Math.max(200, Math.min(width, 480));
+  const canvas = gradientBar(barWidth, viridisInto);
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const numbers = el("div", { class: "rnn-colorbar-numbers rnn-colorbar-ticks", style: { width: `${barWidth}px` } },
+    ticks.map((v) => el("span", {
+      class: "rnn-colorbar-tick", text: String(v), dataset: { value: v }, style: { left: `${v * 100}%` },
+    })));
+  const caption = el("div", { class: "rnn-colorbar-caption", style: { width: `${barWidth}px` } }, [
+    el("span", { text: "0 = shut" }),
+    el("span", { class: "rnn-colorbar-range", text: "gate range 0 to 1" }),
+    el("span", { text: "1 = open" }),
+  ]);
+  const scaleLine = el("div", {
+    class: "rnn-colorbar-scale", style: { maxWidth: `${barWidth}px` },
+    text: "colour scale: sequential 0 to 1 (viridis): a gate's activation lies in [0, 1]",
+  });
+  const rgb = (f) => {
+    const out = [0, 0, 0];
+    viridisInto(f, out, 0);
+    return `rgb(${out.join(", ")})`;
+  };
+  return el("div", {
+    class: "rnn-colorbar",
+    dataset: { vmax: "1", vmin: "0", range: "unit", scale: "unit", colormap: "viridis", lowColor: rgb(0), highColor: rgb(1) },
+  }, [canvas, numbers, caption, scaleLine, aggregated, specialSwatches(showMasked, barWidth)]);
 }
 
 /**

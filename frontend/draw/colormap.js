@@ -86,6 +86,26 @@ export function divergingPixels(normed, colMasked, cols, px) {
   }
 }
 
+/**
+ * RGBA pixels of values already normalised to [0, 1] on viridis (NaN and
+ * +-Inf kept, drawn as in divergingPixels; a masked column grey).
+ */
+export function sequentialPixels(normed, colMasked, cols, px) {
+  for (let k = 0, at = 0; k < normed.length; k++, at += 4) {
+    const x = normed[k];
+    let c = null;
+    if (colMasked[k % cols]) c = MASK_RGB;
+    else if (x !== x) c = NAN_RGB;
+    else if (x === Infinity) c = POS_INF_RGB;
+    else if (x === -Infinity) c = NEG_INF_RGB;
+    if (c === null) viridisInto(x, px, at);
+    else {
+      px[at] = c[0]; px[at + 1] = c[1]; px[at + 2] = c[2];
+    }
+    px[at + 3] = 255;
+  }
+}
+
 /** CSS colour string for `value` on [-vmax, vmax]. */
 export function divergingCss(value, vmax) {
   const rgb = [0, 0, 0];

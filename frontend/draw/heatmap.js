@@ -3,7 +3,7 @@
 
 import { el } from "./dom.js";
 import { binEdges } from "./scales.js";
-import { divergingPixels } from "./colormap.js";
+import { divergingPixels, sequentialPixels } from "./colormap.js";
 import {
   drawMaskedSpans, drawnColors, drawXAxis, drawYLabel, FONT, integerTicks, maskedSpans, setLayoutData, setupCanvas,
 } from "./canvas.js";
@@ -118,7 +118,8 @@ export function drawHeatmap(canvas, view, scale, layout) {
   const { values, colMasked } = aggregateCells(view, layout);
   const { cols, rows } = layout;
   const image = new ImageData(cols, rows);
-  divergingPixels(scale.normAll(values), colMasked, cols, image.data);
+  // A [0, 1] scale (gate activations) on viridis; signed values on the diverging map.
+  (scale.sequential ? sequentialPixels : divergingPixels)(scale.normAll(values), colMasked, cols, image.data);
   const cells = document.createElement("canvas");
   cells.width = cols;
   cells.height = rows;

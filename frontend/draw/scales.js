@@ -79,6 +79,56 @@ export function makeScale(kind, vmax, minNonzero = NaN) {
   };
 }
 
+/** Runs whose largest |v| differ by this factor or more are not put on one shared linear scale by default. */
+export const OWN_SCALE_RATIO = 100;
+
+/** "300", "1.2e4": a ratio as the scale note writes it. */
+function ratioText(r) {
+  return r < 1e4 ? String(Math.round(r)) : r.toExponential(1).replace("e+", "e");
+}
+
+/**
+ * The default of "shared across runs" (while the user has not chosen) from
+ * each shown run's largest |v| [{run, max}]: shared unless the largest and
+ * the smallest nonzero differ by OWN_SCALE_RATIO or more, when one linear
+ * scale would paint the smaller run blank; then each run gets its own and
+ * the note says by how much they differ. Returns { shared, ratio, note }
+ * (note "" when shared).
+ */
+export function defaultSharing(maxima) {
+  const usable = maxima.filter((m) => m.max > 0 && Number.isFinite(m.max));
+  if (usable.length < 2) return { shared: true, ratio: 1, note: "" };
+  const large = usable.reduce((a, b) => (b.max > a.max ? b : a));
+  const small = usable.reduce((a, b) => (b.max < a.max ? b : a));
+  const ratio = large.max / small.max;
+  if (ratio < OWN_SCALE_RATIO) return { shared: true, ratio, note: "" };
+  return {
+    shared: false, ratio,
+    note: `${small.run}'s values are 1/${ratioText(ratio)} of ${large.run}'s (largest |v|): each run on its own scale. ` +
+      "Tick \u201cshared across runs\u201d to compare them on one.",
+  };
+}
+
+/**
+ * The sequential scale of values known to lie in [0, 1] (a gate's
+ * activations): { kind: "unit", sequential: true, vmax: 1, norm(v) } with
+ * norm(v) = v clipped to [0, 1]; NaN and +-Inf pass through. Drawn with a
+ * sequential colour map (viridis), so all of it is used, not half of a
+ * diverging one.
+ */
+export function makeUnitScale() {
+  return {
+    kind: "unit", sequential: true, vmax: 1, linthresh: null,
+    norm(v) {
+      if (!Number.isFinite(v)) return v;
+      return v < 0 ? 0 : v > 1 ? 1 : v;
+    },
+    normAll(values) {
+      return normEach(this.norm, values);
+    },
+  };
+}
+
 /**
  * norm over a whole array (a heatmap's pixels): one call site per scale,
  * so the engine inlines `norm` instead of dispatching per pixel.

@@ -4,6 +4,7 @@
 
 import { el } from "./dom.js";
 import { fmt } from "./format.js";
+import { sampleOfView, tokenRows } from "../data/tokens.js";
 
 /**
  * What a hovered cell is, as [label, value] rows: run, direction,
@@ -15,6 +16,7 @@ export function hoverRows(series, view, hit) {
   const rows = [["run", series.run]];
   if (series.direction) rows.push(["direction", series.direction]);
   rows.push(["timestep", String(hit.t)]);
+  rows.push(...tokenRows(series, sampleOfView(view), hit.t));
   if (view.mask && view.mask[hit.t] === 0) {
     rows.push(["", "masked (padding)"]);
   } else if (hit.c !== null && hit.c !== undefined) {

@@ -8,10 +8,13 @@ import { GRID_GAP } from "../draw/layout.js";
 import { hoverText, Tooltip } from "../draw/tooltip.js";
 import { panelSeries } from "../data/index_model.js";
 import { errorText } from "../data/results.js";
+import { useTokenSource } from "../data/tokens.js";
 import { sampleRangeError } from "../data/samples.js";
 import { viewById, VIEWS, viewsFor } from "../views/registry.js";
 import { controlMethods } from "./controls.js";
 import { HealthOverview } from "./health.js";
+import { mountProbeNotice } from "./probe_notice.js";
+import { LossStrip } from "./loss_strip.js";
 import { refreshMethods } from "./refresh.js";
 import { compileRunFilter } from "./run_list.js";
 import { savedStateMethods } from "./saved_state.js";
@@ -46,6 +49,8 @@ export class App {
     this.store.subscribe(() => this.saveState());
     this.buildControls();
     this.buildLayout(root);
+    mountProbeNotice(this);
+    useTokenSource(() => ({ api: this.api, index: this.index }));
     this.wireControls();
   }
 
@@ -73,8 +78,10 @@ export class App {
     // Plain-language sentences per run and layer, above all (shell/summary.js).
     this.summary = new SummaryStrip({ onOpen: (target) => this.openHealthTarget(target),
       current: () => this.state, allRuns: () => this.index.runs }).follow(this.health.node);
+    this.lossStrip = new LossStrip(this);
     this.app = el("div", { id: "rnn-app", class: "rnn-app", dataset: { state: "loading", checks: 0 } }, [
-      this.summary.node, this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message, this.readout, this.panels,
+      this.summary.node, this.health.node, this.controls, this.skipped, this.refreshNote, this.status, this.message,
+      this.lossStrip.node, this.readout, this.panels,
     ]);
     root.replaceChildren(this.app);
     this.tooltip = new Tooltip(document.body);
@@ -128,6 +135,7 @@ export class App {
    */
   async update({ quiet = false } = {}) {
     const gen = this.store.nextGeneration();
+    this.lossStrip.sync();
     const st = this.state;
     const runs = this.shownRuns();
     this.summary.showRuns(runs);
@@ -172,6 +180,7 @@ export class App {
       console.error(error);
     } finally {
       clearTimeout(loadingTimer);
+      if (!this.store.isStale(gen)) this.lossStrip.sync();
     }
   }
 
@@ -244,6 +253,7 @@ export class App {
       this.showRangeError(result.rangeError);
     }
     if (result.panelsData) Object.assign(this.panels.dataset, result.panelsData);
+    this.showSharedDefault(result.sharedDefault);
     this.panels.replaceChildren(...result.nodes);
     this.hideHover();
     this.drawSignature = signature || null;

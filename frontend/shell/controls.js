@@ -11,7 +11,7 @@ import { parseSampleNumber, SAMPLE_MODES } from "../data/samples.js";
 import { stepTime } from "../data/step_time.js";
 import { VIEWS, viewById, viewsFor } from "../views/registry.js";
 import {
-  compileRunFilter, drawnRuns, filterRuns, reconcileRuns, selectAll, selectNone, selectionSummary,
+  compileRunFilter, defaultRunCount, drawnRuns, filterRuns, reconcileRuns, selectAll, selectNone, selectionSummary,
 } from "./run_list.js";
 import { POLL_MS } from "./refresh.js";
 
@@ -271,6 +271,15 @@ export const controlMethods = {
     this.sampleInput.disabled = none || this.state.sampleMode !== "sample";
   },
 
+  /**
+   * The "shared across runs" box shows what a view chose while the user has
+   * not (sharedDefault: true/false from the view; null/undefined: leave it).
+   */
+  showSharedDefault(sharedDefault) {
+    if (typeof this.state.shared === "boolean") return;
+    if (typeof sharedDefault === "boolean") this.sharedToggle.checked = sharedDefault;
+  },
+
   /** Marks the sample number input with why it is not used ("" clears). */
   showSampleError(text) {
     this.sampleInput.classList.toggle("rnn-invalid", Boolean(text));
@@ -281,8 +290,9 @@ export const controlMethods = {
   fillRuns() {
     const runs = this.index.runs;
     // The user's choice stands (even none checked) while any of it exists;
-    // until they choose, the first two runs.
-    const { runs: selected, chosen } = reconcileRuns(runs, this.state.runs, this.runsChosen);
+    // until they choose, as many runs as the panel grid holds (defaultRunCount).
+    const width = this.panels.clientWidth || window.innerWidth;
+    const { runs: selected, chosen } = reconcileRuns(runs, this.state.runs, this.runsChosen, defaultRunCount(width));
     this.state.runs = selected;
     this.runsChosen = chosen;
     const boxes = [...this.runsBox.querySelectorAll("input[data-run]")];

@@ -153,8 +153,9 @@ function throughTimeText(cell, key, when, began) {
     ? `; ${past ?? 0} of ${cell.samples} samples ${vanishing ? "below" : "above"}, min\u2013max ${fmt(cell.min)}\u2013${fmt(cell.max)}`
     : "";
   return {
-    text: value,
-    detail,
+    text: vanishing ? value : explodingText(cell, value),
+    // Both cells hold one ratio: the exploding one repeats it only when it grows.
+    detail: vanishing || cell.problem ? detail : "",
     title: `${cell.order}${cell.masked ? " (each sample's first and last real timestep)" : ""}` +
       `, median over samples = ${value} at step ${cell.step}${samples}; a problem ${vanishing ? "below" : "above"} ${fmt(cell.level)}` +
       (jump ? `, or a norm \u2265 10\u00d7 its recent history (${jump})` : "") +
@@ -163,6 +164,15 @@ function throughTimeText(cell, key, when, began) {
     problem: Boolean(cell.problem),
     step: began ? cell.since : (cell.first_step ?? cell.step),
   };
+}
+
+/** The exploding cell's word: the ratio when it grows through time, the
+ * norm's jump when it grew over training, else "no" (the ratio is the
+ * vanishing cell's, beside it; the title still gives it). */
+function explodingText(cell, value) {
+  if (cell.through_time || (cell.problem && !cell.jump)) return value;
+  if (cell.jump) return `norm \u00d7${fmt(cell.jump.factor)}`;
+  return "no";
 }
 
 /**

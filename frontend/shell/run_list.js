@@ -4,8 +4,24 @@
 // the default selection, and the compact line for runs without the chosen
 // series.
 
-/** How many runs are checked until the user chooses. */
-export const DEFAULT_RUN_COUNT = 2;
+import { gridLayout } from "../draw/layout.js";
+
+/** The fewest runs checked until the user chooses (when there are that many). */
+export const MIN_DEFAULT_RUNS = 4;
+/** How many rows of the panel grid the first selection may fill. */
+export const DEFAULT_GRID_ROWS = 2;
+
+/**
+ * How many runs are checked until the user chooses, at a panels' width of
+ * `width` px: as many as DEFAULT_GRID_ROWS rows of the panel grid hold
+ * (gridLayout's columns of the narrowest panel), at least MIN_DEFAULT_RUNS.
+ * 6 at 1000 px, 8 at 1300 px, 10 at 1600 px. Every run of a typical
+ * comparison (a handful of runs) is shown at first.
+ */
+export function defaultRunCount(width) {
+  const across = gridLayout(Math.max(0, width || 0), Infinity, 1).groupsPerRow;
+  return Math.max(MIN_DEFAULT_RUNS, DEFAULT_GRID_ROWS * across);
+}
 
 /**
  * Compiles the filter text. Empty: no filter. Returns {regex, error}: regex
@@ -48,13 +64,15 @@ export function drawnRuns(allRuns, selected, filter) {
 
 /**
  * The selection for a (new) index: the user's choice where any of it still
- * exists (an explicit empty choice stands too), else the first runs.
+ * exists (an explicit empty choice stands too), else the first `count`
+ * runs (defaultRunCount of the panels' width). Until the user chooses, runs
+ * that appear later join the selection while it has room.
  * Returns {runs, chosen}.
  */
-export function reconcileRuns(allRuns, selected, chosen) {
+export function reconcileRuns(allRuns, selected, chosen, count = MIN_DEFAULT_RUNS) {
   const kept = selected.filter((run) => allRuns.includes(run));
   if (chosen && (kept.length || !selected.length)) return { runs: kept, chosen: true };
-  return { runs: kept.length ? kept : allRuns.slice(0, DEFAULT_RUN_COUNT), chosen: false };
+  return { runs: allRuns.filter((run, i) => i < count || kept.includes(run)), chosen: false };
 }
 
 /** "not logged in: run_c, run_d" (or "" when every run has it). */

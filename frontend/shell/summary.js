@@ -69,11 +69,17 @@ export function headText(shown) {
 /**
  * Where a click on a sentence goes: {run, layer, kind, view, step} for
  * the shell's openHealthTarget; what the sentence leaves open (null) stays
- * as `current` has it (the loss names no layer, for instance).
+ * as `current` has it. A sentence about the whole run (the loss, drawn by
+ * the loss strip, not a view) selects its step in the current view.
  */
 export function sentenceTarget(sentence, current = {}) {
   const link = sentence.view || {};
   const pick = (value, fallback) => (value === null || value === undefined ? fallback : value);
+  if (sentence.layer === null || sentence.layer === undefined) {
+    // About the whole run (the loss): its step, in the view the tab is on.
+    return { run: sentence.run, layer: current.layer ?? null, kind: current.kind ?? null,
+      view: current.view ?? "heatmap", step: pick(link.step, current.step ?? null) };
+  }
   return {
     run: sentence.run,
     layer: pick(sentence.layer, current.layer ?? null),

@@ -13,7 +13,9 @@ export const CONTROL_STATE = {
   sampleMode: "sample",
   rangeMode: "auto",
   rangeValue: "",
-  shared: true,
+  // "shared across runs": null until the user chooses (the view then picks:
+  // scales.defaultSharing), true or false once chosen (kept, in links too).
+  shared: null,
   view: "heatmap",
   scale: "linear",
   // The run list's regex filter (runs it hides are not drawn).

@@ -110,4 +110,5 @@ export function heatmapBody(p, series, opts) {
   return nodes.filter(Boolean);
 }
 
-export const heatmapView = timestepView({ id: "heatmap", label: "heatmap", body: heatmapBody, perSample: true });
+// unitScale: a gate's activations (known to lie in [0, 1]) on the sequential 0..1 map.
+export const heatmapView = timestepView({ id: "heatmap", label: "heatmap", body: heatmapBody, perSample: true, unitScale: true });

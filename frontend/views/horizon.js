@@ -14,6 +14,7 @@ import {
 } from "../draw/layout.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/format.js";
+import { defaultSharing } from "../draw/scales.js";
 import { directionLabel } from "../data/index_model.js";
 import { itemsOf, loadAtStep, loadKept, missingRuns } from "../data/loaders.js";
 import {
@@ -55,7 +56,12 @@ function render({ items, sampled }, ctx) {
   }
   const width = Math.max(360, Math.min(MAX_PANEL_W, (ctx.width || 1000) - 8));
   const prepared = items.map((item) => horizonModel(item, ctx, width));
-  setYRanges(prepared.filter((p) => p.model).map((p) => p.model), ctx.state.shared !== false);
+  const models = prepared.filter((p) => p.model).map((p) => p.model);
+  const sharing = horizonSharing(models, ctx.state.shared);
+  setYRanges(models, sharing.shared);
+  if (sharing.note) {
+    nodes.push(el("div", { class: "rnn-note rnn-note-warn rnn-scale-note", dataset: { ratio: sharing.ratio }, text: sharing.note }));
+  }
   for (const p of prepared) {
     const panel = p.model ? horizonPanel(p.model, ctx) : p;
     if (panel.error) errors++;
@@ -64,7 +70,22 @@ function render({ items, sampled }, ctx) {
   if (!items.length && !missing.length) nodes.push(el("div", { class: "rnn-message", text: "Select at least one run." }));
   // For the Sample control's "of 0-N": the most samples any run logged.
   const samples = Math.max(0, ...items.map((i) => (i.tensor && i.tensor.value ? i.tensor.value.shape[0] : 0)));
-  return { nodes, errors, sampled, samples };
+  return { nodes, errors, sampled, samples, sharedDefault: sharing.chosen ? null : sharing.shared };
+}
+
+/**
+ * "Shared across runs" for the horizon: the user's choice when made, else
+ * scales.defaultSharing over each run's largest bar (runs whose gradients
+ * differ by 100x or more each get their own y range, said in a note).
+ */
+function horizonSharing(models, chosen) {
+  if (typeof chosen === "boolean") return { shared: chosen, chosen: true, note: "", ratio: 1 };
+  const maxima = new Map();
+  for (const model of models) {
+    const run = model.item.run;
+    maxima.set(run, Math.max(maxima.get(run) || 0, chartMaxima(model).barsMax));
+  }
+  return { ...defaultSharing([...maxima].map(([run, max]) => ({ run, max }))), chosen: false };
 }
 
 /** What comes with the horizon at item.step: its kept max per step and its labels. */

@@ -9,6 +9,7 @@ import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/format.js";
 import { errorText } from "../data/results.js";
 import { labelRow, tokenText, valueTicks } from "./horizon_model.js";
+import { tokenRows } from "../data/tokens.js";
 
 const OVERVIEW_H = 70;
 const LABEL_ROW_H = 17;
@@ -134,7 +135,7 @@ export function labelsRow(item, model, ctx) {
     }
     const [j0] = slots[Math.min(slots.length - 1, Math.floor(x / model.barW))];
     const cell = cells[j0];
-    const rows2 = [["run", item.run], ["j", String(j0)]];
+    const rows2 = [["run", item.run], ["j", String(j0)], ...tokenRows(item.series, sample, j0)];
     if (sample === "mean") rows2.push(["right", `${fmt(100 * cell.share, 3)} % of ${cell.n} samples`]);
     else rows2.push(["true", tokenText(cell.truth, vocabulary) || "none"], ["predicted", tokenText(cell.predicted, vocabulary) || "none"]);
     ctx.onHover(rows2, event);

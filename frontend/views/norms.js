@@ -1,11 +1,12 @@
 // The "norms" view per matrix (and direction, stacked cell) one chart, a line per
-//   gate in the gate's colour and per run in its dash pattern, over step on
-//   a log y axis. Colour goes to the gates because the questions are about
-//   gates ("which gate takes the most gradient?", "is a gate's gradient
-//   vanishing?": one colour falling away from the others) and a cell has
-//   3-4 of them while one usually compares 2 runs, which solid vs dashed
-//   tells apart; weight decay shows as a run's lines all sloping down
-//   together, steeper for the run with more decay, on one shared axis.
+//   run in the run's colour (the colour it has everywhere in the tab) and per
+//   gate in its dash pattern, over step on a log y axis. Colour goes to the
+//   runs: the runs compared are often of different cells (GRU, LSTM,
+//   SimpleRNN), whose gates have no common colour (a GRU's candidate h and
+//   an LSTM's candidate c are different gates), and three runs told apart
+//   by dash alone were hard to follow. A cell's 1-4 gates take the dash
+//   patterns in their cell's gate order; weight decay shows as a run's lines
+//   all sloping down together, steeper for the run with more decay.
 
 
 import { el } from "../draw/dom.js";
@@ -19,8 +20,17 @@ import { fmt } from "../draw/format.js";
 import { niceStep } from "../draw/scales.js";
 import { quantityLabel } from "../data/index_model.js";
 import {
-  gateColor, gateNames, logAxisTicks, logMark, normLegendGates, NORM_FIELDS, runDash, weightGateLabel,
+  gateNames, logAxisTicks, logMark, NORM_FIELDS, weightGateLabel,
 } from "./gate_history.js";
+
+// Dash patterns telling a cell's gates apart, in the cell's gate order
+// (the row of the gate in its matrix): solid, long dash, dots, dash-dot.
+const GATE_DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3]];
+
+/** The dash pattern of a cell's r-th gate. */
+export function gateDash(r) {
+  return GATE_DASHES[r % GATE_DASHES.length];
+}
 import { compareSeries, companionView, countsOf, seriesKey, seriesPlace, sortOut } from "./gate_history_items.js";
 
 const NAN_CSS = `rgb(${NAN_RGB.join(",")})`;
@@ -42,12 +52,11 @@ function renderNorms(loaded, ctx) {
     if (!charts.has(key)) charts.set(key, []);
     charts.get(key).push(item);
   }
-  const shownRuns = ctx.groups.map((g) => g.run);
   const available = Math.max(360, ctx.width - 8);
   const side = charts.size > 1 && available >= 2 * 520 + 16;
   const panelW = side ? Math.floor((available - 16) / 2) : Math.min(available, 1180);
   nodes.push(el("div", { class: "rnn-ghist-charts" },
-    [...charts.values()].map((items) => normChart(items, shownRuns, panelW, ctx))));
+    [...charts.values()].map((items) => normChart(items, panelW, ctx))));
   return { nodes, errors };
 }
 
@@ -61,13 +70,13 @@ function normsToolbar(ctx) {
   return el("div", { class: "rnn-ghist-toolbar" }, [
     el("label", {}, [el("span", { class: "rnn-muted", text: "Per gate " }), select]),
     el("span", { class: "rnn-muted", text: `of ${quantityLabel(ctx.state.kind)}, layer ${ctx.state.layer}: ` +
-      "each gate's block of the matrix, over its finite values, at every logged step. Colour: gate; line style: run. " +
+      "each gate's block of the matrix, over its finite values, at every logged step. Colour: run; line style: gate. " +
       "Click a step to select it (dashed red line)." }),
   ]);
 }
 
 /** The lines of a chart: per item (run, series) and gate, the field's values at every step. */
-function normLines(items, field, shownRuns) {
+function normLines(items, field, allRuns) {
   const lines = [];
   for (const item of items) {
     const s = item.kept.gate_stats.value;
@@ -81,17 +90,17 @@ function normLines(items, field, shownRuns) {
       lines.push({
         run: item.run, cell: item.series.cell, meta: item.series.meta, gate: names[r], row: r, steps: s.steps, values,
         nonFinite: s.steps.map((_, i) => at(i)),
-        color: gateColor(names[r], r, item.series.cell), dash: runDash(Math.max(0, shownRuns.indexOf(item.run))),
+        color: runColor(item.run, allRuns), dash: gateDash(r),
       });
     }
   }
   return lines;
 }
 
-function normChart(items, shownRuns, panelW, ctx) {
+function normChart(items, panelW, ctx) {
   const field = ctx.state.normField;
   const fieldText = (NORM_FIELDS.find((f) => f.value === field) || { text: field }).text;
-  const lines = normLines(items, field, shownRuns);
+  const lines = normLines(items, field, ctx.allRuns);
   const range = positiveRange(lines.map((l) => l.values));
   const scale = logScale(range ? range.lo : 1e-3, range ? range.hi : 1);
   const allSteps = [...new Set(lines.flatMap((l) => l.steps))].sort((a, b) => a - b);
@@ -117,7 +126,9 @@ function normChart(items, shownRuns, panelW, ctx) {
     },
   });
   drawNorms(canvas, lines, marks, scale, layout, xOf, yOf, ctx.state.step, fieldText);
-  canvas.rnnNorms = lines.map((l) => ({ run: l.run, gate: l.gate, steps: l.steps.slice(), values: l.values.slice() }));
+  canvas.rnnNorms = lines.map((l) => ({
+    run: l.run, gate: l.gate, color: l.color, dash: l.dash.slice(), steps: l.steps.slice(), values: l.values.slice(),
+  }));
   canvas.rnnMarks = marks.map((m) => ({ run: m.line.run, gate: m.line.gate, step: m.step, kind: m.kind }));
   const stepAt = (event) => {
     const rect = canvas.getBoundingClientRect();
@@ -149,7 +160,7 @@ function normChart(items, shownRuns, panelW, ctx) {
   }, [
     el("div", { class: "rnn-panel-heading" }, headingParts),
     el("div", { class: "rnn-canvas-wrap" }, [canvas]),
-    normLegend(lines, shownRuns, ctx, layout),
+    normLegend(lines, layout),
     el("div", { class: "rnn-note rnn-ghist-note", style: { marginLeft: `${layout.plotX}px` }, text: markNote(marks, scale) }),
   ]);
 }
@@ -311,13 +322,29 @@ function normHoverRows(lines, step, y, yOf, layout, fieldText) {
   return rows;
 }
 
-function normLegend(lines, shownRuns, ctx, layout) {
-  const gates = normLegendGates(lines);
-  const runs = [...new Set(lines.map((l) => l.run))];
-  const dashSample = (dash) => {
+/**
+ * The gates as their dash patterns, one entry per gate label (a GRU's
+ * candidate h and a SimpleRNN's whole-cell h are two), with the cell
+ * when the runs shown have several: [{gate, label, dash}].
+ */
+function legendGates(lines) {
+  const cells = new Set(lines.map((l) => l.cell));
+  const gates = [];
+  for (const l of lines) {
+    const name = weightGateLabel(l.gate, l.meta);
+    const label = cells.size > 1 && l.cell ? `${l.cell} ${name}` : name;
+    if (!gates.some((g) => g.label === label)) gates.push({ gate: l.gate, label, dash: l.dash });
+  }
+  return gates;
+}
+
+function normLegend(lines, layout) {
+  const runs = [];
+  for (const l of lines) if (!runs.some((r) => r.run === l.run)) runs.push({ run: l.run, color: l.color });
+  const dashSample = (dash, color) => {
     const canvas = el("canvas", { class: "rnn-ghist-dash" });
     const c = setupCanvas(canvas, 28, 10);
-    c.strokeStyle = COLORS.text;
+    c.strokeStyle = color;
     c.lineWidth = 2;
     c.setLineDash(dash);
     c.beginPath();
@@ -326,20 +353,20 @@ function normLegend(lines, shownRuns, ctx, layout) {
     c.stroke();
     return canvas;
   };
-  // Gates (colours) and runs (line styles) on rows of their own.
+  // Runs (colours) and gates (line styles) on rows of their own.
   return el("div", { class: "rnn-ghist-legends", style: { marginLeft: `${layout.plotX}px` } }, [
-    el("div", { class: "rnn-ghist-legend" }, [
-      el("span", { class: "rnn-muted", text: "gates" }),
-      ...gates.map((g) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "" } }, [
-        el("span", { class: "rnn-ghist-line-swatch", style: { background: g.color } }),
-        el("span", { text: g.label }),
+    el("div", { class: "rnn-ghist-legend rnn-norms-legend-runs" }, [
+      el("span", { class: "rnn-muted", text: "colour: run" }),
+      ...runs.map(({ run, color }) => el("span", { class: "rnn-ghist-legend-item", dataset: { run, color } }, [
+        el("span", { class: "rnn-ghist-line-swatch", style: { background: color } }),
+        el("span", { text: run, style: { color, fontWeight: "600" } }),
       ])),
     ]),
-    el("div", { class: "rnn-ghist-legend" }, [
-      el("span", { class: "rnn-muted", text: "runs" }),
-      ...runs.map((run) => el("span", { class: "rnn-ghist-legend-item", dataset: { run } }, [
-        dashSample(runDash(Math.max(0, shownRuns.indexOf(run)))),
-        el("span", { text: run, style: { color: runColor(run, ctx.allRuns), fontWeight: "600" } }),
+    el("div", { class: "rnn-ghist-legend rnn-norms-legend-gates" }, [
+      el("span", { class: "rnn-muted", text: "line style: gate" }),
+      ...legendGates(lines).map((g) => el("span", { class: "rnn-ghist-legend-item", dataset: { gate: g.gate ?? "", dash: g.dash.join(",") } }, [
+        dashSample(g.dash, COLORS.text),
+        el("span", { text: g.label }),
       ])),
     ]),
   ]);

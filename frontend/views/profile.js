@@ -7,8 +7,8 @@
 import { el } from "../draw/dom.js";
 import { canvasColors, drawXAxis, drawYTicks, setupCanvas, strokeGappedLine } from "../draw/canvas.js";
 import {
-  byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale, positiveRange,
-  profileRow, rowLength,
+  BAND, batchQuantiles, byDirection, decadeTicks, decayText, linearTicks, fitDecay, linearScale, logScale,
+  perSampleDecay, positiveRange, profileRow, robustDecayText, rowLength,
 } from "../data/profiles.js";
 import { runColor } from "../draw/run_colors.js";
 import { fmt } from "../draw/format.js";
@@ -19,6 +19,7 @@ import { hasProfile } from "../data/kind_facts.js";
 import { itemsOf, loadKept, missingRuns } from "../data/loaders.js";
 import { flowNodes } from "./flow.js";
 import { errorText, settle } from "../data/results.js";
+import { tokenRows } from "../data/tokens.js";
 
 // Canvas colours of the current theme, read at the start of each draw.
 let COLORS = canvasColors();
@@ -75,7 +76,8 @@ function profileSamples(loaded) {
 
 const OPTIONS = {
   profileYScale: { initial: "log", valid: (v) => v === "log" || v === "linear" },
-  profileBatch: { initial: "both", valid: (v) => ["mean", "sample", "both"].includes(v) },
+  // "both": the batch median with its band (thick) and one sample (thin).
+  profileBatch: { initial: "both", valid: (v) => ["median", "mean", "sample", "both"].includes(v) },
 };
 
 /** The profile or the flow view: one loader, two charts. */
@@ -91,7 +93,7 @@ function profileFamilyView(id, label) {
     render(loaded, ctx) {
       const st = ctx.state;
       const { nodes, errors } = profileViewNodes(id, loaded, {
-        ...ctx, step: st.step, sample: st.sample, shared: st.shared, layer: st.layer, kind: st.kind,
+        ...ctx, step: st.step, sample: st.sample, shared: st.shared !== false, layer: st.layer, kind: st.kind,
       });
       return { nodes, errors, errorsSay: "profile(s) could not be loaded", sampled: [], samples: profileSamples(loaded) };
     },
@@ -149,15 +151,18 @@ function toolbar(view, ctx) {
   ]);
   scale.value = ctx.state.profileYScale;
   scale.addEventListener("change", () => ctx.setOption("profileYScale", scale.value));
-  const batchOptions = [
+  const band = `p${BAND[0]}-p${BAND[1]}`;
+  const batchOptions = view === "profile" ? [
+    el("option", { value: "both", text: `median, band ${band} (thick) and sample ${ctx.sample} (thin, dashed)` }),
+    el("option", { value: "median", text: `median over the probe batch, band ${band}` }),
+  ] : [];
+  batchOptions.push(
     el("option", { value: "mean", text: "mean over the probe batch" }),
     el("option", { value: "sample", text: `sample ${ctx.sample} (Sample control)` }),
-  ];
-  if (view === "profile") {
-    batchOptions.push(el("option", { value: "both", text: `mean (thick) and sample ${ctx.sample} (thin, dashed)` }));
-  }
+  );
   const batch = el("select", { class: "rnn-profile-batch", id: "rnn-profile-batch" }, batchOptions);
-  batch.value = view === "flow" && ctx.state.profileBatch === "both" ? "mean" : ctx.state.profileBatch;
+  // The flow view draws one row per step: the mean or one sample.
+  batch.value = view === "flow" && ctx.state.profileBatch !== "sample" ? "mean" : ctx.state.profileBatch;
   batch.addEventListener("change", () => ctx.setOption("profileBatch", batch.value));
   const what = view === "flow"
     ? "Rows: every logged step (top: first); columns: timesteps; colour: ||v_t|| (L2 norm over channels)."
@@ -171,13 +176,44 @@ function toolbar(view, ctx) {
   ]);
 }
 
-/** The lines one run contributes at its step: [{kind: "mean"|"sample", values, length}]. */
+/**
+ * The lines one run contributes at its step: [{kind: "median"|"mean"|"sample",
+ * values, length, lo?, hi? (the median's band)}], the batch's line first.
+ */
 function runLines(p, i, sample, batch, mask) {
   const length = rowLength(p, i);
   const lines = [];
-  if (batch !== "sample") lines.push({ kind: "mean", values: profileRow(p, i, "mean", mask), length });
-  if (batch !== "mean") lines.push({ kind: "sample", values: profileRow(p, i, sample, mask), length });
+  if (batch === "median" || batch === "both") {
+    const q = batchQuantiles(p, i, mask);
+    lines.push({ kind: "median", values: q.median, lo: q.lo, hi: q.hi, length });
+  }
+  if (batch === "mean") lines.push({ kind: "mean", values: profileRow(p, i, "mean", mask), length });
+  if (batch === "sample" || batch === "both") lines.push({ kind: "sample", values: profileRow(p, i, sample, mask), length });
   return lines;
+}
+
+/**
+ * The decay fit of the first line: for the batch, fitted per sample and
+ * summarised by the median with its band (robust: one growing sample does
+ * not set it); for the mean, the fit of the mean line (what it draws).
+ * { per10, text, how }.
+ */
+function decayOf(p, i, line, sample, mask) {
+  if (line.kind === "median") {
+    const summary = perSampleDecay(p, i, mask, line.length);
+    return {
+      per10: summary ? summary.per10 : null, lo10: summary ? summary.lo10 : null, hi10: summary ? summary.hi10 : null,
+      text: robustDecayText(summary),
+      how: "least-squares fit of log10 ||v_t|| over t in each sample (padding left out), then the median and " +
+        `p${BAND[0]}-p${BAND[1]} of the samples' factors; factor from t to t + 10`,
+    };
+  }
+  const fit = fitDecay(line.values, line.length);
+  return {
+    per10: fit ? fit.per10 : null, text: decayText(fit),
+    how: `least-squares fit of log10 ||v_t|| over t (${line.kind === "mean" ? "batch mean" : `sample ${sample}`}), ` +
+      "finite nonzero values; factor from t to t + 10",
+  };
 }
 
 /** One chart per direction, every run's profile overlaid. */
@@ -197,14 +233,13 @@ function profileChart(direction, items, ctx, panelW) {
     const i = p.steps.indexOf(step);
     const sample = Math.max(0, Math.min(ctx.sample, p.samples - 1));
     const lines = runLines(p, i, sample, batch, item.mask || null);
-    const fitted = lines[0];
     return {
       run: item.run, series: item.series, step, T: p.timesteps, lines, sample, masked: Boolean(item.mask),
-      color: runColor(item.run, ctx.allRuns), fit: fitDecay(fitted.values, fitted.length), fitKind: fitted.kind,
+      samples: p.samples, color: runColor(item.run, ctx.allRuns), fit: decayOf(p, i, lines[0], sample, item.mask || null),
     };
   });
   const T = Math.max(...runs.map((r) => r.T));
-  const range = positiveRange(runs.flatMap((r) => r.lines.map((l) => l.values)));
+  const range = positiveRange(runs.flatMap((r) => r.lines.flatMap((l) => (l.lo ? [l.values, l.lo, l.hi] : [l.values]))));
   const log = ctx.state.profileYScale === "log";
   const scale = log ? logScale(range ? range.lo : 1e-3, range ? range.hi : 1) : linearScale(range ? range.hi : 1);
 
@@ -223,8 +258,11 @@ function profileChart(direction, items, ctx, panelW) {
   drawProfile(canvas, runs, scale, layout, T);
   // What is drawn, for tools and tests: per run and line, the values.
   canvas.rnnProfile = runs.map((r) => ({
-    run: r.run, step: r.step, per10: r.fit ? r.fit.per10 : null,
-    lines: r.lines.map((l) => ({ kind: l.kind, values: Array.from(l.values.subarray(0, l.length)) })),
+    run: r.run, step: r.step, per10: r.fit.per10, lo10: r.fit.lo10 ?? null, hi10: r.fit.hi10 ?? null,
+    lines: r.lines.map((l) => ({
+      kind: l.kind, values: Array.from(l.values.subarray(0, l.length)),
+      ...(l.lo ? { lo: Array.from(l.lo.subarray(0, l.length)), hi: Array.from(l.hi.subarray(0, l.length)) } : {}),
+    })),
   }));
   canvas.addEventListener("mousemove", (event) => {
     const rows = hoverRows(canvas, runs, scale, layout, event, direction);
@@ -236,19 +274,24 @@ function profileChart(direction, items, ctx, panelW) {
   const legend = el("div", { class: "rnn-profile-legend", style: { display: "flex", flexDirection: "column", gap: "2px", fontSize: "12px", marginLeft: `${layout.plotX}px` } },
     runs.map((r) => el("div", {
       class: "rnn-profile-legend-item",
-      dataset: { run: r.run, color: r.color, per10: r.fit ? r.fit.per10 : "", step: r.step },
+      dataset: { run: r.run, color: r.color, per10: r.fit.per10 ?? "", step: r.step },
       style: { display: "flex", gap: "8px", alignItems: "center" },
     }, [
       el("span", { class: "rnn-swatch rnn-swatch-line", style: { background: r.color, width: "18px", height: "3px", display: "inline-block" } }),
       el("span", { text: r.run, style: { fontWeight: "600" } }),
       el("span", { class: "rnn-muted", text: `step ${r.step}` }),
-      el("span", { class: "rnn-profile-decay", text: decayText(r.fit), title: `least-squares fit of log10 ||v_t|| over t (${r.fitKind === "mean" ? "batch mean" : "the sample"}), finite nonzero values; factor from t to t + 10` }),
+      el("span", { class: "rnn-profile-decay", text: r.fit.text, title: r.fit.how }),
     ])));
-  const lineNote = batch === "both"
-    ? `Thick: mean of ||v_t|| over the probe batch; thin dashed: sample ${ctx.sample}. Decay fitted on the mean.`
-    : batch === "sample" ? `Sample ${ctx.sample} of the probe batch.` : "Mean of ||v_t|| over the probe batch.";
+  const n = Math.max(...runs.map((r) => r.samples));
+  const band = `median, band p${BAND[0]}-p${BAND[1]} of ${n} sample${n === 1 ? "" : "s"}`;
+  const lineNote = {
+    both: `Thick: ${band} (shaded); thin dashed: sample ${ctx.sample}. Decay fitted per sample, median shown.`,
+    median: `Thick: ${band} (shaded). Decay fitted per sample, median shown.`,
+    sample: `Sample ${ctx.sample} of the probe batch.`,
+    mean: "Mean of ||v_t|| over the probe batch (one large sample can set it; the median is robust to it).",
+  }[batch];
   const maskNote = runs.some((r) => r.masked)
-    ? " Padding (the layer's mask at that step) is left out of the mean and is a gap for the sample." : "";
+    ? " Padding (the layer's mask at that step) is left out of each sample, the median and the mean, and is a gap for the sample." : "";
   const scaleNote = log
     ? `y axis: log (1e${scale.decades[0]} to 1e${scale.decades[1]}); zeros and non-finite values are gaps.`
     : "y axis: linear.";
@@ -281,15 +324,18 @@ function drawProfile(canvas, runs, scale, layout, T) {
     ? decadeTicks(scale, plotH, 22)
     : linearTicks(scale.hi, Math.floor(plotH / 40));
   drawYTicks(c, COLORS, plotX, ticks, plotY, plotH, plotW);
-  // Lines: means thick, samples thin and dashed.
+  // Bands under the lines, then the lines: the batch's thick, samples thin and dashed.
   c.save();
   c.beginPath();
   c.rect(plotX, plotY, plotW, plotH);
   c.clip();
   for (const r of runs) {
+    for (const line of r.lines) if (line.lo) fillBand(c, r.color, line, scale, layout);
+  }
+  for (const r of runs) {
     for (const line of r.lines) {
       c.strokeStyle = r.color;
-      c.lineWidth = line.kind === "mean" && r.lines.length > 1 ? 2.5 : line.kind === "mean" ? 2 : 1.2;
+      c.lineWidth = line.kind !== "sample" && r.lines.length > 1 ? 2.5 : line.kind !== "sample" ? 2 : 1.2;
       c.setLineDash(line.kind === "sample" && r.lines.length > 1 ? [4, 3] : []);
       strokeGappedLine(c, Array.from({ length: line.length },
         (_, t) => [plotX + (t + 0.5) * cellW, yOf(scale, layout, line.values[t])]));
@@ -307,6 +353,36 @@ function drawProfile(canvas, runs, scale, layout, T) {
   c.rotate(-Math.PI / 2);
   c.textBaseline = "middle";
   c.fillText(scale.kind === "log" ? "||v_t|| (log)" : "||v_t||", 0, 0);
+  c.restore();
+}
+
+/**
+ * Shades the band lo..hi of a line in the run's colour, one polygon per
+ * stretch of timesteps where both ends are on the scale (gaps stay gaps).
+ */
+function fillBand(c, color, line, scale, layout) {
+  const x = (t) => layout.plotX + (t + 0.5) * layout.cellW;
+  c.save();
+  c.fillStyle = color;
+  c.globalAlpha = 0.18;
+  let run = [];
+  const flush = () => {
+    if (run.length > 1) {
+      c.beginPath();
+      run.forEach(([t, , yHi], k) => (k ? c.lineTo(x(t), yHi) : c.moveTo(x(t), yHi)));
+      for (let k = run.length - 1; k >= 0; k--) c.lineTo(x(run[k][0]), run[k][1]);
+      c.closePath();
+      c.fill();
+    }
+    run = [];
+  };
+  for (let t = 0; t < line.length; t++) {
+    const yLo = yOf(scale, layout, line.lo[t]);
+    const yHi = yOf(scale, layout, line.hi[t]);
+    if (yLo === null || yHi === null) flush();
+    else run.push([t, yLo, yHi]);
+  }
+  flush();
   c.restore();
 }
 
@@ -333,10 +409,11 @@ function hoverRows(canvas, runs, scale, layout, event, direction) {
   if (!best) return [];
   const rows = [["run", best.r.run]];
   if (direction) rows.push(["direction", direction]);
-  rows.push(["step", String(best.r.step)], ["timestep", String(t)]);
+  rows.push(["step", String(best.r.step)], ["timestep", String(t)], ...tokenRows(best.r.series, best.r.sample, t));
   const [first, second] = best.r.lines;
   rows.push(["value", fmt(first.values[t], 4)]);
-  rows.push(["", first.kind === "mean" ? "mean over the batch" : `sample ${best.r.sample}`]);
+  rows.push(["", first.kind === "sample" ? `sample ${best.r.sample}` : `${first.kind} over the batch`]);
+  if (first.lo) rows.push([`p${BAND[0]}-p${BAND[1]}`, `${fmt(first.lo[t], 3)} to ${fmt(first.hi[t], 3)}`]);
   if (second) rows.push([`sample ${best.r.sample}`, fmt(second.values[t], 4)]);
   return rows;
 }

@@ -30,6 +30,9 @@ import { distributionsView } from "./distributions.js";
 import { normsView } from "./norms.js";
 import { horizonView } from "./horizon.js";
 import { horizonTrainingView } from "./horizon_training.js";
+import { textView } from "./text.js";
+import { inputDependencyView } from "./input_dependency.js";
+import { lastStepView } from "./last_step.js";
 
 export const VIEWS = [
   heatmapView,
@@ -42,6 +45,9 @@ export const VIEWS = [
   normsView,
   horizonView,
   horizonTrainingView,
+  textView,
+  inputDependencyView,
+  lastStepView,
 ];
 
 /** The views that draw any of `seriesList` (their metadata), in menu order. */

@@ -8,13 +8,15 @@ import { el } from "../draw/dom.js";
 import { exportControls } from "../draw/export.js";
 import { gridLayout, PANEL_GAP } from "../draw/layout.js";
 import { runColor } from "../draw/run_colors.js";
-import { makeScale, parseRangeMax } from "../draw/scales.js";
+import { defaultSharing, makeScale, makeUnitScale, parseRangeMax } from "../draw/scales.js";
+import { isUnitInterval } from "../data/kind_facts.js";
 import { itemsOf, loadAtStep } from "../data/loaders.js";
 import {
   directionLabel, gateLabel, isTimestepTensor, maskSeriesOf, quantityLabel,
 } from "../data/index_model.js";
 import { errorText, settle } from "../data/results.js";
-import { NAN_RULE, panelView, sampleLabel } from "../data/samples.js";
+import { preloadTokens } from "../data/tokens.js";
+import { NAN_RULE, panelView, REDUCING_MODES, sampleLabel } from "../data/samples.js";
 import { concatValues, countAbove, finiteAbsValues, percentile, ROBUST_PERCENTILE, summarize } from "../data/stats.js";
 import { notLoggedText } from "../shell/run_list.js";
 
@@ -46,6 +48,8 @@ async function loadPanels(ctx) {
     item.mask = maskSeries ? await settle(ctx.api.tensor(maskSeries.run, maskSeries.tag, item.step)) : null;
   });
   if (!loaded) return null;
+  await preloadTokens(ctx, loaded.listed); // each timestep's token, for the readout
+  if (ctx.isStale()) return null;
   return { items, sampled: loaded.sampled, signature: signature(ctx, items) };
 }
 
@@ -84,20 +88,29 @@ function renderPanels({ items, sampled }, ctx, spec) {
   const mode = spec.perSample ? st.sampleMode : "all";
   for (const p of items) prepare(p, ctx, mode, spec);
   const drawn = items.filter((p) => p.view);
-  const range = colourRanges(drawn, ctx);
+  const range = colourRanges(drawn, { ...ctx, unitScales: Boolean(spec.unitScale) });
   const withPanels = ctx.groups.filter((g) => g.panels.length);
   const missing = ctx.groups.filter((g) => !g.panels.length).map((g) => g.run);
   const grid = gridLayout(ctx.width - 2, withPanels.length, Math.max(1, ...withPanels.map((g) => g.panels.length)));
   const columns = withPanels.map((g) => groupElement(g, items.filter((p) => p.run === g.run), grid, range.kind, ctx, spec, mode));
+  const scaleNote = range.sharing.note ? [el("div", {
+    // A row of its own above the run columns, as wide as they are.
+    class: "rnn-note rnn-note-warn rnn-scale-note", style: { flex: "0 0 100%", maxWidth: "none", marginTop: "0" },
+    dataset: { ratio: range.sharing.ratio }, text: range.sharing.note,
+  })] : [];
   return {
-    nodes: [...(missing.length ? [notLoggedElement(missing, ctx)] : []), ...columns],
+    nodes: [...(missing.length ? [notLoggedElement(missing, ctx)] : []), ...scaleNote, ...columns],
     errors: items.filter((p) => p.error).length,
     errorsSay: "panel(s) could not be drawn",
     sampled,
     samples,
     lastVmax: range.lastVmax,
     rangeError: range.error,
-    panelsData: { columns: grid.groupsPerRow, rows: grid.rows, sideBySide: grid.sideBySide },
+    sharedDefault: range.sharing.chosen ? null : range.sharing.shared,
+    panelsData: {
+      columns: grid.groupsPerRow, rows: grid.rows, sideBySide: grid.sideBySide,
+      scaleShared: range.sharing.shared, scaleSharedBy: range.sharing.chosen ? "user" : "default",
+    },
   };
 }
 
@@ -131,7 +144,7 @@ function prepare(p, ctx, mode, spec) {
   p.stats = summarize(p.view);
   if (spec.stats) p.stats = spec.stats(p.view, p.stats, ctx.state);
   if (made.view.nanCells) {
-    p.notes.push({ text: `Mean over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
+    p.notes.push({ text: `${mode === "medianAbs" ? "Median" : "Mean"} over samples: ${NAN_RULE}; ${made.view.nanCells} cell(s) had NaN left out.`, kind: "warn" });
   }
 }
 
@@ -179,10 +192,37 @@ function robustRanges(drawn) {
 }
 
 /**
+ * Whether the runs share one colour range: the user's choice when made
+ * (st.shared true or false), else scales.defaultSharing over each run's
+ * largest |v| of the chosen quantity. { shared, chosen, ratio, note }.
+ */
+function scaleSharing(drawn, st) {
+  if (typeof st.shared === "boolean") return { shared: st.shared, chosen: true, ratio: 1, note: "" };
+  const maxima = new Map();
+  for (const p of drawn) {
+    if (p.series.kind !== st.kind || p.unitScale) continue;
+    maxima.set(p.run, Math.max(maxima.get(p.run) || 0, p.stats.maxAbs));
+  }
+  return { ...defaultSharing([...maxima].map(([run, max]) => ({ run, max }))), chosen: false };
+}
+
+/** Whether every finite value of a view lies in [0, 1]. */
+function withinUnit(view) {
+  const { data, offset, T, C } = view;
+  for (let k = offset; k < offset + T * C; k++) {
+    const v = data[k];
+    if (Number.isFinite(v) && (v < 0 || v > 1)) return false;
+  }
+  return true;
+}
+
+/**
  * Sets each drawn panel's vmax, scale and clipped count from the range
- * controls. Returns {kind ("auto", "fixed", "robust"), lastVmax (the
+ * controls; a series known to lie in [0, 1] (a gate's activations) gets
+ * the sequential 0..1 scale unless the range is fixed or its values leave
+ * [0, 1]. Returns {kind ("auto", "fixed", "robust"), lastVmax (the
  * chosen quantity's range, to prefill the fixed one), error (the fixed
- * range typed is not usable: why)}.
+ * range typed is not usable: why), sharing (scaleSharing)}.
  */
 function colourRanges(drawn, ctx) {
   const st = ctx.state;
@@ -190,20 +230,29 @@ function colourRanges(drawn, ctx) {
   const fixed = fixedInput && !fixedInput.error ? fixedInput.value : NaN;
   const useFixed = st.rangeMode === "fixed" && Number.isFinite(fixed) && fixed > 0;
   const range = useFixed ? "fixed" : st.rangeMode === "robust" ? "robust" : "auto";
+  for (const p of drawn) {
+    p.unitScale = Boolean(ctx.unitScales) && range !== "fixed" && isUnitInterval(p.series.meta) && withinUnit(p.view);
+  }
+  const sharing = scaleSharing(drawn, st);
+  const shared = sharing.shared;
   // Shared per quantity: the cell state's panels and h_t's beside them
   // each get their own range.
   const sharedOf = sharedRanges(drawn, range === "robust");
   for (const p of drawn) {
+    if (p.unitScale) {
+      Object.assign(p, { vmax: 1, scale: makeUnitScale(), clipped: null });
+      continue;
+    }
     const { max: sharedMax, min: sharedMin, robust: sharedRobust } = sharedOf.get(p.series.kind);
     let vmax;
     if (range === "fixed") vmax = fixed;
-    else if (range === "robust") vmax = st.shared ? sharedRobust : p.robustMax;
-    else vmax = st.shared ? sharedMax : p.stats.maxAbs;
+    else if (range === "robust") vmax = shared ? sharedRobust : p.robustMax;
+    else vmax = shared ? sharedMax : p.stats.maxAbs;
     // A robust range of 0 (over 99% zeros) falls back to max |v|.
-    if (range === "robust" && !(vmax > 0)) vmax = st.shared ? sharedMax : p.stats.maxAbs;
+    if (range === "robust" && !(vmax > 0)) vmax = shared ? sharedMax : p.stats.maxAbs;
     if (!(vmax > 0)) vmax = 0; // all values 0: said so, no made-up range
     p.vmax = vmax;
-    p.scale = makeScale(st.scale, vmax, st.shared ? sharedMin : p.stats.minAbs);
+    p.scale = makeScale(st.scale, vmax, shared ? sharedMin : p.stats.minAbs);
     p.clipped = range === "robust" ? countAbove(p.absValues, vmax) : null;
   }
   const main = sharedOf.get(st.kind) || { max: 0, robust: 0 };
@@ -211,6 +260,7 @@ function colourRanges(drawn, ctx) {
     kind: range,
     lastVmax: (range === "robust" ? main.robust : main.max) || null,
     error: (fixedInput && fixedInput.error) || null,
+    sharing,
   };
 }
 
@@ -277,7 +327,10 @@ function panelElement(p, maxPlotW, range, ctx, spec, mode) {
   const info = [s.cell, `layer ${s.layer}`, quantityLabel(s.kind), shows].filter(Boolean).join(" \u00b7 ");
   const panel = el("div", {
     class: "rnn-panel",
-    dataset: { run: s.run, direction: s.direction || "none", gate: s.gate, tag: s.tag, step: p.step, vmax: p.vmax, range: p.vmax ? range : null },
+    dataset: {
+      run: s.run, direction: s.direction || "none", gate: s.gate, tag: s.tag, step: p.step, vmax: p.vmax,
+      range: p.unitScale ? "unit" : p.vmax ? range : null,
+    },
     title: s.description || null,
   }, [
     el("div", { class: "rnn-panel-heading" }, headingNodes(p, st)),
@@ -292,8 +345,8 @@ function panelElement(p, maxPlotW, range, ctx, spec, mode) {
     sample: mode === "sample" ? st.sample : mode,
     onZoom: (win) => ctx.setOption("zoom", win),
     onHover: (rows, event) => {
-      if (rows.length && (mode === "mean" || mode === "meanAbs")) {
-        rows.splice(s.direction ? 2 : 1, 0, ["sample", mode === "mean" ? "mean" : "mean |v|"]);
+      if (rows.length && REDUCING_MODES.includes(mode)) {
+        rows.splice(s.direction ? 2 : 1, 0, ["sample", { mean: "mean", meanAbs: "mean |v|", medianAbs: "median |v|" }[mode]]);
       }
       ctx.onHover(rows, event);
     },

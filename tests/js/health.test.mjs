@@ -128,6 +128,13 @@ test("the gradient through time reads as the median with its spread; dominant un
     jump: { step: 60, factor: 27.3, tag: "gru/state_gradient" } };
   const grown = cellText(row({ exploding }), "exploding");
   assert.equal(grown.problem, true);
+  assert.equal(grown.text, "norm \u00d727.3");
+  // Not growing: the exploding cell says so instead of repeating the vanishing cell's ratio.
+  const calm = cellText(row(), "exploding");
+  assert.deepEqual([calm.text, calm.detail, calm.problem], ["no", "", false]);
+  assert.match(calm.title, /median over samples = 0.5/);
+  const through = cellText(row({ exploding: { ...row().exploding, value: 4.1e4, through_time: true, problem: true } }), "exploding");
+  assert.equal(through.text, "4.1e4");
   assert.equal(grown.detail, "since step 60; norm \u00d727.3 at step 60; p10\u2013p90 0.5\u20130.5");
   assert.deepEqual(healthTarget(row({ exploding }), "exploding"),
     { run: "run_a", layer: "bi", step: 60, kind: "state_gradient", view: "profile" });

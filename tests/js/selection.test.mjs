@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  compileRunFilter, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
+  compileRunFilter, defaultRunCount, drawnRuns, filterRuns, notLoggedText, reconcileRuns, selectAll, selectNone,
   selectionSummary,
 } from "../../frontend/shell/run_list.js";
 import {
@@ -52,11 +52,15 @@ test("drawn runs: selected and shown by the filter", () => {
     /2 of 5 selected, 2 match the filter \(1 selected but filtered out/);
 });
 
-test("a kept selection falls back to the first two runs when none of it exists", () => {
+test("a kept selection falls back to the first runs that fit when none of it exists", () => {
   assert.deepEqual(reconcileRuns(RUNS, ["lr_0.1", "gone"], true), { runs: ["lr_0.1"], chosen: true });
-  assert.deepEqual(reconcileRuns(RUNS, ["gone"], true), { runs: ["run_a", "run_b"], chosen: false });
+  assert.deepEqual(reconcileRuns(RUNS, ["gone"], true, 4), { runs: RUNS.slice(0, 4), chosen: false });
   assert.deepEqual(reconcileRuns(RUNS, [], true), { runs: [], chosen: true });
-  assert.deepEqual(reconcileRuns(RUNS, [], false), { runs: ["run_a", "run_b"], chosen: false });
+  assert.deepEqual(reconcileRuns(RUNS, [], false, 2), { runs: RUNS.slice(0, 2), chosen: false });
+  // Not chosen: every run up to the count, and an earlier default selection stays.
+  assert.deepEqual(reconcileRuns(RUNS, [RUNS[4]], false, 2), { runs: [RUNS[0], RUNS[1], RUNS[4]], chosen: false });
+  // Two rows of the panel grid (300 px panels, 16 px gaps), at least 4.
+  assert.deepEqual([600, 1000, 1300, 1600].map(defaultRunCount), [4, 6, 8, 10]);
   assert.equal(notLoggedText(["run_c", "run_d"]), "not logged in: run_c, run_d");
   assert.equal(notLoggedText([]), "");
 });

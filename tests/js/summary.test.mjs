@@ -34,7 +34,7 @@ test("a click opens the sentence's view; what it leaves open stays", () => {
   const current = { layer: "other", kind: "activation", view: "heatmap", step: 7 };
   assert.deepEqual(sentenceTarget(said("a", "problem", "vanishing"), current),
     { run: "a", layer: "rnn", kind: "state_gradient", view: "profile", step: 40 });
-  const loss = said("a", "problem", "loss", { layer: null, view: { view: "heatmap", kind: null, tag: null, step: 420 } });
+  const loss = said("a", "problem", "loss", { layer: null, view: { view: "loss", kind: "probe_loss", tag: "probe/loss", step: 420 } });
   assert.deepEqual(sentenceTarget(loss, current), { run: "a", layer: "other", kind: "activation", view: "heatmap", step: 420 });
   assert.equal(targetTitle(sentenceTarget(said("a", "problem", "vanishing"))),
     "Open the state gradient profile view of a, step 40");

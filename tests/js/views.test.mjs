@@ -29,7 +29,9 @@ test("every view has the whole contract and its own id", () => {
 
 test("profile and flow views are offered only where /profile serves the series", () => {
   for (const kind of ["activation", "output_gradient", "state_gradient"]) {
-    assert.deepEqual(ids(viewsFor([series({ kind, axes: AXES })])), ["heatmap", "lines", "profile", "flow", "samples"]);
+    // The activation's text views (views/text.js, last_step.js) come after.
+    const textViews = kind === "activation" ? ["text", "last_step"] : [];
+    assert.deepEqual(ids(viewsFor([series({ kind, axes: AXES })])), ["heatmap", "lines", "profile", "flow", "samples", ...textViews]);
   }
   // Their profiles would 404 (and the cell state's panels include h_t's).
   for (const kind of ["gate_activation", "cell_state"]) {
@@ -37,7 +39,7 @@ test("profile and flow views are offered only where /profile serves the series",
   }
   // The metadata's has_profile decides over the kind.
   assert.deepEqual(ids(viewsFor([series({ kind: "activation", axes: AXES, has_profile: false })])),
-    ["heatmap", "lines", "samples"]);
+    ["heatmap", "lines", "samples", "text", "last_step"]);
 });
 
 test("views of other kinds merge with the per-timestep ones instead of replacing them", () => {
@@ -47,7 +49,9 @@ test("views of other kinds merge with the per-timestep ones instead of replacing
   // A layer with both kinds of series offers both sets.
   assert.deepEqual(ids(viewsFor([
     series({ kind: "activation", axes: AXES }), series({ kind: "gradient_horizon", axes: ["sample", "target", "timestep"] }),
-  ])), ["heatmap", "lines", "profile", "flow", "samples", "horizon", "horizon_training"]);
+  ])), ["heatmap", "lines", "profile", "flow", "samples", "horizon", "horizon_training", "text", "last_step"]);
+  assert.deepEqual(ids(viewsFor([series({ kind: "input_dependency", axes: ["sample", "target", "timestep"] })])),
+    ["input_dependency"]);
   // The weights' views over training need the companions they read, where the metadata lists them.
   assert.deepEqual(ids(viewsFor([series({ kind: "weight", axes: ["row", "column"], companions: ["stats", "gate_stats"] })])),
     ["weights", "norms"]);
