@@ -27,9 +27,9 @@ const SEVERITY_ORDER = ["problem", "info", "ok"];
 // in sight without pushing the views off a 1000 px screen.
 export const COLLAPSED = 3;
 
-/** "lstm · backward · cell 1", or "(run)" for a sentence about the whole run (the loss). */
+/** "lstm · backward · cell 1"; "probe loss" or "(run)" for a sentence about the whole run. */
 export function whereLabel(sentence) {
-  if (sentence.layer === null || sentence.layer === undefined) return "(run)";
+  if (sentence.layer === null || sentence.layer === undefined) return sentence.topic === "loss" ? "probe loss" : "(run)";
   const parts = [sentence.layer];
   if (sentence.direction) parts.push(sentence.direction);
   if (Number.isInteger(sentence.cell_index)) parts.push(`cell ${sentence.cell_index}`);

@@ -43,6 +43,7 @@ test("a click opens the sentence's view; what it leaves open stays", () => {
 test("where a sentence is: layer, direction and stacked cell", () => {
   assert.equal(whereLabel(said("a", "ok", "ok", { direction: "backward", cell_index: 1 })), "rnn \u00b7 backward \u00b7 cell 1");
   assert.equal(whereLabel(said("a", "ok", "ok", { layer: null })), "(run)");
+  assert.equal(whereLabel(said("a", "ok", "loss", { layer: null })), "probe loss");
 });
 
 test("fetchSummary rejects with the server's text", async () => {
