@@ -3,7 +3,8 @@
 `nan_run`'s state gradient holds NaN from step 30 on, first at sample 1,
 timesteps 4-5, channel 2; its vanishing ratio falls below 1e-3 at step 40.
 `ok_run` is healthy; one of its 4 units carries 20x the median unit's
-gradient: a dominant unit, shown as information (not red). The overview (open because something is wrong) shows
+gradient: a dominant unit, shown as information (not red). The overview (folded to its red line,
+opened by a click) shows
 the NaN row with its step; a click on it switches to the state gradient's
 heatmap at step 30, sample 1, where those cells are drawn magenta; a click
 on the vanishing cell opens the profile view at step 40.
@@ -89,6 +90,8 @@ def cell(frame, run, column):
 def test_the_overview_shows_the_nan_and_a_click_shows_the_nan_cells(browser, server):
     context, page, frame = open_tab(browser, server, 1200)
     try:
+        assert frame.evaluate("document.querySelector('#rnn-health').open") is False
+        frame.click("#rnn-health > summary")
         assert frame.evaluate("document.querySelector('#rnn-health').open") is True
         assert frame.get_attribute("#rnn-health", "data-problems") == "1"
         summary = frame.text_content("#rnn-health summary")

@@ -5,7 +5,8 @@
 // through time (the median per-sample ratio with its spread: exploding when
 // it grows, vanishing when it fades), each with the step it began.
 // Problems are highlighted; a click on a cell opens the view and step that
-// show it. Collapsed to one line when nothing is wrong.
+// show it. Folded to its one line (red when something is wrong) until
+// the user opens it: the summary strip above says what is wrong in words.
 //
 // The text and click targets are pure functions (tests/js/health.test.mjs);
 // HealthOverview owns the DOM.
@@ -244,8 +245,8 @@ export async function fetchHealth(fetchFn = (url) => fetch(url, { credentials: "
 }
 
 /**
- * The overview's DOM: a <details> (open while something is wrong, until
- * the user folds it) with the summary line and the table.
+ * The overview's DOM: a <details> (folded until the user opens it) with
+ * the summary line and the table.
  * opts: {onOpen(target), viewsFor, fetchFn}
  */
 export class HealthOverview {
@@ -311,7 +312,9 @@ export class HealthOverview {
     this.node.hidden = false;
     this.node.dataset.state = "ready";
     this.node.dataset.problems = String(bad);
-    if (!this.userToggled) this.node.open = bad > 0;
+    // Folded until the user opens it: the summary strip above already says
+    // what is wrong, and an open table pushes the views below the fold.
+    if (!this.userToggled) this.node.open = false;
     this.summary.replaceChildren(el("span", {
       class: bad ? "rnn-health-line rnn-health-line-bad" : "rnn-health-line", text: summaryText(rows),
     }));
