@@ -28,7 +28,7 @@ shuffling (keras.utils.set_random_seed) and TensorFlow's ops
 arguments log the same values. All runs probe the same batch (the first 8
 sequences of the data, probe_data=), so "sample 0" is one sequence in every
 run. At the end it prints each run's validation accuracy and the tab's
-verdict per layer (tb_rnn_plugin/demo_summary.py), then TensorBoard starts
+summary sentences for it (tb_rnn_plugin/demo_summary.py), then TensorBoard starts
 on --logdir (unless --no-tensorboard).
 
 TensorFlow is imported inside train(): the plugin package never needs it.

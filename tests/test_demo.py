@@ -38,12 +38,12 @@ def test_demo_writes_one_run_per_cell_on_one_probe_batch(tmp_path, capsys):
     for run, tags in logged.items():
         _, _, masks = tags["rnn/mask"]
         np.testing.assert_array_equal(masks[-1], (x[:8] != 0).astype(np.float32))
-    # The summary at the end: a line per run and per layer, with the verdict.
+    # The summary at the end: a line per run, then the tab's sentences for it.
     printed = capsys.readouterr().out
-    summary = printed[printed.index("Summary (the RNN tab's health overview"):]
+    summary = printed[printed.index("Summary (the RNN tab's summary"):]
     for run in ("lstm", "gru", "simplernn"):
         assert "%s: final validation accuracy 0." % run in summary
-    assert summary.count("  rnn (") == 3
+    assert summary.count("] rnn: ") >= 3
 
 
 def test_delayed_task_labels_every_step_and_logs_the_horizon(tmp_path):
@@ -113,44 +113,37 @@ def test_default_demo_tells_its_story(tmp_path, capsys):
     text = demo_summary.print_summary(str(tmp_path), accuracies)
     assert text in capsys.readouterr().out
     lines = text.splitlines()
+
+    def said(run):
+        """The run's sentence lines: those under its accuracy line."""
+        start = lines.index("%s: final validation accuracy %.2f" % (run, accuracies[run])) + 1
+        end = next((i for i in range(start, len(lines)) if not lines[i].startswith("  ")), len(lines))
+        return lines[start:end]
+
     for run in solved:
-        verdict = lines[lines.index("%s: final validation accuracy %.2f" % (run, accuracies[run])) + 1]
-        assert "not vanishing, not exploding" in verdict and "VANISHING" not in verdict
+        assert said(run) and not any(line.startswith("  [problem]") for line in said(run)), said(run)
     for run in failed:
-        verdict = lines[lines.index("%s: final validation accuracy %.2f" % (run, accuracies[run])) + 1]
-        assert "VANISHING gradient" in verdict
-        assert "%.1e" % rows[run]["vanishing"]["value"] in verdict
+        first = said(run)[0]
+        assert first.startswith("  [problem] rnn: the state gradient vanishes"), first
+        assert "(try: " in first
 
 
-def test_summary_lines_name_each_rows_problem():
-    """The summary's wording on constructed /health rows (the shape
-    tb_rnn_plugin/health.py documents)."""
-
-    def through_time(value, problem, below=0, jump=None):
-        return {"value": value, "problem": problem, "below": below, "samples": 8,
-                "level": 1e-3, "jump": jump, "through_time": problem and jump is None}
-
-    quiet = {"dead": None, "saturated": None, "gate_saturated": None, "nonfinite": None}
-    rows = [
-        dict(quiet, run="b", layer="rnn", direction=None, cell_index=None, cell="GRU",
-             vanishing=through_time(0.9, False), exploding=through_time(0.9, False)),
-        dict(quiet, run="a", layer="rnn", direction="backward", cell_index=1, cell="LSTM",
-             vanishing=through_time(2e-5, True, below=7), exploding=through_time(2e-5, False),
-             saturated={"problem": True, "units": 5, "of": 16, "since": 40}),
-        dict(quiet, run="c", layer="rnn", direction=None, cell_index=None, cell="SimpleRNN",
-             vanishing=through_time(3.0, False),
-             exploding=through_time(3.0, True, jump={"step": 60, "factor": 12.0, "tag": "t"}),
-             nonfinite={"step": 70, "tag": "rnn/kernel/weight"}),
+def test_summary_lines_are_the_tabs_sentences_per_run():
+    """The summary prints each run's accuracy, then the /summary sentences
+    (tb_rnn_plugin/verdicts.py) of that run, as the tab's strip words them."""
+    said = [
+        {"run": "a", "layer": "rnn", "direction": "backward", "cell_index": 1, "severity": "problem",
+         "text": "the state gradient vanishes", "remedy": "a gated cell (LSTM/GRU)"},
+        {"run": "a", "layer": None, "direction": None, "cell_index": None, "severity": "info",
+         "text": "the loss on the probe batch fell", "remedy": None},
+        {"run": "b", "layer": "rnn", "direction": None, "cell_index": None, "severity": "ok",
+         "text": "no problem found", "remedy": None},
     ]
-    lines = demo_summary.summary_lines(rows, {"a": 0.125, "b": 1.0})
-    assert lines == [
+    assert demo_summary.summary_lines(said, {"a": 0.125, "c": 1.0}) == [
         "a: final validation accuracy 0.12",
-        "  rnn/backward/cell_1 (LSTM): VANISHING gradient (median ||dL/dh_first|| / "
-        "||dL/dh_last|| 2.0e-05; 7 of 8 samples below 0.001); 5 of 16 units saturated since step 40",
-        "b: final validation accuracy 1.00",
-        "  rnn (GRU): gradient reaches the first timestep: not vanishing, not exploding "
-        "(median ||dL/dh_first|| / ||dL/dh_last|| 9.0e-01; 0 of 8 samples below 0.001)",
-        "c: final validation accuracy n/a",
-        "  rnn (SimpleRNN): NaN/Inf from step 70 (rnn/kernel/weight); "
-        "EXPLODING gradient (grew x12 over training at step 60)",
+        "  [problem] rnn \u00b7 backward \u00b7 cell 1: the state gradient vanishes (try: a gated cell (LSTM/GRU))",
+        "  [info] probe loss: the loss on the probe batch fell",
+        "b: final validation accuracy n/a",
+        "  [ok] rnn: no problem found",
+        "c: final validation accuracy 1.00",
     ]
