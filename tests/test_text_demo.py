@@ -32,7 +32,7 @@ def test_text_demo_probes_one_batch_with_the_characters_as_vocabulary(tmp_path, 
         "--units", "4", "--update-freq", "5", "--no-tensorboard",
     ]) == 0
     _, y, chars = text_demo.make_text_data(inspect.getsource(textwrap), 12, 64)
-    logged = read_back(tmp_path, (metadata.LABELS,))
+    logged = read_back(tmp_path, (metadata.LABELS, metadata.INPUT_DEPENDENCY))
     assert set(logged) == {"lstm", "simplernn"}
     for run, tags in logged.items():
         info, steps, values = tags["rnn/labels"]
@@ -40,8 +40,11 @@ def test_text_demo_probes_one_batch_with_the_characters_as_vocabulary(tmp_path, 
         assert steps[0] == 1 and len(steps) >= 2
         # The true next characters of the probe: the text's first 8 windows, in every run.
         np.testing.assert_array_equal(values[-1][..., 0], y[:8])
+        # Which characters each next-character loss depends on: a loss at every timestep.
+        info, steps, values = tags["rnn/input_dependency"]
+        assert values[-1].shape == (8, 12, 12) and info["targets"] is None
     printed = capsys.readouterr().out
-    assert "lstm: final validation accuracy" in printed and "  rnn (SimpleRNN): " in printed
+    assert "lstm: final validation accuracy" in printed and "] rnn: " in printed
 
 
 def test_a_module_without_python_source_is_a_usage_error(tmp_path, capsys):
