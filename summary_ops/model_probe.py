@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin.summary_ops import input_sources
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops.probe import UnsupportedLayerError
 
@@ -76,6 +77,11 @@ class _Instrumented:
         self._directions = {}  # (sub id, step input shape) -> probe_lib.Direction
         self.records = []  # one dict per sub call in a pass
         self.failure = None  # why it cannot be probed, found while tracing
+        # The Embedding whose input ids are this layer's tokens, or None.
+        try:
+            self.embedding = input_sources.feeding_embedding(layer)
+        except Exception:  # an unusual graph: the layer's input is logged as features
+            self.embedding = None
 
     def direction(self, sub, name, step_input_shape):
         """The rebuilt perturbed run of `sub`, made once per input shape."""
@@ -99,6 +105,8 @@ class ModelProbe:
     Calling it returns {"loss": float, "layers": {layer: result},
     "weight_gradients": [numpy or None per variable]}, where each result is
     {"mask": [B, T] bool or None, "inputs": the layer's input sequence,
+    "token_ids": the input of the Embedding that feeds the layer
+    (input_sources.feeding_embedding) or None, "embedding": that Embedding,
     "initial_state": per direction, its initial state (a list of numpy) or
     None, "directions": [dict]} with the dicts of probe.LayerProbe.
 
@@ -117,6 +125,7 @@ class ModelProbe:
             except UnsupportedLayerError as e:
                 self.unsupported[layer] = str(e)
         self._tape = None
+        self._token_ids = {}  # id(Embedding) -> its input in the pass
         self._checked = False
         self._trace()
 
@@ -158,6 +167,7 @@ class ModelProbe:
     def _compute_eager(self, x, y, sample_weight):
         for instrument in self._instruments:
             instrument.records = []
+        self._token_ids = {}
         with tf.GradientTape() as tape:
             with self._instrumented(tape):
                 y_pred = self.model(x, training=False)
@@ -187,7 +197,13 @@ class ModelProbe:
                 "mask": r["mask"],
                 "initial_state": r["initial_state"],
             })
-        return {"loss": loss, "records": per_record, "weight_gradients": list(weight_grads)}
+        token_ids = {
+            str(index): self._token_ids[id(i.embedding)]
+            for index, i in enumerate(self._instruments)
+            if i.embedding is not None and id(i.embedding) in self._token_ids
+        }
+        return {"loss": loss, "records": per_record, "weight_gradients": list(weight_grads),
+                "token_ids": token_ids}
 
     @contextlib.contextmanager
     def _instrumented(self, tape):
@@ -199,11 +215,25 @@ class ModelProbe:
                 call = self._bidirectional_call if instrument.bidirectional else self._rnn_call
                 object.__setattr__(instrument.layer, "call", _bound(call, instrument))
                 patched.append(instrument.layer)
+            embeddings = {id(i.embedding): i.embedding for i in self._instruments if i.embedding is not None}
+            for embedding in embeddings.values():
+                object.__setattr__(embedding, "call", self._recording_call(embedding))
+                patched.append(embedding)
             yield
         finally:
             for layer in patched:
                 object.__delattr__(layer, "call")
             self._tape = None
+
+    def _recording_call(self, embedding):
+        """The Embedding's own call, keeping its first input (the token ids)."""
+        own_call = embedding.call
+
+        def call(inputs, *args, **kwargs):
+            self._token_ids.setdefault(id(embedding), tf.convert_to_tensor(inputs))
+            return own_call(inputs, *args, **kwargs)
+
+        return call
 
     def _rnn_call(self, instrument, sequences, initial_state=None, mask=None, training=None, **_):
         sub, name = instrument.subs[0]
@@ -313,13 +343,15 @@ class ModelProbe:
     def _results(self, outputs):
         records = iter(outputs["records"])
         layers = {}
-        for instrument in self._instruments:
+        for index, instrument in enumerate(self._instruments):
             per_direction = [next(records) for _ in instrument.subs]
             directions = [r["direction"] for r in instrument.records[: len(instrument.subs)]]
             first = per_direction[0]
             layers[instrument.layer] = {
                 "mask": None if first["mask"] is None else np.asarray(first["mask"]),
                 "inputs": np.asarray(first["inputs"]),
+                "token_ids": _to_numpy(outputs["token_ids"].get(str(index))),
+                "embedding": instrument.embedding,
                 "initial_state": [
                     None if r["initial_state"] is None else [np.asarray(s) for s in r["initial_state"]]
                     for r in per_direction
