@@ -1,7 +1,7 @@
 """The RNN plugin's TensorBoard side: loader, routes and static files.
 
 Routes (under /data/plugin/rnn/; docs/http_api.md specifies each):
-  GET /tags, /steps, /tensor, /profile, /kept, /health, /static/<name>.
+  GET /tags, /steps, /tensor, /profile, /kept, /health, /probes, /static/<name>.
 
 Routes only parse the query and respond; the *_impl methods shape what
 storage.SeriesStore reads (v1/v2 series, pinned steps, kept companions) with
@@ -25,6 +25,7 @@ from tb_rnn_plugin import health_service
 from tb_rnn_plugin import kinds
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin import payloads
+from tb_rnn_plugin import probes
 from tb_rnn_plugin import reading
 from tb_rnn_plugin import storage
 
@@ -91,6 +92,7 @@ class RnnPlugin(base_plugin.TBPlugin):
             "/profile": self.profile_route,
             "/kept": self.kept_route,
             "/health": self.health_route,
+            "/probes": self.probes_route,
             "/static/*": self.static_route,
         }
 
@@ -199,6 +201,10 @@ class RnnPlugin(base_plugin.TBPlugin):
         """The health overview (health_service.HealthService.overview)."""
         return self.health_service.overview(ctx, experiment, run)
 
+    def probes_impl(self, ctx, experiment):
+        """Each run's probe batch fingerprint (probes.probe_fingerprints)."""
+        return probes.probe_fingerprints(self.store, ctx, experiment)
+
     def static_impl(self, name):
         """(body bytes, content type) of a frontend file, or a 404."""
         match = _STATIC_NAME.match(name)
@@ -263,6 +269,13 @@ class RnnPlugin(base_plugin.TBPlugin):
             plugin_util.context(request.environ),
             plugin_util.experiment_id(request.environ),
             request.args.get("run"),
+        )
+        return http_util.Respond(request, body, "application/json")
+
+    @wrappers.Request.application
+    def probes_route(self, request):
+        body = self.probes_impl(
+            plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
         )
         return http_util.Respond(request, body, "application/json")
 
