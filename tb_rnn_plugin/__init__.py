@@ -36,6 +36,10 @@ _LAZY = {
     "memory_timescales": "tb_rnn_plugin.summary_ops.summary",
     "gradient_horizon": "tb_rnn_plugin.summary_ops.summary",
     "labels": "tb_rnn_plugin.summary_ops.summary",
+    "tokens": "tb_rnn_plugin.summary_ops.input_summary",
+    "input_features": "tb_rnn_plugin.summary_ops.input_summary",
+    "probe_fingerprint": "tb_rnn_plugin.summary_ops.input_summary",
+    "fingerprint_of": "tb_rnn_plugin.summary_ops.input_summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.model_probe",
 }
 
