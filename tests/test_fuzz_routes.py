@@ -39,7 +39,7 @@ except ImportError:  # tests/ imported as a package
     from tests import test_broken_logs as broken
 
 PREFIX = broken.PREFIX
-ROUTES = ("tags", "steps", "tensor", "profile", "kept", "health")
+ROUTES = ("tags", "steps", "tensor", "profile", "kept", "health", "probes")
 KINDS = ("stats", "profile", "gate_stats", "unit_health", "pinned", "weight")
 OK_STATUSES = {200, 301, 302, 308, 400, 404, 405, 414, 422}
 
@@ -167,7 +167,7 @@ def check_response(path, status, headers, body):
     content_type = headers.get("Content-Type", "")
     # TensorBoard routes "/tags/" as "/tags".
     route = urllib.parse.urlsplit(path).path[len(PREFIX):].rstrip("/")
-    if route in ("/tags", "/steps", "/health"):
+    if route in ("/tags", "/steps", "/health", "/probes"):
         assert content_type.startswith("application/json"), where
         json.loads(body)
     elif route == "/tensor":

@@ -162,7 +162,7 @@ def test_plugin_properties(logdir):
     assert fm.es_module_path == "/static/index.js"
     assert fm.tab_name == "RNN"
     assert fm.element_name is None
-    assert set(plugin.get_plugin_apps()) == {"/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/static/*"}
+    assert set(plugin.get_plugin_apps()) == {"/tags", "/steps", "/tensor", "/profile", "/kept", "/health", "/probes", "/static/*"}
 
 
 def test_plugins_listing_shows_rnn_tab_enabled(client):
