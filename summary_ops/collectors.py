@@ -388,7 +388,7 @@ class Inputs:
         if ids is not None:
             tag = "%s/tokens" % layer.name
             ids = np.round(np.asarray(ids, np.float64))[ctx.keep]
-            vocabulary = self._vocabulary(result["embedding"])
+            vocabulary = self._vocabulary(result["embedding"], result.get("lookup"))
 
             def write_tokens(with_metadata):
                 return input_summary.tokens(
@@ -406,11 +406,11 @@ class Inputs:
         tag = "%s/input_features" % layer.name
         return [(tag, lambda with_metadata: input_summary.input_features(tag, features, **fields))]
 
-    def _vocabulary(self, embedding):
+    def _vocabulary(self, embedding, lookup):
         if embedding not in self._vocabularies:
             try:
                 self._vocabularies[embedding] = input_sources.token_vocabulary(
-                    self.vocabulary, embedding)
+                    self.vocabulary, embedding, lookup)
             except Exception as e:  # a user's callable may raise anything
                 self.warn_once("input_vocabulary", (
                     "RNNTensorBoard: no token vocabulary (%s: %s): the tab shows ids"

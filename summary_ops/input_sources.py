@@ -21,7 +21,7 @@ import numpy as np
 
 from tb_rnn_plugin import metadata
 
-_LOOKUPS = (keras.layers.StringLookup, keras.layers.TextVectorization, keras.layers.IntegerLookup)
+LOOKUPS = (keras.layers.StringLookup, keras.layers.TextVectorization, keras.layers.IntegerLookup)
 
 
 def feeding_embedding(layer):
@@ -77,22 +77,24 @@ def lookup_feeding(embedding):
     if not nodes or not nodes[0].input_tensors:
         return None
     operation = _next_operation(nodes[0].input_tensors[0])
-    return operation if isinstance(operation, _LOOKUPS) else None
+    return operation if isinstance(operation, LOOKUPS) else None
 
 
-def token_vocabulary(vocabulary, embedding):
+def token_vocabulary(vocabulary, embedding, lookup=None):
     """The strings of token ids 0.. (at most metadata.MAX_VOCABULARY), or None.
 
     `vocabulary`: what the user gave (a list or tuple of strings, a lookup
-    layer, a callable id -> string, or None); None falls back to the lookup
-    layer feeding `embedding`. A callable is asked for the ids the
+    layer, a callable id -> string, or None); None falls back to `lookup`,
+    else to the lookup layer feeding `embedding` in the model's graph. A callable is asked for the ids the
     Embedding takes (its input_dim).
     """
     if vocabulary is None:
-        vocabulary = lookup_feeding(embedding) if embedding is not None else None
+        vocabulary = lookup
+        if vocabulary is None and embedding is not None:
+            vocabulary = lookup_feeding(embedding)
         if vocabulary is None:
             return None
-    if isinstance(vocabulary, _LOOKUPS):
+    if isinstance(vocabulary, LOOKUPS):
         words = list(vocabulary.get_vocabulary())
     elif callable(vocabulary):
         size = getattr(embedding, "input_dim", None)
@@ -112,7 +114,7 @@ def token_vocabulary(vocabulary, embedding):
 
 def checked_input_vocabulary(vocabulary):
     """RNNTensorBoard's input_vocabulary argument, checked early; returned as given."""
-    if vocabulary is None or callable(vocabulary) or isinstance(vocabulary, _LOOKUPS):
+    if vocabulary is None or callable(vocabulary) or isinstance(vocabulary, LOOKUPS):
         return vocabulary
     if isinstance(vocabulary, (list, tuple)) or (
         isinstance(vocabulary, np.ndarray) and vocabulary.ndim == 1

@@ -77,11 +77,15 @@ class _Instrumented:
         self._directions = {}  # (sub id, step input shape) -> probe_lib.Direction
         self.records = []  # one dict per sub call in a pass
         self.failure = None  # why it cannot be probed, found while tracing
-        # The Embedding whose input ids are this layer's tokens, or None.
+        # The Embedding whose input ids are this layer's tokens, or None:
+        # found in the model's graph, or else (a model without one:
+        # subclassed, Sequential without an Input) when the pass feeds the
+        # layer that Embedding's very output.
         try:
-            self.embedding = input_sources.feeding_embedding(layer)
+            self.graph_embedding = input_sources.feeding_embedding(layer)
         except Exception:  # an unusual graph: the layer's input is logged as features
-            self.embedding = None
+            self.graph_embedding = None
+        self.embedding = self.graph_embedding
 
     def direction(self, sub, name, step_input_shape):
         """The rebuilt perturbed run of `sub`, made once per input shape."""
@@ -125,7 +129,13 @@ class ModelProbe:
             except UnsupportedLayerError as e:
                 self.unsupported[layer] = str(e)
         self._tape = None
-        self._token_ids = {}  # id(Embedding) -> its input in the pass
+        # The Embeddings and lookup layers of the model, and in a pass their
+        # first call's (inputs, outputs) by layer id.
+        self._sources = [
+            l for l in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(l, (keras.layers.Embedding,) + input_sources.LOOKUPS)
+        ]
+        self._source_calls = {}
         self._checked = False
         self._trace()
 
@@ -167,7 +177,9 @@ class ModelProbe:
     def _compute_eager(self, x, y, sample_weight):
         for instrument in self._instruments:
             instrument.records = []
-        self._token_ids = {}
+        self._source_calls = {}
+        for instrument in self._instruments:
+            instrument.embedding = instrument.graph_embedding
         with tf.GradientTape() as tape:
             with self._instrumented(tape):
                 y_pred = self.model(x, training=False)
@@ -198,9 +210,9 @@ class ModelProbe:
                 "initial_state": r["initial_state"],
             })
         token_ids = {
-            str(index): self._token_ids[id(i.embedding)]
+            str(index): self._source_calls[id(i.embedding)][0]
             for index, i in enumerate(self._instruments)
-            if i.embedding is not None and id(i.embedding) in self._token_ids
+            if i.embedding is not None and id(i.embedding) in self._source_calls
         }
         return {"loss": loss, "records": per_record, "weight_gradients": list(weight_grads),
                 "token_ids": token_ids}
@@ -215,25 +227,32 @@ class ModelProbe:
                 call = self._bidirectional_call if instrument.bidirectional else self._rnn_call
                 object.__setattr__(instrument.layer, "call", _bound(call, instrument))
                 patched.append(instrument.layer)
-            embeddings = {id(i.embedding): i.embedding for i in self._instruments if i.embedding is not None}
-            for embedding in embeddings.values():
-                object.__setattr__(embedding, "call", self._recording_call(embedding))
-                patched.append(embedding)
+            for source in self._sources:
+                object.__setattr__(source, "call", self._recording_call(source))
+                patched.append(source)
             yield
         finally:
             for layer in patched:
                 object.__delattr__(layer, "call")
             self._tape = None
 
-    def _recording_call(self, embedding):
-        """The Embedding's own call, keeping its first input (the token ids)."""
-        own_call = embedding.call
+    def _recording_call(self, source):
+        """An Embedding's (lookup layer's) own call, keeping its first call's
+        input and output: token ids, and how they were made."""
+        own_call = source.call
 
         def call(inputs, *args, **kwargs):
-            self._token_ids.setdefault(id(embedding), tf.convert_to_tensor(inputs))
-            return own_call(inputs, *args, **kwargs)
+            outputs = own_call(inputs, *args, **kwargs)
+            self._source_calls.setdefault(id(source), (inputs, outputs))
+            return outputs
 
         return call
+
+    def _source_of(self, output, kind):
+        """The layer of `kind` among the recorded ones whose output is `output`."""
+        return next((l for l in self._sources if isinstance(l, kind)
+                     and id(l) in self._source_calls and self._source_calls[id(l)][1] is output),
+                    None)
 
     def _rnn_call(self, instrument, sequences, initial_state=None, mask=None, training=None, **_):
         sub, name = instrument.subs[0]
@@ -267,6 +286,8 @@ class ModelProbe:
 
     def _run_direction(self, instrument, sub, name, sequences, initial_state, mask):
         """One RNN's perturbed run, recorded; returns what sub.call would."""
+        if instrument.embedding is None:
+            instrument.embedding = self._source_of(sequences, keras.layers.Embedding)
         sequences = tf.convert_to_tensor(sequences)
         try:
             d = instrument.direction(sub, name, sequences.shape[2:])
@@ -352,6 +373,7 @@ class ModelProbe:
                 "inputs": np.asarray(first["inputs"]),
                 "token_ids": _to_numpy(outputs["token_ids"].get(str(index))),
                 "embedding": instrument.embedding,
+                "lookup": self._lookup_of(instrument.embedding),
                 "initial_state": [
                     None if r["initial_state"] is None else [np.asarray(s) for s in r["initial_state"]]
                     for r in per_direction
@@ -363,6 +385,16 @@ class ModelProbe:
             "layers": layers,
             "weight_gradients": [_to_numpy(g) for g in outputs["weight_gradients"]],
         }
+
+
+    def _lookup_of(self, embedding):
+        """The lookup layer whose output fed `embedding` in the pass, or None."""
+        if embedding is None or id(embedding) not in self._source_calls:
+            return None
+        graph_lookup = input_sources.lookup_feeding(embedding)
+        if graph_lookup is not None:
+            return graph_lookup
+        return self._source_of(self._source_calls[id(embedding)][0], input_sources.LOOKUPS)
 
 
 def _bound(function, instrument):

@@ -113,6 +113,27 @@ def test_string_inputs_through_a_lookup_give_its_ids_and_its_vocabulary(tmp_path
     assert info["vocabulary"][int(arrays[0][0, 1])] in (x.numpy()[0, 1].decode(), "[UNK]")
 
 
+def test_a_sequential_text_front_end_without_input_gives_the_vectorized_ids(tmp_path):
+    """No keras.Input, so no graph to walk: the pass itself sees the
+    Embedding's output fed to the LSTM and the TextVectorization's fed to
+    the Embedding."""
+    keras.utils.set_random_seed(3)
+    vectorize = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=T)
+    vectorize.adapt(["the cat sat", "a dog ran far away", "the dog sat on the cat"])
+    model = keras.Sequential([
+        vectorize, keras.layers.Embedding(20, 4, mask_zero=True),
+        keras.layers.LSTM(3, name="rnn"), keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile("adam", "binary_crossentropy")
+    texts = np.array(["the cat sat", "a dog ran", "the dog sat on the cat", "far away", "cat"],
+                     dtype=object)
+    fit(tmp_path, model, texts, np.array([1, 0, 1, 0, 1.0]), max_samples=B)
+    info, _, arrays = logged_inputs(tmp_path)["rnn/tokens"]
+    np.testing.assert_array_equal(arrays[0], np.asarray(vectorize(texts)))
+    assert info["vocabulary"] == vectorize.get_vocabulary()
+    assert [info["vocabulary"][int(i)] for i in arrays[0][0, :3]] == ["the", "cat", "sat"]
+
+
 def test_the_callers_vocabulary_list_or_callable_names_the_tokens(tmp_path):
     x = token_ids()
     names = ["<pad>"] + ["w%d" % i for i in range(1, 10)]
