@@ -9,7 +9,9 @@ Embedding's input (integer model inputs, or what a StringLookup /
 TextVectorization / IntegerLookup front end made of strings) is the
 layer's tokens. A go_backwards recurrent layer on the way returns its
 sequence reversed: the walk stops there, as it does at a model input, at a
-layer of several inputs, and in a subclassed model (which keeps no graph).
+layer of several inputs. A model that keeps no graph (subclassed,
+Sequential without an Input) is matched in the probe pass instead
+(model_probe.ModelProbe: the layer called on an Embedding's very output).
 
 The vocabulary of the ids is the user's (a list, a lookup layer, or a
 callable id -> string), else that of a lookup layer that feeds the
