@@ -77,15 +77,14 @@ class _Instrumented:
         self._directions = {}  # (sub id, step input shape) -> probe_lib.Direction
         self.records = []  # one dict per sub call in a pass
         self.failure = None  # why it cannot be probed, found while tracing
-        # The Embedding whose input ids are this layer's tokens, or None:
-        # found in the model's graph, or else (a model without one:
-        # subclassed, Sequential without an Input) when the pass feeds the
-        # layer that Embedding's very output.
+        # The Embedding whose input ids are this layer's tokens: the one
+        # found in the model's graph, or (a model without one: subclassed,
+        # Sequential without an Input) whose output the pass feeds the layer.
         try:
             self.graph_embedding = input_sources.feeding_embedding(layer)
         except Exception:  # an unusual graph: the layer's input is logged as features
             self.graph_embedding = None
-        self.embedding = self.graph_embedding
+        self.embedding_call = None  # in a pass: (Embedding, index of its call)
 
     def direction(self, sub, name, step_input_shape):
         """The rebuilt perturbed run of `sub`, made once per input shape."""
@@ -130,7 +129,7 @@ class ModelProbe:
                 self.unsupported[layer] = str(e)
         self._tape = None
         # The Embeddings and lookup layers of the model, and in a pass their
-        # first call's (inputs, outputs) by layer id.
+        # calls' [(inputs, outputs)] by layer id.
         self._sources = [
             l for l in model._flatten_layers(include_self=False, recursive=True)
             if isinstance(l, (keras.layers.Embedding,) + input_sources.LOOKUPS)
@@ -179,7 +178,7 @@ class ModelProbe:
             instrument.records = []
         self._source_calls = {}
         for instrument in self._instruments:
-            instrument.embedding = instrument.graph_embedding
+            instrument.embedding_call = None
         with tf.GradientTape() as tape:
             with self._instrumented(tape):
                 y_pred = self.model(x, training=False)
@@ -209,11 +208,11 @@ class ModelProbe:
                 "mask": r["mask"],
                 "initial_state": r["initial_state"],
             })
-        token_ids = {
-            str(index): self._source_calls[id(i.embedding)][0]
-            for index, i in enumerate(self._instruments)
-            if i.embedding is not None and id(i.embedding) in self._source_calls
-        }
+        token_ids = {}
+        for index, instrument in enumerate(self._instruments):
+            ids = self._embedding_input(instrument)
+            if isinstance(ids, tf.Tensor):  # not ragged or sparse ids
+                token_ids[str(index)] = ids
         return {"loss": loss, "records": per_record, "weight_gradients": list(weight_grads),
                 "token_ids": token_ids}
 
@@ -243,16 +242,35 @@ class ModelProbe:
 
         def call(inputs, *args, **kwargs):
             outputs = own_call(inputs, *args, **kwargs)
-            self._source_calls.setdefault(id(source), (inputs, outputs))
+            self._source_calls.setdefault(id(source), []).append((inputs, outputs))
             return outputs
 
         return call
 
-    def _source_of(self, output, kind):
-        """The layer of `kind` among the recorded ones whose output is `output`."""
-        return next((l for l in self._sources if isinstance(l, kind)
-                     and id(l) in self._source_calls and self._source_calls[id(l)][1] is output),
-                    None)
+    def _call_of(self, output, kind):
+        """(layer, call index) of the recorded call of a `kind` layer whose
+        output is `output`, or None."""
+        for layer in self._sources:
+            for index, (_, outputs) in enumerate(self._source_calls.get(id(layer), ())):
+                if isinstance(layer, kind) and outputs is output:
+                    return layer, index
+        return None
+
+    def _find_embedding_call(self, instrument, sequences):
+        """Sets instrument.embedding_call: the Embedding call whose output is
+        the layer's input, else the graph's Embedding if it was called once
+        (a shared one called twice is ambiguous: features)."""
+        found = self._call_of(sequences, keras.layers.Embedding)
+        graph = instrument.graph_embedding
+        if found is None and graph is not None and len(self._source_calls.get(id(graph), ())) == 1:
+            found = (graph, 0)
+        instrument.embedding_call = found
+
+    def _embedding_input(self, instrument):
+        if instrument.embedding_call is None:
+            return None
+        embedding, index = instrument.embedding_call
+        return self._source_calls[id(embedding)][index][0]
 
     def _rnn_call(self, instrument, sequences, initial_state=None, mask=None, training=None, **_):
         sub, name = instrument.subs[0]
@@ -286,8 +304,8 @@ class ModelProbe:
 
     def _run_direction(self, instrument, sub, name, sequences, initial_state, mask):
         """One RNN's perturbed run, recorded; returns what sub.call would."""
-        if instrument.embedding is None:
-            instrument.embedding = self._source_of(sequences, keras.layers.Embedding)
+        if not instrument.records:
+            self._find_embedding_call(instrument, sequences)
         sequences = tf.convert_to_tensor(sequences)
         try:
             d = instrument.direction(sub, name, sequences.shape[2:])
@@ -372,8 +390,8 @@ class ModelProbe:
                 "mask": None if first["mask"] is None else np.asarray(first["mask"]),
                 "inputs": np.asarray(first["inputs"]),
                 "token_ids": _to_numpy(outputs["token_ids"].get(str(index))),
-                "embedding": instrument.embedding,
-                "lookup": self._lookup_of(instrument.embedding),
+                "embedding": (instrument.embedding_call or (None,))[0],
+                "lookup": self._lookup_of(instrument),
                 "initial_state": [
                     None if r["initial_state"] is None else [np.asarray(s) for s in r["initial_state"]]
                     for r in per_direction
@@ -387,14 +405,15 @@ class ModelProbe:
         }
 
 
-    def _lookup_of(self, embedding):
-        """The lookup layer whose output fed `embedding` in the pass, or None."""
-        if embedding is None or id(embedding) not in self._source_calls:
+    def _lookup_of(self, instrument):
+        """The lookup layer whose output fed the layer's Embedding call, or None."""
+        ids = self._embedding_input(instrument)
+        if ids is None:
             return None
-        graph_lookup = input_sources.lookup_feeding(embedding)
-        if graph_lookup is not None:
-            return graph_lookup
-        return self._source_of(self._source_calls[id(embedding)][0], input_sources.LOOKUPS)
+        found = self._call_of(ids, input_sources.LOOKUPS)
+        if found is not None:
+            return found[0]
+        return input_sources.lookup_feeding(instrument.embedding_call[0])
 
 
 def _bound(function, instrument):
