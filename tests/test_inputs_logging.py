@@ -224,6 +224,25 @@ def test_equal_probes_have_equal_fingerprints_across_runs_and_different_ones_dif
     assert a == input_summary.fingerprint_hex(input_summary.fingerprint_of(x, y))
 
 
+def test_the_default_probe_of_shuffled_arrays_is_the_same_after_the_same_seed(tmp_path):
+    """docs/callback.md, Probe batch: with Keras' default shuffle=True the
+    first training batch is the same in two runs seeded alike."""
+    x = np.random.default_rng(10).integers(1, 9, size=(4 * B, T)).astype("int32")
+    y = np.zeros((4 * B, T, 1), "float32")
+
+    def first_probe(run, seed):
+        model = embedding_lstm()
+        keras.utils.set_random_seed(seed)
+        callback = RNNTensorBoard(tmp_path / run, update_freq=10**6, log_weights=False,
+                                  log_gate_activations=False)
+        model.fit(x, y, batch_size=B, epochs=1, verbose=0, callbacks=[callback])  # shuffled
+        return fingerprints(tmp_path / run)[1], callback._probe_batch[0]
+
+    (a, batch_a), (b, _), (c, _) = first_probe("a", 0), first_probe("b", 0), first_probe("c", 1)
+    assert a == b != c
+    assert not np.array_equal(batch_a, x[:B])  # shuffled indeed
+
+
 def test_a_big_vocabulary_is_written_once_per_event_file(tmp_path):
     words = ["w%d" % i for i in range(metadata.MAX_VOCABULARY)]
     with tf.summary.create_file_writer(str(tmp_path)).as_default():
