@@ -8,7 +8,8 @@ What it does, so that every picture can be remade and checked:
 1. Writes logs with the demo's own code (`python -m tb_rnn_plugin.demo
    --no-tensorboard`): the quick start's demo (LSTM, GRU, SimpleRNN recalling
    the first token, default arguments) and the delayed-recall demo with the
-   gradient horizon (`--task delayed --delay 5`, the README's command). For
+   gradient horizon (`--task delayed --delay 5`, the README's command), and
+   the text demo (`python -m tb_rnn_plugin.text_demo`). For
    the health overview, a small LSTM trained into NaN (its targets turn NaN
    from batch 5 on) next to copies of the demo's GRU and LSTM runs.
 2. Starts a real `tensorboard` on 127.0.0.1 and a free port per logdir.
@@ -49,14 +50,15 @@ PLUGIN_FRAME_URL = "/data/plugin_entry.html?name=rnn"
 READY = "#rnn-app[data-state=ready]"
 DEMO_RUNS = ("gru", "lstm", "simplernn")
 NAN_RUN = "lstm_nan"
+TEXT_RUNS = ("lstm", "simplernn")
 
 
 # ---- logs ------------------------------------------------------------------
 
 
-def run_demo(logdir, *args):
+def run_demo(logdir, *args, module="tb_rnn_plugin.demo"):
     """The demo's own code, as a user runs it, without starting TensorBoard."""
-    command = [sys.executable, "-m", "tb_rnn_plugin.demo", "--logdir", str(logdir),
+    command = [sys.executable, "-m", module, "--logdir", str(logdir),
                "--no-tensorboard", *args]
     print("$ python", " ".join(command[1:]), flush=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -95,6 +97,7 @@ def write_logs(work, reuse, needed):
         "demo": (work / "demo", DEMO_RUNS),
         "delayed": (work / "delayed", DEMO_RUNS),
         "health": (work / "health", ("gru", "lstm", NAN_RUN)),
+        "text": (work / "text", TEXT_RUNS),
     }
     if "health" in needed:
         needed = {"demo", *needed}  # it copies two demo runs
@@ -109,6 +112,8 @@ def write_logs(work, reuse, needed):
             run_demo(logdir)
         elif name == "delayed":
             run_demo(logdir, "--task", "delayed", "--delay", "5")
+        elif name == "text":
+            run_demo(logdir, module="tb_rnn_plugin.text_demo")
         else:
             for run in ("gru", "lstm"):
                 shutil.copytree(work / "demo" / run, logdir / run)
@@ -329,6 +334,26 @@ def shot_health(tab):
     tab.shoot("health_nan.png")
 
 
+def shot_summary(tab):
+    # The top of the tab over the demo: the summary sentences, the folded
+    # health line, the controls and the loss on the probe batch.
+    tab.setup(DEMO_RUNS, quantity="state_gradient", view="profile")
+    tab.frame.wait_for_selector("#rnn-summary:not([hidden])", timeout=60000)
+    tab.frame.wait_for_selector("#rnn-loss:not([hidden])", timeout=60000)
+    tab.ready()
+    tab.shoot("summary_and_loss.png")
+
+
+def shot_text(tab):
+    tab.setup(TEXT_RUNS, quantity="activation", view="text")
+    tab.shoot("text_view.png")
+
+
+def shot_input_dependency(tab):
+    tab.setup(TEXT_RUNS, quantity="input_dependency", view="input_dependency")
+    tab.shoot("input_dependency.png")
+
+
 def shot_dark(tab):
     tab.setup(DEMO_RUNS, quantity="state_gradient", view="profile")
     tab.page.click('button[aria-label="Menu for changing light or dark theme"]')
@@ -352,6 +377,9 @@ SHOTS = {
     "norms": ("demo", 1200, 900, shot_gate_norms),
     "health": ("health", 1200, 900, shot_health),
     "dark": ("demo", 1200, 900, shot_dark),
+    "summary": ("demo", 1200, 900, shot_summary),
+    "text": ("text", 1200, 900, shot_text),
+    "input_dependency": ("text", 1200, 900, shot_input_dependency),
 }
 
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tb_rnn_plugin import metadata
 from tb_rnn_plugin.summary_ops import collectors as collectors_lib
 from tb_rnn_plugin.summary_ops import health as health_lib
+from tb_rnn_plugin.summary_ops import input_sources
 from tb_rnn_plugin.summary_ops import model_probe as model_probe_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import probe_batch as probe_batch_lib
@@ -115,11 +116,19 @@ class RNNTensorBoard(keras.callbacks.Callback):
         about 3 significant digits; NaN and +-Inf kept) or "float32", how
         the big tensors' values are stored. The plugin serves both as
         float32.
+      input_vocabulary: the strings of the token ids logged as `tokens`: a
+        list, a Keras lookup layer, or a callable id -> str; None: the
+        vocabulary of a StringLookup / TextVectorization feeding the
+        Embedding, if any (not `vocabulary`, which names classes).
       max_step_bytes: the most bytes the big tensors of a full logging step
         may take (int, default 20 MB), or None for no limit. Measured at the
         first logging step, before writing: above it, fewer probe samples
         are written and then ConvLSTM states are averaged over blocks of
         spatial positions, with one warning saying what was done.
+
+    Inputs: `probe/fingerprint` (a hash of the probe batch) at every logging
+    step; `<layer>/tokens` or `<layer>/input_features` once per run and
+    when the probe batch changes (docs/callback.md, "Probe batch").
 
     Labels (for classifiers): at the steps and for the layers that log a
     gradient horizon, `<layer>/labels` holds the true and the predicted
@@ -150,6 +159,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         full_every=10,
         precision=summary.BFLOAT16,
         max_step_bytes=20_000_000,
+        input_vocabulary=None,
     ):
         super().__init__()
         _require_positive_int("update_freq", update_freq)
@@ -189,6 +199,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._non_finite_tags = set()
         self._probe_batch = probe_batch_lib.unpack_probe_data(probe_data)
         self.max_step_bytes = max_step_bytes
+        self._inputs = collectors_lib.Inputs(
+            input_sources.checked_input_vocabulary(input_vocabulary), max_step_bytes,
+            self._warn_once,
+        )
         # What the size budget lets a full step write (set at the first log).
         self._budget_checked = False
         self._samples = max_samples
@@ -401,6 +415,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 self._logs_since_full = 0
             self._write(groups, step, full, pinned)
             self._write_labels(labels, step)
+            self._write_inputs(probed, step)
             self._first_log_of_fit = False
         except Exception as e:  # Logging must never stop training.
             self._warn_once("logging", "RNNTensorBoard: logging failed: %s: %s" % (type(e).__name__, e))
@@ -519,6 +534,15 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 "labels", "RNNTensorBoard: could not log labels at step %d: %s: %s"
                 % (step, type(e).__name__, e)
             )
+
+    def _write_inputs(self, probed, step):
+        """The probe fingerprint and the layers' inputs (collectors_lib.Inputs)."""
+        try:
+            described = self._described()
+            self._inputs.write(probed, step, self._probe_batch, self._samples, self._writer, described)
+        except Exception as e:  # Logging must never stop training.
+            self._warn_once("inputs", "RNNTensorBoard: could not log the probe batch's "
+                            "inputs at step %d: %s: %s" % (step, type(e).__name__, e))
 
     def _warn_once(self, key, message):
         if key not in self._warned:

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tb_rnn_plugin.summary_ops import input_sources
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops.probe import UnsupportedLayerError
 
@@ -76,6 +77,14 @@ class _Instrumented:
         self._directions = {}  # (sub id, step input shape) -> probe_lib.Direction
         self.records = []  # one dict per sub call in a pass
         self.failure = None  # why it cannot be probed, found while tracing
+        # The Embedding whose input ids are this layer's tokens: the one
+        # found in the model's graph, or (a model without one: subclassed,
+        # Sequential without an Input) whose output the pass feeds the layer.
+        try:
+            self.graph_embedding = input_sources.feeding_embedding(layer)
+        except Exception:  # an unusual graph: the layer's input is logged as features
+            self.graph_embedding = None
+        self.embedding_call = None  # in a pass: (Embedding, index of its call)
 
     def direction(self, sub, name, step_input_shape):
         """The rebuilt perturbed run of `sub`, made once per input shape."""
@@ -100,6 +109,8 @@ class ModelProbe:
     (its structure), "layers": {layer: result}, "weight_gradients": [numpy
     or None per variable]}, where each result is
     {"mask": [B, T] bool or None, "inputs": the layer's input sequence,
+    "token_ids": the input of the Embedding that feeds the layer
+    (input_sources.feeding_embedding) or None, "embedding": that Embedding,
     "initial_state": per direction, its initial state (a list of numpy) or
     None, "directions": [dict]} with the dicts of probe.LayerProbe.
 
@@ -118,6 +129,13 @@ class ModelProbe:
             except UnsupportedLayerError as e:
                 self.unsupported[layer] = str(e)
         self._tape = None
+        # The Embeddings and lookup layers of the model, and in a pass their
+        # calls' [(inputs, outputs)] by layer id.
+        self._sources = [
+            l for l in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(l, (keras.layers.Embedding,) + input_sources.LOOKUPS)
+        ]
+        self._source_calls = {}
         self._checked = False
         self._trace()
 
@@ -159,6 +177,9 @@ class ModelProbe:
     def _compute_eager(self, x, y, sample_weight):
         for instrument in self._instruments:
             instrument.records = []
+        self._source_calls = {}
+        for instrument in self._instruments:
+            instrument.embedding_call = None
         with tf.GradientTape() as tape:
             with self._instrumented(tape):
                 y_pred = self.model(x, training=False)
@@ -188,10 +209,13 @@ class ModelProbe:
                 "mask": r["mask"],
                 "initial_state": r["initial_state"],
             })
-        return {
-            "loss": loss, "predictions": y_pred, "records": per_record,
-            "weight_gradients": list(weight_grads),
-        }
+        token_ids = {}
+        for index, instrument in enumerate(self._instruments):
+            ids = self._embedding_input(instrument)
+            if isinstance(ids, tf.Tensor):  # not ragged or sparse ids
+                token_ids[str(index)] = ids
+        return {"loss": loss, "predictions": y_pred, "records": per_record,
+                "weight_gradients": list(weight_grads), "token_ids": token_ids}
 
     @contextlib.contextmanager
     def _instrumented(self, tape):
@@ -203,11 +227,51 @@ class ModelProbe:
                 call = self._bidirectional_call if instrument.bidirectional else self._rnn_call
                 object.__setattr__(instrument.layer, "call", _bound(call, instrument))
                 patched.append(instrument.layer)
+            for source in self._sources:
+                object.__setattr__(source, "call", self._recording_call(source))
+                patched.append(source)
             yield
         finally:
             for layer in patched:
                 object.__delattr__(layer, "call")
             self._tape = None
+
+    def _recording_call(self, source):
+        """An Embedding's (lookup layer's) own call, keeping its first call's
+        input and output: token ids, and how they were made."""
+        own_call = source.call
+
+        def call(inputs, *args, **kwargs):
+            outputs = own_call(inputs, *args, **kwargs)
+            self._source_calls.setdefault(id(source), []).append((inputs, outputs))
+            return outputs
+
+        return call
+
+    def _call_of(self, output, kind):
+        """(layer, call index) of the recorded call of a `kind` layer whose
+        output is `output`, or None."""
+        for layer in self._sources:
+            for index, (_, outputs) in enumerate(self._source_calls.get(id(layer), ())):
+                if isinstance(layer, kind) and outputs is output:
+                    return layer, index
+        return None
+
+    def _find_embedding_call(self, instrument, sequences):
+        """Sets instrument.embedding_call: the Embedding call whose output is
+        the layer's input, else the graph's Embedding if it was called once
+        (a shared one called twice is ambiguous: features)."""
+        found = self._call_of(sequences, keras.layers.Embedding)
+        graph = instrument.graph_embedding
+        if found is None and graph is not None and len(self._source_calls.get(id(graph), ())) == 1:
+            found = (graph, 0)
+        instrument.embedding_call = found
+
+    def _embedding_input(self, instrument):
+        if instrument.embedding_call is None:
+            return None
+        embedding, index = instrument.embedding_call
+        return self._source_calls[id(embedding)][index][0]
 
     def _rnn_call(self, instrument, sequences, initial_state=None, mask=None, training=None, **_):
         sub, name = instrument.subs[0]
@@ -241,6 +305,8 @@ class ModelProbe:
 
     def _run_direction(self, instrument, sub, name, sequences, initial_state, mask):
         """One RNN's perturbed run, recorded; returns what sub.call would."""
+        if not instrument.records:
+            self._find_embedding_call(instrument, sequences)
         sequences = tf.convert_to_tensor(sequences)
         try:
             d = instrument.direction(sub, name, sequences.shape[2:])
@@ -317,13 +383,16 @@ class ModelProbe:
     def _results(self, outputs):
         records = iter(outputs["records"])
         layers = {}
-        for instrument in self._instruments:
+        for index, instrument in enumerate(self._instruments):
             per_direction = [next(records) for _ in instrument.subs]
             directions = [r["direction"] for r in instrument.records[: len(instrument.subs)]]
             first = per_direction[0]
             layers[instrument.layer] = {
                 "mask": None if first["mask"] is None else np.asarray(first["mask"]),
                 "inputs": np.asarray(first["inputs"]),
+                "token_ids": _to_numpy(outputs["token_ids"].get(str(index))),
+                "embedding": (instrument.embedding_call or (None,))[0],
+                "lookup": self._lookup_of(instrument),
                 "initial_state": [
                     None if r["initial_state"] is None else [np.asarray(s) for s in r["initial_state"]]
                     for r in per_direction
@@ -336,6 +405,17 @@ class ModelProbe:
             "layers": layers,
             "weight_gradients": [_to_numpy(g) for g in outputs["weight_gradients"]],
         }
+
+
+    def _lookup_of(self, instrument):
+        """The lookup layer whose output fed the layer's Embedding call, or None."""
+        ids = self._embedding_input(instrument)
+        if ids is None:
+            return None
+        found = self._call_of(ids, input_sources.LOOKUPS)
+        if found is not None:
+            return found[0]
+        return input_sources.lookup_feeding(instrument.embedding_call[0])
 
 
 def _bound(function, instrument):

@@ -9,6 +9,13 @@ runs through Keras' own traced function on the same data: bitwise the training w
 instead makes Keras run a differently traced step, where conv kernels round
 differently.) A tf.distribute iterator cannot be rebuilt that way; there the
 first execution's batches go in as a plain iterable.
+
+The first training batch is the same in every run only where Keras'
+order is: shuffle=False, an unshuffled or seeded tf.data.Dataset, or
+arrays shuffled after the same keras.utils.set_random_seed. Keras shows
+callbacks no validation batch. Runs to compare side by side should get
+one probe_data; the callback logs a fingerprint of the probe
+(docs/callback.md, "Probe batch").
 """
 
 import keras

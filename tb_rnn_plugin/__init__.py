@@ -38,6 +38,10 @@ _LAZY = {
     "labels": "tb_rnn_plugin.summary_ops.summary",
     "probe_loss": "tb_rnn_plugin.summary_ops.run_summary",
     "input_dependency": "tb_rnn_plugin.summary_ops.dependency_summary",
+    "tokens": "tb_rnn_plugin.summary_ops.input_summary",
+    "input_features": "tb_rnn_plugin.summary_ops.input_summary",
+    "probe_fingerprint": "tb_rnn_plugin.summary_ops.input_summary",
+    "fingerprint_of": "tb_rnn_plugin.summary_ops.input_summary",
     "compute_timestep_tensors": "tb_rnn_plugin.summary_ops.model_probe",
 }
 

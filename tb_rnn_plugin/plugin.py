@@ -217,8 +217,8 @@ class RnnPlugin(base_plugin.TBPlugin):
                 "rules": verdicts.rules()}
 
     def probes_impl(self, ctx, experiment):
-        """Each run's latest probe fingerprint (probes.probes)."""
-        return probes.probes(self.store, ctx, experiment)
+        """Each run's probe batch fingerprint (probes.probe_fingerprints)."""
+        return probes.probe_fingerprints(self.store, ctx, experiment)
 
     def loss_impl(self, ctx, experiment, run=None):
         """The probe loss of every run that logged one (loss_series.read_runs)."""
