@@ -161,6 +161,8 @@ def train(logdir, cells=CELLS, epochs=DEFAULTS["epochs"], timesteps=DEFAULTS["ti
                         # "tile": no multi-second trace for the demo's small batch.
                         gradient_horizon={"method": "tile"} if delayed else None,
                         vocabulary=TOKENS if delayed else None,
+                        # The input tokens are the same letters (0: padding).
+                        input_vocabulary=TOKENS,
                     ),
                     keras.callbacks.TensorBoard(run_dir, update_freq=update_freq),
                 ],

@@ -9,7 +9,8 @@ window of `--timesteps` characters; the label at every timestep is the next
 character. One run per cell (default: an LSTM and a SimpleRNN, layer "rnn"
 in both, so the tab shows them side by side), every run probing the same 8
 windows (the text's first, probe_data=), the characters as the vocabulary
-(RNNTensorBoard(vocabulary=...)): the labels row shows the true and the
+(RNNTensorBoard(vocabulary=..., input_vocabulary=...)): the text view
+shows the input characters, the labels row the true and the
 predicted next character at each timestep, beside the gradient horizon (how
 far back the loss at each step reaches); the input dependency says which
 characters each prediction depends on, and the text view shows the
@@ -108,6 +109,7 @@ def train(logdir, module=DEFAULTS["module"], cells=DEFAULTS["cells"], epochs=DEF
                     RNNTensorBoard(
                         run_dir, update_freq=update_freq, max_samples=PROBE_SAMPLES,
                         probe_data=probe, full_every=1, vocabulary=chars,
+                        input_vocabulary=chars,
                         gradient_horizon={"method": "tile", "max_lag": HORIZON_LAG},
                         # Which characters each next-character loss depends on:
                         # the input dependency view draws it over the text.

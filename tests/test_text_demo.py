@@ -31,8 +31,8 @@ def test_text_demo_probes_one_batch_with_the_characters_as_vocabulary(tmp_path, 
         "--logdir", str(tmp_path), "--epochs", "1", "--timesteps", "12", "--stride", "64",
         "--units", "4", "--update-freq", "5", "--no-tensorboard",
     ]) == 0
-    _, y, chars = text_demo.make_text_data(inspect.getsource(textwrap), 12, 64)
-    logged = read_back(tmp_path, (metadata.LABELS, metadata.INPUT_DEPENDENCY))
+    x, y, chars = text_demo.make_text_data(inspect.getsource(textwrap), 12, 64)
+    logged = read_back(tmp_path, (metadata.LABELS, metadata.INPUT_DEPENDENCY, metadata.TOKENS))
     assert set(logged) == {"lstm", "simplernn"}
     for run, tags in logged.items():
         info, steps, values = tags["rnn/labels"]
@@ -40,6 +40,10 @@ def test_text_demo_probes_one_batch_with_the_characters_as_vocabulary(tmp_path, 
         assert steps[0] == 1 and len(steps) >= 2
         # The true next characters of the probe: the text's first 8 windows, in every run.
         np.testing.assert_array_equal(values[-1][..., 0], y[:8])
+        # The input characters of the probe, named by the same vocabulary.
+        info, _, values = tags["rnn/tokens"]
+        assert info["vocabulary"] == chars
+        np.testing.assert_array_equal(values[-1], x[:8])
         # Which characters each next-character loss depends on: a loss at every timestep.
         info, steps, values = tags["rnn/input_dependency"]
         assert values[-1].shape == (8, 12, 12) and info["targets"] is None
