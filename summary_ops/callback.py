@@ -3,16 +3,18 @@
 import warnings
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tb_rnn_plugin import metadata
 from tb_rnn_plugin.summary_ops import collectors as collectors_lib
+from tb_rnn_plugin.summary_ops.callback_arguments import (
+    DEPENDENCY_OPTIONS, HORIZON_OPTIONS, is_chief, options, require_positive_int, vocabulary_list,
+)
 from tb_rnn_plugin.summary_ops import health as health_lib
 from tb_rnn_plugin.summary_ops import input_sources
 from tb_rnn_plugin.summary_ops import model_probe as model_probe_lib
 from tb_rnn_plugin.summary_ops import probe as probe_lib
 from tb_rnn_plugin.summary_ops import probe_batch as probe_batch_lib
+from tb_rnn_plugin.summary_ops import probe_collectors
 from tb_rnn_plugin.summary_ops import size_budget
 from tb_rnn_plugin.summary_ops import summary
 from tb_rnn_plugin.summary_ops import write_path
@@ -162,11 +164,11 @@ class RNNTensorBoard(keras.callbacks.Callback):
         input_vocabulary=None,
     ):
         super().__init__()
-        _require_positive_int("update_freq", update_freq)
-        _require_positive_int("max_samples", max_samples)
-        _require_positive_int("full_every", full_every)
+        require_positive_int("update_freq", update_freq)
+        require_positive_int("max_samples", max_samples)
+        require_positive_int("full_every", full_every)
         if max_step_bytes is not None:
-            _require_positive_int("max_step_bytes", max_step_bytes)
+            require_positive_int("max_step_bytes", max_step_bytes)
         if precision not in summary.PRECISIONS:
             raise ValueError(
                 "precision must be one of %s, got %r" % (list(summary.PRECISIONS), precision)
@@ -177,10 +179,10 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self.max_samples = max_samples
         self.log_weights = bool(log_weights)
         self.log_gate_activations = bool(log_gate_activations)
-        self._horizon_options = _options("gradient_horizon", gradient_horizon, _HORIZON_OPTIONS)
-        self._dependency_options = _options("input_dependency", input_dependency, _DEPENDENCY_OPTIONS)
+        self._horizon_options = options("gradient_horizon", gradient_horizon, HORIZON_OPTIONS)
+        self._dependency_options = options("input_dependency", input_dependency, DEPENDENCY_OPTIONS)
         self.health_thresholds = health_lib.thresholds_with(health_thresholds)
-        self.vocabulary = _vocabulary_list(vocabulary)
+        self.vocabulary = vocabulary_list(vocabulary)
         if self.vocabulary is not None and self._horizon_options is None:
             warnings.warn(
                 "RNNTensorBoard: the vocabulary names the classes of the labels row, which "
@@ -199,7 +201,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._non_finite_tags = set()
         self._probe_batch = probe_batch_lib.unpack_probe_data(probe_data)
         self.max_step_bytes = max_step_bytes
-        self._inputs = collectors_lib.Inputs(
+        self._inputs = probe_collectors.Inputs(
             input_sources.checked_input_vocabulary(input_vocabulary), max_step_bytes,
             self._warn_once,
         )
@@ -211,7 +213,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         self._model_probe = None  # model_probe.ModelProbe of the logged layers
         self._layer_collectors = []  # collectors_lib, in collecting order
         self._labels = None  # collectors_lib.Labels
-        self._probe_loss = None  # collectors_lib.ProbeLoss
+        self._probe_loss = None  # probe_collectors.ProbeLoss
         self._weight_layers = []  # the layers whose weights are logged
         self._weights = None  # collectors_lib.Weights of them, made at the first log
         self._probed_setup = None
@@ -328,7 +330,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
                 self.model, self._dependency_options, self._warn_once
             ))
         self._labels = collectors_lib.Labels(self.model, self.vocabulary, self._warn_once)
-        self._probe_loss = collectors_lib.ProbeLoss(self.model)
+        self._probe_loss = probe_collectors.ProbeLoss(self.model)
 
     def _warn_unsupported(self):
         for layer, reason in self._model_probe.unsupported.items():
@@ -391,7 +393,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
         try:
             step = self._iterations()
             self._next_log_step = (step // self.update_freq + 1) * self.update_freq
-            if self._probe_batch is None or not self._logs_anything() or not _is_chief(self.model):
+            if self._probe_batch is None or not self._logs_anything() or not is_chief(self.model):
                 return
             self._last_logged_step = step
             # Everything that runs the model (the probe, labels, horizons)
@@ -536,7 +538,7 @@ class RNNTensorBoard(keras.callbacks.Callback):
             )
 
     def _write_inputs(self, probed, step):
-        """The probe fingerprint and the layers' inputs (collectors_lib.Inputs)."""
+        """The probe fingerprint and the layers' inputs (probe_collectors.Inputs)."""
         try:
             described = self._described()
             self._inputs.write(probed, step, self._probe_batch, self._samples, self._writer, described)
@@ -548,82 +550,3 @@ class RNNTensorBoard(keras.callbacks.Callback):
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
-
-
-_HORIZON_OPTIONS = ("max_lag", "targets", "method")
-_DEPENDENCY_OPTIONS = ("targets", "method", "max_copies")
-
-
-def _options(name, option, known):
-    """An argument such as gradient_horizon as keyword arguments of its
-    computation (GradientHorizon, InputDependency), or None (off)."""
-    if option is None or option is False:
-        return None
-    if option is True:
-        return {}
-    if not isinstance(option, dict):
-        raise ValueError("%s must be None, True or a dict, got %r" % (name, option))
-    unknown = sorted(set(option) - set(known))
-    if unknown:
-        raise ValueError(
-            "%s: unknown option(s) %s (known: %s)" % (name, unknown, list(known))
-        )
-    return dict(option)
-
-
-def _vocabulary_list(vocabulary):
-    """The vocabulary argument as a list of strings (index = class id), or None."""
-    if vocabulary is None:
-        return None
-    if isinstance(vocabulary, (keras.layers.StringLookup, keras.layers.TextVectorization)):
-        tokens = [
-            t.decode("utf-8", "replace") if isinstance(t, bytes) else t
-            for t in vocabulary.get_vocabulary()
-        ]
-        # Before adapt() a lookup holds only its mask and out-of-vocabulary tokens.
-        special = {"", "[UNK]", getattr(vocabulary, "oov_token", None),
-                   getattr(vocabulary, "mask_token", None)}
-        if all(t in special for t in tokens):
-            raise ValueError(
-                "vocabulary: the %s has no vocabulary yet (adapt() it or pass vocabulary= "
-                "to it first)" % type(vocabulary).__name__
-            )
-    elif isinstance(vocabulary, (list, tuple)) or (
-        isinstance(vocabulary, np.ndarray) and vocabulary.ndim == 1
-    ):
-        tokens = list(vocabulary)
-    else:
-        raise TypeError(
-            "vocabulary must be None, a list or tuple of strings (index = class id), or a "
-            "keras.layers.StringLookup or TextVectorization; got %s" % type(vocabulary).__name__
-        )
-    if not tokens:
-        raise ValueError("vocabulary is empty; pass None to show class ids")
-    for index, token in enumerate(tokens):
-        if not isinstance(token, str):
-            raise TypeError(
-                "vocabulary[%d] is a %s (%r); every entry must be a string"
-                % (index, type(token).__name__, token)
-            )
-    if len(tokens) > metadata.MAX_VOCABULARY:
-        warnings.warn(
-            "RNNTensorBoard: the vocabulary has %d entries; the first %d are stored, "
-            "higher class ids show as numbers" % (len(tokens), metadata.MAX_VOCABULARY),
-            stacklevel=3,
-        )
-        tokens = tokens[:metadata.MAX_VOCABULARY]
-    return tokens
-
-
-def _require_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError("%s must be a positive integer, got %r" % (name, value))
-
-
-def _is_chief(model):
-    """Under multi-worker tf.distribute only the chief writes."""
-    resolver = getattr(model.distribute_strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    if task_type is None:
-        return True
-    return task_type == "chief" or (task_type == "worker" and resolver.task_id == 0)
