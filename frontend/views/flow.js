@@ -9,7 +9,7 @@ import { el } from "../draw/dom.js";
 import { canvasColors, drawXAxis, FONT, integerTicks, LABEL_FONT, setupCanvas } from "../draw/canvas.js";
 import { gradientBar } from "../draw/colorbar.js";
 import {
-  binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileRow, rowLength,
+  batchQuantiles, binFlow, byDirection, decadeTicks, linearScale, linearTicks, logScale, positiveRange, profileRow, rowLength,
 } from "../data/profiles.js";
 import { MASK_RGB, NAN_RGB, POS_INF_RGB, viridisInto } from "../draw/colormap.js";
 import { runColor } from "../draw/run_colors.js";
@@ -42,11 +42,19 @@ export function flowColorInto(v, pos, out, at) {
   out[at] = c[0]; out[at + 1] = c[1]; out[at + 2] = c[2];
 }
 
+/** What a flow row summarises of the batch: "median" (the default: one
+ * sample that grows while the others fade must not decide), "mean", or a
+ * sample index; from the profile view's shared Batch choice. */
+export function flowBatch(profileBatch, sample) {
+  if (profileBatch === "sample") return sample;
+  return profileBatch === "mean" ? "mean" : "median";
+}
+
 /** The rows (one Float64Array of T per logged step) of a profile. */
-function flowRows(p, sample) {
+function flowRows(p, batch) {
   const rows = [];
   for (let i = 0; i < p.steps.length; i++) {
-    const row = profileRow(p, i, sample);
+    const row = batch === "median" ? batchQuantiles(p, i).median : profileRow(p, i, batch);
     const length = rowLength(p, i);
     if (length < p.timesteps) row.fill(MISSING, length);
     rows.push(row);
@@ -60,7 +68,8 @@ export function flowNodes(items, ctx) {
   for (const item of items) {
     const p = item.result.value;
     item.flowSample = Math.max(0, Math.min(ctx.sample, p.samples - 1));
-    item.flowRows = flowRows(p, useSample ? item.flowSample : "mean");
+    item.flowBatch = flowBatch(ctx.state.profileBatch, item.flowSample);
+    item.flowRows = flowRows(p, item.flowBatch);
   }
   const log = ctx.state.profileYScale === "log";
   const scaleOf = (rows) => {
@@ -147,7 +156,7 @@ function flowPanel(item, direction, scale, ctx, panelW, useSample) {
     rows.push(["step", i1 - i0 > 1 ? `${p.steps[i0]}\u2013${p.steps[i1 - 1]} (largest)` : String(p.steps[i0])]);
     rows.push(["timestep", t1 - t0 > 1 ? `${t0}\u2013${t1 - 1}` : String(t0)]);
     rows.push(["value", v === MISSING ? "not logged" : fmt(v, 4)]);
-    rows.push(["", useSample ? `||v_t|| of sample ${item.flowSample}` : "mean ||v_t|| over the batch"]);
+    rows.push(["", useSample ? `||v_t|| of sample ${item.flowSample}` : `${item.flowBatch} ||v_t|| over the batch`]);
     ctx.onHover(rows, event);
   });
   canvas.addEventListener("mouseleave", () => ctx.onLeave());
@@ -171,7 +180,7 @@ function flowPanel(item, direction, scale, ctx, panelW, useSample) {
   }, [
     el("div", { class: "rnn-panel-heading" }, heading),
     el("div", { class: "rnn-canvas-wrap" }, [canvas]),
-    flowColorBar(scale, Math.min(480, layout.plotW), layout.plotX, useSample ? `sample ${item.flowSample}` : "mean over the batch", aggregated),
+    flowColorBar(scale, Math.min(480, layout.plotW), layout.plotX, useSample ? `sample ${item.flowSample}` : `${item.flowBatch} over the batch`, aggregated),
   ]);
 }
 

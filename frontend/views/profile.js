@@ -143,6 +143,11 @@ export function profileViewNodes(view, loaded, ctx) {
   return { nodes, errors };
 }
 
+/** The flow view's Batch menu value for the shared choice (flow.js flowBatch). */
+function flowBatchChoice(profileBatch) {
+  return profileBatch === "sample" || profileBatch === "mean" ? profileBatch : "median";
+}
+
 /** The y-axis (colour) scale and batch choices above the charts. */
 function toolbar(view, ctx) {
   const scale = el("select", { class: "rnn-profile-scale", id: "rnn-profile-scale" }, [
@@ -155,14 +160,14 @@ function toolbar(view, ctx) {
   const batchOptions = view === "profile" ? [
     el("option", { value: "both", text: `median, band ${band} (thick) and sample ${ctx.sample} (thin, dashed)` }),
     el("option", { value: "median", text: `median over the probe batch, band ${band}` }),
-  ] : [];
+  ] : [el("option", { value: "median", text: "median over the probe batch" })];
   batchOptions.push(
     el("option", { value: "mean", text: "mean over the probe batch" }),
     el("option", { value: "sample", text: `sample ${ctx.sample} (Sample control)` }),
   );
   const batch = el("select", { class: "rnn-profile-batch", id: "rnn-profile-batch" }, batchOptions);
-  // The flow view draws one row per step: the mean or one sample.
-  batch.value = view === "flow" && ctx.state.profileBatch !== "sample" ? "mean" : ctx.state.profileBatch;
+  // The flow view draws one row per step: the median, the mean or one sample.
+  batch.value = view === "flow" ? flowBatchChoice(ctx.state.profileBatch) : ctx.state.profileBatch;
   batch.addEventListener("change", () => ctx.setOption("profileBatch", batch.value));
   const what = view === "flow"
     ? "Rows: every logged step (top: first); columns: timesteps; colour: ||v_t|| (L2 norm over channels)."
