@@ -34,6 +34,8 @@ function scientific(value, digits) {
  * magnitudes, scientific otherwise; `digits` significant digits.
  */
 export function fmt(value, digits = 3) {
+  // JSON has no NaN: the routes send null for a value that is not there.
+  if (value === null || value === undefined) return "n/a";
   const s = special(value);
   if (s !== null) return s;
   const abs = Math.abs(value);

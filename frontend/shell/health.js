@@ -150,7 +150,7 @@ function throughTimeText(cell, key, when, began) {
   // No ratio: a norm at either end is NaN/Inf, or the last one is 0.
   const detail = [when, jump, spreadText(cell)].filter(Boolean).join("; ") ||
     (cell.value === null ? "NaN/Inf or 0 at an end" : "");
-  const samples = known(cell.samples)
+  const samples = cell.samples > 0
     ? `; ${past ?? 0} of ${cell.samples} samples ${vanishing ? "below" : "above"}, min\u2013max ${fmt(cell.min)}\u2013${fmt(cell.max)}`
     : "";
   return {

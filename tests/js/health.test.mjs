@@ -146,3 +146,15 @@ test("the gradient through time reads as the median with its spread; dominant un
   assert.equal(problemRows([row({ dominant })]), 0);
   assert.equal(healthTarget(row({ dominant }), "dominant").kind, "state_gradient");
 });
+
+test("a run whose state gradient is NaN at the latest step: its through-time cells read n/a, nothing throws", () => {
+  // What /health sends for a NaN run: no sample has a ratio, the spread is null.
+  const none = { ...row().vanishing, value: null, p10: null, p90: null, min: null, max: null, samples: 0, below: 0 };
+  for (const key of ["vanishing", "exploding"]) {
+    const cell = key === "vanishing" ? none : { ...none, above: 0, through_time: false, jump: null };
+    const shown = cellText(row({ [key]: cell }), key);
+    assert.equal(shown.text, key === "vanishing" ? "n/a" : "no");
+    assert.doesNotMatch(shown.title, /undefined|null/);
+  }
+});
+
