@@ -284,36 +284,19 @@ class RnnPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def health_route(self, request):
-        body = self.health_impl(
-            plugin_util.context(request.environ),
-            plugin_util.experiment_id(request.environ),
-            request.args.get("run"),
-        )
-        return http_util.Respond(request, body, "application/json")
+        return _run_json(request, self.health_impl)
 
     @wrappers.Request.application
     def summary_route(self, request):
-        body = self.summary_impl(
-            plugin_util.context(request.environ),
-            plugin_util.experiment_id(request.environ),
-            request.args.get("run"),
-        )
-        return http_util.Respond(request, body, "application/json")
+        return _run_json(request, self.summary_impl)
 
     @wrappers.Request.application
     def probes_route(self, request):
-        body = self.probes_impl(
-            plugin_util.context(request.environ), plugin_util.experiment_id(request.environ))
-        return http_util.Respond(request, body, "application/json")
+        return _run_json(request, lambda ctx, experiment, _run: self.probes_impl(ctx, experiment))
 
     @wrappers.Request.application
     def loss_route(self, request):
-        body = self.loss_impl(
-            plugin_util.context(request.environ),
-            plugin_util.experiment_id(request.environ),
-            request.args.get("run"),
-        )
-        return http_util.Respond(request, body, "application/json")
+        return _run_json(request, self.loss_impl)
 
     @wrappers.Request.application
     def static_route(self, request):
@@ -321,6 +304,14 @@ class RnnPlugin(base_plugin.TBPlugin):
         name = path[len(_STATIC_PREFIX):] if path.startswith(_STATIC_PREFIX) else ""
         body, content_type = self.static_impl(name)
         return http_util.Respond(request, body, content_type)
+
+
+def _run_json(request, impl):
+    """The JSON response of a whole-experiment route, `impl(ctx, experiment,
+    run)` with the optional `run` query argument (None: every run)."""
+    body = impl(plugin_util.context(request.environ), plugin_util.experiment_id(request.environ),
+                request.args.get("run"))
+    return http_util.Respond(request, body, "application/json")
 
 
 def _series_query(request):

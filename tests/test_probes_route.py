@@ -17,7 +17,7 @@ from werkzeug import test as werkzeug_test
 
 from tb_reading import data_provider_over
 
-from tb_rnn_plugin import kinds, metadata
+from tb_rnn_plugin import kinds, metadata, probes
 from tb_rnn_plugin import plugin as rnn_plugin
 from tb_rnn_plugin.summary_ops import input_summary
 
@@ -118,3 +118,9 @@ def test_the_input_series_are_served_at_the_one_step_they_were_written(client):
     np.testing.assert_array_equal(_tensor(client, "run_a", "gru/input_features", 0), FEATURES)
     later = client.get(PREFIX + "/tensor", query_string={"run": "run_c", "tag": "rnn/tokens", "step": 30})
     assert later.status_code == 404 and "Traceback" not in later.get_data(as_text=True)
+
+
+def test_a_fingerprint_is_four_16_bit_pieces_or_none():
+    assert probes.hex_of(np.array([0, 1, 2, 3], np.float32)) == "0000000100020003"
+    for bad in ([1, 2, 3], [1, 2, 3, 70000], [1, 2, 3, -1], [1, 2, 3, np.nan], [1, 2, 3, 0.5]):
+        assert probes.hex_of(np.array(bad, np.float64)) is None
