@@ -350,12 +350,14 @@ def test_profile_readout_names_the_token(browser, server, finish):
     frame.wait_for_selector(READY, timeout=30000)
     canvas = "canvas.rnn-profile-plot"
     frame.wait_for_selector(canvas, timeout=15000)
-    box = frame.evaluate("""(s) => { const c = document.querySelector(s); const d = c.dataset; const r = c.getBoundingClientRect();
-        return [r.left + Number(d.plotX) + 5.5 * Number(d.plotWidth) / Number(d.timesteps), r.top + Number(d.plotY) + 20]; }""",
-                         canvas)
+    where = """(s) => { const c = document.querySelector(s); const d = c.dataset; const r = c.getBoundingClientRect();
+        return [r.left + Number(d.plotX) + 5.5 * Number(d.plotWidth) / Number(d.timesteps), r.top + Number(d.plotY) + 20]; }"""
     # The first hover loads the tokens (no view of this visit needed them yet); a later one names the token.
-    for dx in (0, 1, 0, 1, 0):
-        page.mouse.move(*frame_offset(page, (box[0] + dx, box[1])))
+    # The plot is measured again before each hover: the strips above it (summary, loss, notice)
+    # arrive on their own and move it down; on a busy machine that can take seconds.
+    for attempt in range(40):
+        box = frame.evaluate(where, canvas)
+        page.mouse.move(*frame_offset(page, (box[0] + attempt % 2, box[1])))
         page.wait_for_timeout(300)
         if "token" in frame.inner_text("#rnn-tooltip"):
             break
